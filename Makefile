@@ -1,0 +1,49 @@
+# sqsfleet: every entry point a developer or CI needs. `make test` is what CI
+# runs (.ci/run); `make demo` shows the whole loop against a local emulator.
+
+SHELL   := /bin/bash
+GO      ?= go
+VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
+LDFLAGS := -s -w -X github.com/sqsfleet/sqsfleet/internal/app.Version=$(VERSION)
+FUZZTIME ?= 5s
+
+.PHONY: all build test unit vet fmt-check fuzz tools demo clean
+
+all: build
+
+## build: static, trimmed, version-stamped binary at bin/sqsfleet (the Dockerfile runs this too)
+build:
+	CGO_ENABLED=0 $(GO) build -trimpath -ldflags '$(LDFLAGS)' -o bin/sqsfleet ./cmd/sqsfleet
+
+## tools: install the SQS emulator (fauxqs) and the Node 22 it needs into .tools/
+tools:
+	bash scripts/fauxqs-install.sh
+
+## test: everything CI checks: formatting, vet, all tests with the race detector, brief fuzzing
+test: tools fmt-check vet
+	$(GO) test -race -count=1 -timeout 15m ./...
+	$(MAKE) --no-print-directory fuzz FUZZTIME=$(FUZZTIME)
+
+vet:
+	$(GO) vet ./...
+
+fmt-check:
+	@out=$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go' -not -path './.tools/*')); \
+	if [ -n "$$out" ]; then echo "gofmt needed on:"; echo "$$out"; exit 1; fi
+
+## fuzz: run every fuzz target for FUZZTIME each (longer: make fuzz FUZZTIME=5m)
+fuzz:
+	@set -e; for pkg in $$($(GO) list ./...); do \
+	  dir=$$($(GO) list -f '{{.Dir}}' $$pkg); \
+	  for t in $$(grep -ho '^func Fuzz[A-Za-z0-9_]*' $$dir/*_test.go 2>/dev/null | sed 's/^func //'); do \
+	    echo "fuzz $$pkg $$t ($(FUZZTIME))"; \
+	    $(GO) test -run='^$$' -fuzz="^$$t$$" -fuzztime=$(FUZZTIME) $$pkg; \
+	  done; \
+	done
+
+## demo: start the emulator, create a queue and DLQ, run the daemon, send sample messages
+demo: build tools
+	bash scripts/demo.sh
+
+clean:
+	rm -rf bin

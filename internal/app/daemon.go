@@ -1,0 +1,327 @@
+package app
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net/url"
+	"os"
+	"os/signal"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	awsconfig "github.com/aws/aws-sdk-go-v2/config"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/spf13/pflag"
+	"go.uber.org/zap"
+	"go.uber.org/zap/zapcore"
+
+	"github.com/sqsfleet/sqsfleet/health"
+	"github.com/sqsfleet/sqsfleet/internal/config"
+	"github.com/sqsfleet/sqsfleet/worker"
+	"github.com/sqsfleet/sqsfleet/worker/awssqs"
+)
+
+// parseFlags parses a subcommand's flags, turning --help and bad flags into
+// usage errors (exit 0 and 2).
+func parseFlags(fs *pflag.FlagSet, args []string, stderr io.Writer, synopsis string) error {
+	fs.SetOutput(stderr)
+	fs.Usage = func() {
+		fmt.Fprintf(stderr, "Usage: %s\n\nFlags:\n%s", synopsis, fs.FlagUsages())
+	}
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, pflag.ErrHelp) {
+			return usageError{errHelp}
+		}
+		return usageError{fmt.Errorf("sqsfleet: %w", err)}
+	}
+	if fs.NArg() > 0 {
+		return usageError{fmt.Errorf("sqsfleet: unexpected argument %q", fs.Arg(0))}
+	}
+	return nil
+}
+
+func loadConfig(fs *pflag.FlagSet) (*config.Config, error) {
+	cfg, err := config.Load(fs)
+	if err != nil {
+		return nil, usageError{err}
+	}
+	return cfg, nil
+}
+
+func runDaemon(args []string, stdout, stderr io.Writer) error {
+	fs := pflag.NewFlagSet("run", pflag.ContinueOnError)
+	config.Flags(fs)
+	if err := parseFlags(fs, args, stderr, "sqsfleet run [--config FILE] [--KEY VALUE ...]"); err != nil {
+		return err
+	}
+	cfg, err := loadConfig(fs)
+	if err != nil {
+		return err
+	}
+	log, err := newLogger(cfg.Log, stderr)
+	if err != nil {
+		return usageError{err}
+	}
+	defer func() { _ = log.Sync() }()
+
+	// First signal: drain. Second: hurry. The daemon owns signal handling
+	// so that SIGTERM from systemd or ECS starts the same drain as Ctrl-C.
+	sigs := make(chan os.Signal, 2)
+	signal.Notify(sigs, syscall.SIGTERM, syscall.SIGINT)
+	defer signal.Stop(sigs)
+	ctx, stop := context.WithCancel(context.Background())
+	defer stop()
+
+	d := &daemon{cfg: cfg, log: log, startedAt: time.Now()}
+	hurry := make(chan struct{})
+	go func() {
+		s, ok := <-sigs
+		if !ok {
+			return
+		}
+		log.Info("signal received; draining", zap.String("signal", s.String()))
+		stop()
+		if s, ok = <-sigs; ok {
+			log.Warn("second signal; hurrying shutdown", zap.String("signal", s.String()))
+			close(hurry)
+		}
+	}()
+	return d.run(ctx, hurry)
+}
+
+type daemon struct {
+	cfg       *config.Config
+	log       *zap.Logger
+	startedAt time.Time
+
+	meter *awssqs.Meter
+	pool  *worker.Pool
+}
+
+func (d *daemon) run(ctx context.Context, hurry <-chan struct{}) error {
+	cfg, log := d.cfg, d.log
+	log.Info("sqsfleet starting", zap.String("version", fullVersion()), zap.Any("config", cfg.Redacted()))
+
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	d.meter = awssqs.NewMeter(reg)
+	metrics := worker.NewMetrics(reg)
+
+	handler, err := newHandler(cfg, os.Stderr)
+	if err != nil {
+		return usageError{fmt.Errorf("sqsfleet: %w", err)}
+	}
+
+	// The health server comes up before the SQS checks, so that an
+	// orchestrator sees "starting" instead of a refused connection.
+	var hs *health.Server
+	if cfg.HTTP.Addr != "" {
+		hs, err = health.New(health.Config{
+			Addr:           cfg.HTTP.Addr,
+			UnhealthyAfter: cfg.Health.UnhealthyAfter,
+			Source:         health.SourceFunc(d.snapshot),
+			Gatherer:       reg,
+			Logger:         log,
+			StartedAt:      d.startedAt,
+		})
+		if err == nil {
+			err = hs.Start()
+		}
+		if err != nil {
+			return err
+		}
+		defer func() {
+			sctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+			defer cancel()
+			_ = hs.Stop(sctx)
+		}()
+		log.Info("health and metrics listening", zap.String("addr", hs.Addr()))
+	}
+
+	awsCfg, err := loadAWS(ctx, cfg.Queue.URL)
+	if err != nil {
+		return err
+	}
+	client := awssqs.NewClient(awsCfg, d.meter)
+	queue := awssqs.NewQueue(client, cfg.Queue.URL, cfg.Queue.WaitTime)
+
+	dlq, err := d.resolveDLQ(ctx, client)
+	if err != nil {
+		return err
+	}
+	if ctx.Err() != nil {
+		return nil
+	}
+
+	pcfg := worker.Config{
+		Queue:             queue,
+		Handler:           handler,
+		QueueURL:          cfg.Queue.URL,
+		Concurrency:       cfg.Worker.Concurrency,
+		BatchSize:         cfg.Queue.BatchSize,
+		VisibilityTimeout: cfg.Queue.VisibilityTimeout,
+		HandlerTimeout:    cfg.Handler.Timeout,
+		MaxAttempts:       cfg.Queue.MaxAttempts,
+		Backoff:           worker.Backoff{Base: cfg.Retry.BaseDelay, Max: cfg.Retry.MaxDelay},
+		ShutdownTimeout:   cfg.Worker.ShutdownTimeout,
+		ReceiveTimeout:    cfg.Queue.WaitTime + 20*time.Second,
+		Logger:            log,
+		Metrics:           metrics,
+	}
+	if dlq != nil {
+		pcfg.DeadLetter = dlq
+	}
+	d.pool, err = worker.New(pcfg)
+	if err != nil {
+		return err
+	}
+	go func() {
+		select {
+		case <-hurry:
+			d.pool.Hurry()
+		case <-ctx.Done():
+			select {
+			case <-hurry:
+				d.pool.Hurry()
+			case <-time.After(cfg.Worker.ShutdownTimeout + time.Minute):
+			}
+		}
+	}()
+	log.Info("receiving", zap.String("queue_url", cfg.Queue.URL), zap.Int("concurrency", cfg.Worker.Concurrency))
+	return d.pool.Run(ctx)
+}
+
+// snapshot feeds the health server.
+func (d *daemon) snapshot() health.Snapshot {
+	s := health.Snapshot{}
+	if d.meter != nil {
+		s.LastSQSSuccess = d.meter.LastSuccess()
+	}
+	if p := d.pool; p != nil {
+		st := p.Stats()
+		s.Started = true
+		s.Draining = st.Draining
+		s.InFlight = st.InFlight
+		s.Wedged = st.Wedged
+	}
+	return s
+}
+
+// resolveDLQ finds where failed messages go: queue.dlq_url, else the target
+// of the queue's RedrivePolicy. SQS being unreachable at start is retried,
+// not fatal: a fleet starting during an outage must come up by itself.
+func (d *daemon) resolveDLQ(ctx context.Context, api awssqs.QueueAPI) (*awssqs.Queue, error) {
+	cfg, log := d.cfg, d.log
+	var red *awssqs.Redrive
+	delay := worker.Backoff{Base: time.Second, Max: 30 * time.Second}
+	for attempt := 1; ; attempt++ {
+		var err error
+		red, err = awssqs.LookupRedrive(ctx, api, cfg.Queue.URL)
+		if err == nil {
+			break
+		}
+		if ctx.Err() != nil {
+			return nil, nil
+		}
+		if code := awssqs.ErrorCode(err); code == "AWS.SimpleQueueService.NonExistentQueue" || code == "QueueDoesNotExist" {
+			return nil, codeError{code: exitFail, err: fmt.Errorf("queue.url %s: the queue does not exist", cfg.Queue.URL)}
+		}
+		wait := delay.Delay(attempt)
+		log.Warn("cannot read the queue's attributes yet; retrying", zap.Error(err), zap.Duration("retry_in", wait))
+		select {
+		case <-ctx.Done():
+			return nil, nil
+		case <-time.After(wait):
+		}
+	}
+	if red != nil && red.MaxReceiveCount > 0 && red.MaxReceiveCount <= cfg.Queue.MaxAttempts {
+		log.Warn("the queue's RedrivePolicy maxReceiveCount is not above queue.max_attempts: SQS will move messages to its DLQ before the daemon records why they failed",
+			zap.Int("max_receive_count", red.MaxReceiveCount), zap.Int("max_attempts", cfg.Queue.MaxAttempts))
+	}
+	wait := d.cfg.Queue.WaitTime
+	switch {
+	case cfg.Queue.DLQURL != "":
+		log.Info("dead-letter queue from queue.dlq_url", zap.String("dlq_url", cfg.Queue.DLQURL))
+		return awssqs.NewQueue(api.(awssqs.API), cfg.Queue.DLQURL, wait), nil
+	case red != nil:
+		log.Info("queue.dlq_url not set: dead-lettering to the target of the queue's RedrivePolicy",
+			zap.String("dlq_url", red.DLQURL), zap.Int("max_receive_count", red.MaxReceiveCount))
+		return awssqs.NewQueue(api.(awssqs.API), red.DLQURL, wait), nil
+	default:
+		log.Warn("no dead-letter queue: queue.dlq_url is not set and the queue has no RedrivePolicy; messages that fail for good stay on the queue, retried every retry.max_delay")
+		return nil, nil
+	}
+}
+
+// loadAWS loads the SDK's standard configuration chain. When no region is
+// configured it is taken from the queue URL (sqs.REGION.amazonaws.com), so
+// a queue URL alone is enough on a laptop.
+func loadAWS(ctx context.Context, queueURL string) (aws.Config, error) {
+	cfg, err := awsconfig.LoadDefaultConfig(ctx)
+	if err != nil {
+		return aws.Config{}, usageError{fmt.Errorf("sqsfleet: AWS configuration: %w", err)}
+	}
+	if cfg.Region == "" {
+		cfg.Region = regionFromURL(queueURL)
+	}
+	if cfg.Region == "" {
+		return aws.Config{}, usageError{errors.New("sqsfleet: no AWS region: set AWS_REGION or use a queue URL of the form https://sqs.REGION.amazonaws.com/...")}
+	}
+	return cfg, nil
+}
+
+func regionFromURL(raw string) string {
+	u, err := url.Parse(raw)
+	if err != nil {
+		return ""
+	}
+	parts := strings.Split(u.Hostname(), ".")
+	for i, p := range parts {
+		if p == "sqs" && i+1 < len(parts) {
+			return parts[i+1]
+		}
+	}
+	if len(parts) > 2 && parts[1] == "queue" {
+		return parts[0]
+	}
+	return ""
+}
+
+func newHandler(cfg *config.Config, out io.Writer) (worker.Handler, error) {
+	switch cfg.Handler.Type {
+	case "exec":
+		return worker.NewExecHandler(worker.ExecConfig{Command: cfg.Handler.Command, Stdout: out, Stderr: out})
+	case "http":
+		return worker.NewHTTPHandler(worker.HTTPConfig{
+			URL:               cfg.Handler.URL,
+			Concurrency:       cfg.Worker.Concurrency,
+			PermanentStatuses: cfg.Handler.PermanentStatuses,
+		})
+	}
+	return nil, fmt.Errorf("handler.type: unknown %q", cfg.Handler.Type)
+}
+
+func newLogger(c config.Log, out io.Writer) (*zap.Logger, error) {
+	level, err := zapcore.ParseLevel(c.Level)
+	if err != nil {
+		return nil, fmt.Errorf("config: log.level: %w", err)
+	}
+	var enc zapcore.Encoder
+	if c.Format == "console" {
+		ec := zap.NewDevelopmentEncoderConfig()
+		ec.EncodeTime = zapcore.ISO8601TimeEncoder
+		enc = zapcore.NewConsoleEncoder(ec)
+	} else {
+		ec := zap.NewProductionEncoderConfig()
+		ec.TimeKey = "time"
+		ec.EncodeTime = zapcore.ISO8601TimeEncoder
+		enc = zapcore.NewJSONEncoder(ec)
+	}
+	core := zapcore.NewCore(enc, zapcore.AddSync(out), level)
+	return zap.New(core), nil
+}

@@ -1,0 +1,143 @@
+package awssqs
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strconv"
+	"strings"
+	"sync/atomic"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	awsmiddleware "github.com/aws/aws-sdk-go-v2/aws/middleware"
+	"github.com/aws/aws-sdk-go-v2/service/sqs"
+	"github.com/aws/aws-sdk-go-v2/service/sqs/types"
+	"github.com/aws/smithy-go/middleware"
+	"github.com/prometheus/client_golang/prometheus"
+)
+
+// Meter counts SQS requests by operation. It sits after the SDK's retry
+// middleware, so each attempt counts once, as SQS bills it.
+type Meter struct {
+	requests *prometheus.CounterVec
+	errors   *prometheus.CounterVec
+	lastOK   atomic.Int64 // unix nanoseconds of the last call SQS answered
+}
+
+// NewMeter creates sqsfleet_sqs_requests_total and sqsfleet_sqs_errors_total
+// and registers them with reg (nil: not registered).
+func NewMeter(reg prometheus.Registerer) *Meter {
+	m := &Meter{
+		requests: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "sqsfleet_sqs_requests_total",
+			Help: "SQS API requests sent, by operation, retries included: what SQS bills.",
+		}, []string{"operation"}),
+		errors: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "sqsfleet_sqs_errors_total",
+			Help: "SQS API requests that failed (network, throttling, 5xx, credentials, or a rejected call), by operation.",
+		}, []string{"operation"}),
+	}
+	for _, op := range []string{"ReceiveMessage", "DeleteMessageBatch", "ChangeMessageVisibilityBatch", "SendMessage", "GetQueueAttributes", "GetQueueUrl"} {
+		m.requests.WithLabelValues(op)
+		m.errors.WithLabelValues(op)
+	}
+	if reg != nil {
+		reg.MustRegister(m.requests, m.errors)
+	}
+	return m
+}
+
+// LastSuccess is when SQS last answered a request without error; zero if
+// never. Health checks read it.
+func (m *Meter) LastSuccess() time.Time {
+	if ns := m.lastOK.Load(); ns != 0 {
+		return time.Unix(0, ns)
+	}
+	return time.Time{}
+}
+
+// Requests returns the count of requests for op so far (for tests and bench).
+func (m *Meter) Requests(op string) float64 { return counterValue(m.requests.WithLabelValues(op)) }
+
+func (m *Meter) apply(stack *middleware.Stack) error {
+	return stack.Finalize.Add(middleware.FinalizeMiddlewareFunc("sqsfleetMeter",
+		func(ctx context.Context, in middleware.FinalizeInput, next middleware.FinalizeHandler) (middleware.FinalizeOutput, middleware.Metadata, error) {
+			op := awsmiddleware.GetOperationName(ctx)
+			m.requests.WithLabelValues(op).Inc()
+			out, md, err := next.HandleFinalize(ctx, in)
+			// A cancelled long poll at shutdown is our doing, not an SQS error.
+			if err != nil && !errors.Is(err, context.Canceled) {
+				m.errors.WithLabelValues(op).Inc()
+			} else if err == nil {
+				m.lastOK.Store(time.Now().UnixNano())
+			}
+			return out, md, err
+		}), middleware.After)
+}
+
+// NewClient returns an SQS client from cfg that reports to meter (which may
+// be nil). Endpoints, region and credentials come from cfg, that is from the
+// SDK's standard chain, so AWS_ENDPOINT_URL_SQS points it at an emulator.
+func NewClient(cfg aws.Config, meter *Meter) *sqs.Client {
+	return sqs.NewFromConfig(cfg, func(o *sqs.Options) {
+		if meter != nil {
+			o.APIOptions = append(o.APIOptions, meter.apply)
+		}
+	})
+}
+
+// QueueAPI is what the start-up checks need.
+type QueueAPI interface {
+	GetQueueAttributes(ctx context.Context, in *sqs.GetQueueAttributesInput, opts ...func(*sqs.Options)) (*sqs.GetQueueAttributesOutput, error)
+	GetQueueUrl(ctx context.Context, in *sqs.GetQueueUrlInput, opts ...func(*sqs.Options)) (*sqs.GetQueueUrlOutput, error)
+}
+
+// Redrive is a queue's RedrivePolicy: where SQS itself moves messages that
+// were received too often.
+type Redrive struct {
+	DLQArn          string
+	DLQURL          string
+	MaxReceiveCount int
+}
+
+// LookupRedrive reads the queue's RedrivePolicy and resolves its target to a
+// URL. It returns nil, nil when the queue has no redrive policy.
+func LookupRedrive(ctx context.Context, api QueueAPI, queueURL string) (*Redrive, error) {
+	out, err := api.GetQueueAttributes(ctx, &sqs.GetQueueAttributesInput{
+		QueueUrl:       &queueURL,
+		AttributeNames: []types.QueueAttributeName{types.QueueAttributeNameRedrivePolicy},
+	})
+	if err != nil {
+		return nil, fmt.Errorf("get attributes of %s: %w", queueURL, err)
+	}
+	raw := out.Attributes[string(types.QueueAttributeNameRedrivePolicy)]
+	if raw == "" {
+		return nil, nil
+	}
+	var pol struct {
+		Target string          `json:"deadLetterTargetArn"`
+		Max    json.RawMessage `json:"maxReceiveCount"`
+	}
+	if err := json.Unmarshal([]byte(raw), &pol); err != nil {
+		return nil, fmt.Errorf("parse RedrivePolicy of %s: %w", queueURL, err)
+	}
+	r := &Redrive{DLQArn: pol.Target}
+	// SQS has returned maxReceiveCount both as a number and as a string.
+	r.MaxReceiveCount, _ = strconv.Atoi(strings.Trim(string(pol.Max), `"`))
+	parts := strings.Split(pol.Target, ":")
+	if len(parts) != 6 || parts[2] != "sqs" {
+		return nil, fmt.Errorf("RedrivePolicy of %s: bad deadLetterTargetArn %q", queueURL, pol.Target)
+	}
+	in := &sqs.GetQueueUrlInput{QueueName: aws.String(parts[5])}
+	if parts[4] != "" {
+		in.QueueOwnerAWSAccountId = aws.String(parts[4])
+	}
+	u, err := api.GetQueueUrl(ctx, in)
+	if err != nil {
+		return nil, fmt.Errorf("resolve dead-letter queue %s: %w", pol.Target, err)
+	}
+	r.DLQURL = aws.ToString(u.QueueUrl)
+	return r, nil
+}

@@ -1,0 +1,10 @@
+// Package awssqs adapts the AWS SDK's SQS client to the engine's small
+// interfaces (worker.Queue, worker.DeadLetterQueue) and counts every SQS
+// request it makes, because requests are what SQS bills.
+//
+// It is the only package that imports the SQS service client. It is public
+// so that a Go program embedding the engine can consume a real queue. It
+// converts between SDK and engine types, maps per-entry batch failures to an
+// error at the entry's index, and classifies AWS error codes in one table.
+// It does not retry: the SDK's retryer does.
+package awssqs

@@ -1,0 +1,44 @@
+// Package worker is the sqsfleet engine: it long-polls a queue, runs a
+// Handler for each message with bounded concurrency, keeps each message
+// hidden while its handler runs, and decides each message's outcome in one
+// place.
+//
+// # Delivery semantics
+//
+// Delivery is at least once. SQS may deliver a message twice, and a crash or
+// a lost visibility lease can make the engine run it twice, so handlers must
+// be idempotent. The engine itself never causes a duplicate in normal
+// operation: a message is hidden (visibility timeout) from receipt until its
+// outcome is applied, and its visibility is extended in batches
+// (ChangeMessageVisibilityBatch) once half of it has passed, for as long as
+// the handler runs.
+//
+// # Outcomes
+//
+//   - success (handler returns nil): deleted, in DeleteMessageBatch calls of
+//     up to ten, flushed within FlushInterval;
+//   - retryable failure: hidden for Backoff.Delay(ApproximateReceiveCount),
+//     so it returns later rather than at once; RetryAfter asks for a delay;
+//   - permanent failure (Permanent), or failure on the MaxAttempts-th
+//     delivery: sent to the dead-letter queue with its body, its attributes
+//     and the sqsfleet-failure attribute (a JSON FailureRecord), then
+//     deleted. The send comes first: a crash between the two duplicates the
+//     message in the DLQ, it never loses it; a failed send leaves the message
+//     on the queue;
+//   - cancelled by shutdown: visibility set to 0, so another instance takes
+//     it at once.
+//
+// # Timeouts
+//
+// Each attempt runs under HandlerTimeout; its context is then cancelled and
+// the attempt counts as failed. VisibilityTimeout only needs to cover the gap
+// between heartbeats, so it can stay short (30s) whatever the handler's
+// duration: a crashed daemon's messages then return to the fleet quickly.
+// The engine never extends visibility past HandlerTimeout plus a short
+// margin to apply the outcome, nor past the 12 hours SQS allows per receive.
+//
+// # Embedding
+//
+// A Go program can run the engine in-process with its own Handler: build a
+// queue with package awssqs and call New and Run. See the Example.
+package worker

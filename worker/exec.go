@@ -1,0 +1,434 @@
+package worker
+
+import (
+	"context"
+	"encoding/base64"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"sort"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"syscall"
+	"time"
+	"unicode/utf8"
+)
+
+// Environment variables the exec handler sets for each message. Together with
+// every variable starting with EnvAttrPrefix they are reserved: values for
+// them inherited from the daemon's environment or given in ExecConfig.Env are
+// dropped, so a command never mistakes a stale value (for example the
+// daemon's own SQSFLEET_QUEUE_URL setting, or a group id when the message has
+// none) for metadata of the message it is processing.
+const (
+	EnvMessageID              = "SQSFLEET_MESSAGE_ID"
+	EnvReceiveCount           = "SQSFLEET_RECEIVE_COUNT"
+	EnvQueueURL               = "SQSFLEET_QUEUE_URL"
+	EnvSentTimestamp          = "SQSFLEET_SENT_TIMESTAMP"
+	EnvFirstReceivedTimestamp = "SQSFLEET_FIRST_RECEIVED_TIMESTAMP"
+	EnvGroupID                = "SQSFLEET_GROUP_ID"
+	EnvSenderID               = "SQSFLEET_SENDER_ID"
+	// EnvAttrPrefix prefixes one variable per message attribute; the rest of
+	// the name is AttrEnvName(attribute name).
+	EnvAttrPrefix = "SQSFLEET_ATTR_"
+)
+
+// ExitDataErr is the exit status (EX_DATAERR from sysexits.h) with which a
+// command tells the exec handler that the message itself is bad, so retrying
+// is pointless and the message is dead-lettered at once.
+const ExitDataErr = 65
+
+const (
+	defaultOutputTail = 4096
+	// execWaitDelay bounds how long Handle waits, once the command has exited
+	// or been killed, for descendants that still hold its stdin, stdout or
+	// stderr pipes. Without it a backgrounded grandchild could keep a message
+	// (and a worker slot) busy forever.
+	execWaitDelay = 2 * time.Second
+)
+
+// ExecConfig configures an ExecHandler.
+type ExecConfig struct {
+	// Command is the argv to run for every message; Command[0] is looked up
+	// in PATH when it contains no slash. There is no shell: use
+	// []string{"sh", "-c", "..."} to get one.
+	Command []string
+	// Env holds extra "KEY=value" entries appended to the daemon's own
+	// environment (as it is when NewExecHandler is called); a later entry
+	// overrides an earlier one with the same key. When Dir is set, PWD is
+	// set to it.
+	Env []string
+	// Dir is the working directory of the command; "" means the daemon's.
+	Dir string
+	// OutputTail is how many of the last bytes the command wrote to stderr
+	// are quoted in the error when it fails. Default 4096. Memory use is
+	// bounded by it however much the command writes.
+	OutputTail int
+	// Stdout and Stderr, when set, receive a copy of everything the command
+	// writes to its stdout and stderr, typically the daemon's os.Stderr.
+	// Many messages run at once, so they must be safe for concurrent use and
+	// the output of concurrent commands interleaves. Write errors on them are
+	// ignored: losing a log copy must not fail a message. nil discards.
+	Stdout io.Writer
+	Stderr io.Writer
+}
+
+// ExecHandler runs a command once per message. It is safe for concurrent use.
+//
+// Contract with the command:
+//
+//   - The message body is the command's stdin, byte for byte. The command need
+//     not read it; exiting without reading it is not an error.
+//   - Metadata is in the environment: SQSFLEET_MESSAGE_ID,
+//     SQSFLEET_RECEIVE_COUNT (1 on the first delivery), SQSFLEET_QUEUE_URL,
+//     SQSFLEET_SENT_TIMESTAMP and SQSFLEET_FIRST_RECEIVED_TIMESTAMP
+//     (milliseconds since the Unix epoch, as SQS reports them; unset when
+//     unknown), SQSFLEET_GROUP_ID (FIFO queues only) and SQSFLEET_SENDER_ID
+//     (when known).
+//   - Each message attribute is in SQSFLEET_ATTR_<NAME>, NAME being
+//     AttrEnvName(attribute name). String and Number attributes carry their
+//     value, Binary attributes their standard base64 encoding. Distinct
+//     attribute names can map to the same variable ("a.b" and "a-b" both give
+//     SQSFLEET_ATTR_A_B); attributes are applied in sorted name order, so the
+//     attribute whose name sorts last wins, the same way on every delivery.
+//   - Exit status 0 means success. Exit status 65 (EX_DATAERR) means the
+//     message can never be processed: it is dead-lettered without retries.
+//     Any other status, death by a signal, or running past the handler
+//     timeout is a retryable failure. The error quotes the exit status or
+//     signal and the last OutputTail bytes of stderr.
+//   - The command runs in its own process group. When the handler's context
+//     is done (handler timeout, shutdown) the whole group is killed with
+//     SIGKILL, so helpers it started in the background die with it, and the
+//     error wraps ctx.Err(). Descendants that leave the group (setsid,
+//     daemonising) are not killed; if they keep the command's stdout or
+//     stderr open, Handle stops waiting for them about two seconds after the
+//     command itself is gone. After a normal exit nothing is killed.
+type ExecHandler struct {
+	path       string   // resolved Command[0]
+	argv       []string // Command as configured, argv[0] unresolved
+	env        []string // daemon env + Env, reserved names removed
+	dir        string
+	outputTail int
+	stdout     io.Writer
+	stderr     io.Writer
+	waitDelay  time.Duration
+}
+
+// NewExecHandler validates cfg and returns a handler. It fails when the
+// command is missing or cannot be found in PATH, or Dir is not a directory,
+// so that a misconfiguration stops the daemon at start-up rather than
+// failing every message.
+func NewExecHandler(cfg ExecConfig) (*ExecHandler, error) {
+	if len(cfg.Command) == 0 || cfg.Command[0] == "" {
+		return nil, errors.New("exec handler: command is empty")
+	}
+	if cfg.OutputTail < 0 {
+		return nil, fmt.Errorf("exec handler: output tail %d is negative", cfg.OutputTail)
+	}
+	for _, kv := range cfg.Env {
+		if k, _, ok := strings.Cut(kv, "="); !ok || k == "" {
+			return nil, fmt.Errorf("exec handler: env entry %q is not KEY=value", kv)
+		}
+	}
+	if cfg.Dir != "" {
+		fi, err := os.Stat(cfg.Dir)
+		if err != nil {
+			return nil, fmt.Errorf("exec handler: dir: %w", err)
+		}
+		if !fi.IsDir() {
+			return nil, fmt.Errorf("exec handler: dir %s is not a directory", cfg.Dir)
+		}
+	}
+	path := cfg.Command[0]
+	if !strings.Contains(path, "/") {
+		// Resolve once: it reports a typo at start-up and spares a PATH walk
+		// per message. A name containing a slash is left to the kernel,
+		// relative to Dir, exactly as a shell would run it.
+		p, err := exec.LookPath(path)
+		if err != nil {
+			return nil, fmt.Errorf("exec handler: %w", err)
+		}
+		path = p
+	}
+	h := &ExecHandler{
+		path:       path,
+		argv:       append([]string(nil), cfg.Command...),
+		dir:        cfg.Dir,
+		outputTail: cfg.OutputTail,
+		stdout:     cfg.Stdout,
+		stderr:     cfg.Stderr,
+		waitDelay:  execWaitDelay,
+	}
+	if h.outputTail == 0 {
+		h.outputTail = defaultOutputTail
+	}
+	for _, kv := range append(os.Environ(), cfg.Env...) {
+		if !reservedEnv(kv) {
+			h.env = append(h.env, kv)
+		}
+	}
+	if cfg.Dir != "" {
+		// os/exec only fixes PWD up when it builds the environment itself;
+		// an inherited PWD naming the daemon's directory would mislead
+		// commands that trust $PWD.
+		abs, err := filepath.Abs(cfg.Dir)
+		if err != nil {
+			return nil, fmt.Errorf("exec handler: dir: %w", err)
+		}
+		h.env = append(h.env, "PWD="+abs)
+	}
+	return h, nil
+}
+
+// reservedEnv reports whether the KEY=value entry kv names a variable that
+// Handle sets from the message.
+func reservedEnv(kv string) bool {
+	k, _, _ := strings.Cut(kv, "=")
+	switch k {
+	case EnvMessageID, EnvReceiveCount, EnvQueueURL, EnvSentTimestamp,
+		EnvFirstReceivedTimestamp, EnvGroupID, EnvSenderID:
+		return true
+	}
+	return strings.HasPrefix(k, EnvAttrPrefix)
+}
+
+// AttrEnvName maps a message attribute name to the suffix of its
+// SQSFLEET_ATTR_ variable: ASCII letters are upper-cased, and every byte
+// outside [A-Z0-9_] after that becomes '_', so the result has the same length
+// as name and SQSFLEET_ATTR_ followed by it is always a valid POSIX variable
+// name. The mapping is not injective; see ExecHandler for how collisions are
+// resolved.
+func AttrEnvName(name string) string {
+	b := []byte(name)
+	for i, c := range b {
+		switch {
+		case c >= 'a' && c <= 'z':
+			b[i] = c - 'a' + 'A'
+		case c >= 'A' && c <= 'Z', c >= '0' && c <= '9', c == '_':
+		default:
+			b[i] = '_'
+		}
+	}
+	return string(b)
+}
+
+// attrValue is the textual form of an attribute used in environment
+// variables and headers: Binary attributes cannot travel as raw bytes there.
+func attrValue(a Attribute) string {
+	if isBinary(a) {
+		return base64.StdEncoding.EncodeToString(a.BinaryValue)
+	}
+	return a.StringValue
+}
+
+// isBinary reports whether a is of type Binary or a custom Binary.suffix.
+func isBinary(a Attribute) bool {
+	return a.DataType == "Binary" || strings.HasPrefix(a.DataType, "Binary.")
+}
+
+// sortedAttrNames returns the attribute names in sorted order, which makes
+// collisions after sanitising resolve the same way on every delivery.
+func sortedAttrNames(attrs map[string]Attribute) []string {
+	names := make([]string, 0, len(attrs))
+	for n := range attrs {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	return names
+}
+
+// sqsTimestamp returns the system attribute verbatim when SQS sent it, else
+// t in epoch milliseconds, else "" (unknown).
+func sqsTimestamp(m *Message, attr string, t time.Time) string {
+	if v := m.SystemAttributes[attr]; v != "" {
+		return v
+	}
+	if t.IsZero() {
+		return ""
+	}
+	return strconv.FormatInt(t.UnixMilli(), 10)
+}
+
+func (h *ExecHandler) environ(m *Message) []string {
+	env := make([]string, len(h.env), len(h.env)+8+len(m.Attributes))
+	copy(env, h.env)
+	set := func(k, v string) { env = append(env, k+"="+v) }
+	set(EnvMessageID, m.ID)
+	set(EnvReceiveCount, strconv.Itoa(m.ReceiveCount))
+	set(EnvQueueURL, m.QueueURL)
+	if v := sqsTimestamp(m, "SentTimestamp", m.SentAt); v != "" {
+		set(EnvSentTimestamp, v)
+	}
+	if v := sqsTimestamp(m, "ApproximateFirstReceiveTimestamp", m.FirstReceivedAt); v != "" {
+		set(EnvFirstReceivedTimestamp, v)
+	}
+	if m.GroupID != "" {
+		set(EnvGroupID, m.GroupID)
+	}
+	if m.SenderID != "" {
+		set(EnvSenderID, m.SenderID)
+	}
+	// os/exec keeps the last of duplicate keys, so sorted order decides
+	// collisions.
+	for _, name := range sortedAttrNames(m.Attributes) {
+		set(EnvAttrPrefix+AttrEnvName(name), attrValue(m.Attributes[name]))
+	}
+	return env
+}
+
+// Handle runs the command for m; see ExecHandler for the contract.
+func (h *ExecHandler) Handle(ctx context.Context, m *Message) error {
+	name := h.argv[0]
+	cmd := exec.CommandContext(ctx, h.path, h.argv[1:]...)
+	cmd.Args[0] = h.argv[0]
+	cmd.Dir = h.dir
+	cmd.Env = h.environ(m)
+	// A strings.Reader makes os/exec copy stdin from its own goroutine and
+	// ignore EPIPE, so a command that never reads its stdin cannot block us.
+	cmd.Stdin = strings.NewReader(m.Body)
+	switch w := h.stdout.(type) {
+	case nil:
+		// os/exec connects /dev/null: no pipe, no copying.
+	case *os.File:
+		cmd.Stdout = w // no copying through this process
+	default:
+		cmd.Stdout = bestEffortWriter{w}
+	}
+	tail := newTailBuffer(h.outputTail)
+	if h.stderr != nil {
+		cmd.Stderr = teeWriter{tail: tail, w: h.stderr}
+	} else {
+		cmd.Stderr = tail
+	}
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	var killed atomic.Bool
+	cmd.Cancel = func() error {
+		// Setpgid made the command's pid its process group id.
+		err := syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL)
+		if errors.Is(err, syscall.ESRCH) {
+			// The group is gone: the command exited on its own, and its exit
+			// status, not ctx, is the outcome.
+			return os.ErrProcessDone
+		}
+		if err == nil {
+			killed.Store(true)
+		}
+		return err
+	}
+	cmd.WaitDelay = h.waitDelay
+
+	err := cmd.Run()
+	st := cmd.ProcessState
+	switch {
+	case st == nil:
+		// Never started (or ctx was already done, in which case err is
+		// ctx.Err()).
+		return fmt.Errorf("exec %s: %w", name, err)
+	case st.Exited() && st.ExitCode() == 0:
+		// The command reported success. err may still be ErrWaitDelay (a
+		// descendant held our pipes) or ctx.Err() (ctx ended between the exit
+		// and our noticing it); neither undoes the work, and retrying would
+		// process the message twice.
+		return nil
+	case killed.Load():
+		return fmt.Errorf("exec %s: %w, process group killed (%w)%s", name, ctx.Err(), err, tail.suffix())
+	case st.Exited() && st.ExitCode() == ExitDataErr:
+		return Permanent(fmt.Errorf("exec %s: %w (EX_DATAERR: message rejected)%s", name, err, tail.suffix()))
+	default:
+		return fmt.Errorf("exec %s: %w%s", name, err, tail.suffix())
+	}
+}
+
+// bestEffortWriter forwards writes and swallows errors: io.Copy inside
+// os/exec would otherwise stop copying and the command would die of SIGPIPE
+// because a log sink failed.
+type bestEffortWriter struct{ w io.Writer }
+
+func (b bestEffortWriter) Write(p []byte) (int, error) {
+	_, _ = b.w.Write(p)
+	return len(p), nil
+}
+
+// teeWriter feeds the tail buffer and a best-effort copy. io.MultiWriter
+// would stop at the first failing writer.
+type teeWriter struct {
+	tail *tailBuffer
+	w    io.Writer
+}
+
+func (t teeWriter) Write(p []byte) (int, error) {
+	_, _ = t.tail.Write(p)
+	_, _ = t.w.Write(p)
+	return len(p), nil
+}
+
+// tailBuffer keeps the last limit bytes written to it in at most 2*limit bytes of
+// memory, whatever the volume written; compacting only when the buffer is
+// full keeps the copying amortised O(1) per byte.
+type tailBuffer struct {
+	mu    sync.Mutex
+	limit int
+	buf   []byte
+	total int64
+}
+
+func newTailBuffer(limit int) *tailBuffer { return &tailBuffer{limit: limit} }
+
+func (t *tailBuffer) Write(p []byte) (int, error) {
+	n := len(p)
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	t.total += int64(n)
+	if t.limit <= 0 {
+		return n, nil
+	}
+	if t.buf == nil {
+		t.buf = make([]byte, 0, min(2*t.limit, 64<<10))
+	}
+	if len(p) >= t.limit {
+		t.buf = append(t.buf[:0], p[len(p)-t.limit:]...)
+		return n, nil
+	}
+	if len(t.buf)+len(p) > 2*t.limit {
+		keep := t.limit - len(p)
+		copy(t.buf, t.buf[len(t.buf)-keep:])
+		t.buf = t.buf[:keep]
+	}
+	t.buf = append(t.buf, p...)
+	return n, nil
+}
+
+// String returns the kept tail, marked when earlier output was dropped.
+func (t *tailBuffer) String() string {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	b := t.buf
+	if len(b) > t.limit {
+		b = b[len(b)-t.limit:]
+	}
+	truncated := t.total > int64(len(b))
+	if truncated {
+		// Do not start the quote in the middle of a UTF-8 sequence.
+		for i := 0; i < utf8.UTFMax-1 && len(b) > 0 && !utf8.RuneStart(b[0]); i++ {
+			b = b[1:]
+		}
+	}
+	s := strings.TrimSpace(strings.ToValidUTF8(string(b), "\uFFFD"))
+	if truncated && s != "" {
+		s = "..." + s
+	}
+	return s
+}
+
+// suffix formats the tail for an error message.
+func (t *tailBuffer) suffix() string {
+	if s := t.String(); s != "" {
+		return "; stderr: " + s
+	}
+	return ""
+}

@@ -1,0 +1,321 @@
+package worker
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"math"
+	"net/http"
+	"net/url"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// Request headers set by the HTTP handler. They are those of the Elastic
+// Beanstalk worker daemon (sqsd), so EB worker applications move over
+// unchanged.
+const (
+	HeaderMsgID           = "X-Aws-Sqsd-Msgid"
+	HeaderQueue           = "X-Aws-Sqsd-Queue"
+	HeaderFirstReceivedAt = "X-Aws-Sqsd-First-Received-At"
+	HeaderReceiveCount    = "X-Aws-Sqsd-Receive-Count"
+	HeaderSenderID        = "X-Aws-Sqsd-Sender-Id"
+	// HeaderAttrPrefix prefixes one header per message attribute; the rest
+	// of the name is AttrHeaderName(attribute name).
+	HeaderAttrPrefix = "X-Aws-Sqsd-Attr-"
+)
+
+const (
+	defaultResponseTail   = 4096
+	defaultHTTPConcurrent = 10
+	// maxResponseDrain is how much of a response body Handle reads at most.
+	// Reading a body to EOF lets the keep-alive connection be reused; past
+	// this much it is cheaper to drop the connection than to read on, and a
+	// hostile or broken endpoint cannot make us read forever.
+	maxResponseDrain = 64 << 10
+)
+
+// HTTPConfig configures an HTTPHandler.
+type HTTPConfig struct {
+	// URL is where every message is POSTed (http or https).
+	URL string
+	// Concurrency is the size of the keep-alive pool: at most this many
+	// connections to the endpoint, all of which may stay idle for reuse. Set
+	// it to the worker concurrency. Default 10. Ignored when Client is set.
+	Concurrency int
+	// PermanentStatuses are response statuses that dead-letter the message at
+	// once. nil means [422]; an empty non-nil slice means none.
+	PermanentStatuses []int
+	// Client, when set, is used as is (its transport, timeouts and redirect
+	// policy included) instead of the handler's own client.
+	Client *http.Client
+	// ResponseTail is how many bytes of a failed response's body are quoted
+	// in the error. They are taken from the start of the body, where error
+	// responses put their message. Default 4096.
+	ResponseTail int
+}
+
+// HTTPHandler POSTs each message to a URL the way the Elastic Beanstalk
+// worker daemon does. It is safe for concurrent use.
+//
+// Request: the body is the message body, byte for byte. Headers:
+//
+//	X-Aws-Sqsd-Msgid               message id
+//	X-Aws-Sqsd-Queue               queue name (last path segment of the queue URL)
+//	X-Aws-Sqsd-First-Received-At   first receive time, UTC, RFC 3339
+//	X-Aws-Sqsd-Receive-Count       1 on the first delivery
+//	X-Aws-Sqsd-Sender-Id           sender account or principal, when known
+//	X-Aws-Sqsd-Attr-<name>         one per message attribute, see below
+//	User-Agent                     sqsfleet
+//	Content-Type                   application/json, unless the message has an
+//	                               attribute named Content-Type (any case)
+//
+// Attribute header names are HeaderAttrPrefix + AttrHeaderName(name), with
+// the name's case preserved on the wire. String and Number attributes carry
+// their value, Binary attributes their standard base64 encoding. Control
+// characters in any header value (CR and LF included) are replaced by spaces,
+// so a message cannot inject headers. When distinct attribute names map to
+// the same header (case-insensitively), the one whose name sorts last wins.
+//
+// Response: any 2xx status is success. A status listed in PermanentStatuses
+// dead-letters the message at once. 429 and 503 with a Retry-After header
+// (seconds or HTTP date) ask for a retry after that delay. Any other status,
+// including 3xx (redirects are not followed: they would turn the POST into a
+// GET without a body), a transport error, or the handler timeout is a
+// retryable failure. Errors quote the status and the start of the body. At
+// most 64 KiB of any response body is read.
+type HTTPHandler struct {
+	url          string
+	redactedURL  string
+	client       *http.Client
+	permanent    []int
+	responseTail int
+}
+
+// NewHTTPHandler validates cfg and returns a handler.
+func NewHTTPHandler(cfg HTTPConfig) (*HTTPHandler, error) {
+	u, err := url.Parse(cfg.URL)
+	if err != nil {
+		return nil, fmt.Errorf("http handler: url: %w", err)
+	}
+	if (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		return nil, fmt.Errorf("http handler: url %q: want http:// or https:// with a host", u.Redacted())
+	}
+	if cfg.Concurrency < 0 {
+		return nil, fmt.Errorf("http handler: concurrency %d is negative", cfg.Concurrency)
+	}
+	if cfg.ResponseTail < 0 {
+		return nil, fmt.Errorf("http handler: response tail %d is negative", cfg.ResponseTail)
+	}
+	permanent := cfg.PermanentStatuses
+	if permanent == nil {
+		permanent = []int{http.StatusUnprocessableEntity}
+	}
+	for _, s := range permanent {
+		if s < 100 || s > 599 || (s >= 200 && s <= 299) {
+			return nil, fmt.Errorf("http handler: permanent status %d is not a 1xx, 3xx, 4xx or 5xx status", s)
+		}
+	}
+	h := &HTTPHandler{
+		url:          cfg.URL,
+		redactedURL:  u.Redacted(),
+		client:       cfg.Client,
+		permanent:    slices.Clone(permanent),
+		responseTail: cfg.ResponseTail,
+	}
+	if h.responseTail == 0 {
+		h.responseTail = defaultResponseTail
+	}
+	if h.client == nil {
+		n := cfg.Concurrency
+		if n == 0 {
+			n = defaultHTTPConcurrent
+		}
+		// Cloning DefaultTransport keeps its dial timeouts and proxy
+		// settings. net/http's default of 2 idle connections per host would
+		// make most of n concurrent workers open a fresh connection per
+		// message.
+		tr := http.DefaultTransport.(*http.Transport).Clone()
+		tr.MaxIdleConns = n
+		tr.MaxIdleConnsPerHost = n
+		tr.MaxConnsPerHost = n
+		h.client = &http.Client{
+			Transport: tr,
+			CheckRedirect: func(*http.Request, []*http.Request) error {
+				return http.ErrUseLastResponse
+			},
+		}
+	}
+	return h, nil
+}
+
+// AttrHeaderName maps a message attribute name to the suffix of its
+// X-Aws-Sqsd-Attr- header: bytes that are valid in an HTTP token (RFC 9110:
+// letters, digits and !#$%&'*+-.^_`|~) are kept, case included, and every
+// other byte becomes '-'. The result has the same length as name, and
+// X-Aws-Sqsd-Attr- followed by it is always a valid header field name. SQS
+// attribute names (letters, digits, '-', '_', '.') pass unchanged.
+func AttrHeaderName(name string) string {
+	b := []byte(name)
+	for i, c := range b {
+		if !isTokenByte(c) {
+			b[i] = '-'
+		}
+	}
+	return string(b)
+}
+
+func isTokenByte(c byte) bool {
+	switch {
+	case c >= 'a' && c <= 'z', c >= 'A' && c <= 'Z', c >= '0' && c <= '9':
+		return true
+	}
+	return strings.IndexByte("!#$%&'*+-.^_`|~", c) >= 0
+}
+
+// sanitizeHeaderValue makes v safe as a header field value: net/http
+// rejects control characters other than tab, and CR or LF would otherwise
+// split the header. Invalid UTF-8 becomes U+FFFD.
+func sanitizeHeaderValue(v string) string {
+	return strings.Map(func(r rune) rune {
+		if (r < ' ' && r != '\t') || r == 0x7f {
+			return ' '
+		}
+		return r
+	}, v)
+}
+
+// sqsQueueName returns the last path segment of an SQS queue URL.
+func sqsQueueName(queueURL string) string {
+	s := queueURL
+	if u, err := url.Parse(queueURL); err == nil && u.Path != "" {
+		s = u.Path
+	}
+	s = strings.TrimRight(s, "/")
+	return s[strings.LastIndexByte(s, '/')+1:]
+}
+
+func (h *HTTPHandler) newRequest(ctx context.Context, m *Message) (*http.Request, error) {
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, h.url, strings.NewReader(m.Body))
+	if err != nil {
+		return nil, err
+	}
+	hd := req.Header
+	hd.Set("User-Agent", "sqsfleet")
+	hd.Set("Content-Type", "application/json")
+	hd.Set(HeaderMsgID, sanitizeHeaderValue(m.ID))
+	if q := sqsQueueName(m.QueueURL); q != "" {
+		hd.Set(HeaderQueue, sanitizeHeaderValue(q))
+	}
+	if !m.FirstReceivedAt.IsZero() {
+		hd.Set(HeaderFirstReceivedAt, m.FirstReceivedAt.UTC().Format(time.RFC3339))
+	}
+	hd.Set(HeaderReceiveCount, strconv.Itoa(m.ReceiveCount))
+	if m.SenderID != "" {
+		hd.Set(HeaderSenderID, sanitizeHeaderValue(m.SenderID))
+	}
+	// Attribute headers are stored under their exact name rather than via
+	// Set, which would canonicalise "myAttr" to "Myattr" and hide the
+	// attribute's case from the application. byFold keeps one header per
+	// case-insensitive name, as HTTP sees them.
+	byFold := make(map[string]string, len(m.Attributes))
+	for _, name := range sortedAttrNames(m.Attributes) {
+		a := m.Attributes[name]
+		v := sanitizeHeaderValue(attrValue(a))
+		key := HeaderAttrPrefix + AttrHeaderName(name)
+		fold := strings.ToLower(key)
+		if prev, ok := byFold[fold]; ok {
+			delete(hd, prev)
+		}
+		byFold[fold] = key
+		hd[key] = []string{v}
+		if strings.EqualFold(name, "Content-Type") && !isBinary(a) {
+			if ct := strings.TrimSpace(v); ct != "" {
+				hd.Set("Content-Type", ct)
+			}
+		}
+	}
+	return req, nil
+}
+
+// Handle POSTs m; see HTTPHandler for the contract.
+func (h *HTTPHandler) Handle(ctx context.Context, m *Message) error {
+	req, err := h.newRequest(ctx, m)
+	if err != nil {
+		return fmt.Errorf("http handler: %w", err)
+	}
+	resp, err := h.client.Do(req)
+	if err != nil {
+		// The transport usually wraps ctx.Err() itself; make sure callers can
+		// always tell a timeout from a connection failure.
+		if cerr := ctx.Err(); cerr != nil && !errors.Is(err, cerr) {
+			return fmt.Errorf("http handler: %w: %w", cerr, err)
+		}
+		return fmt.Errorf("http handler: %w", err)
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode >= 200 && resp.StatusCode <= 299 {
+		_, _ = io.CopyN(io.Discard, resp.Body, maxResponseDrain)
+		return nil
+	}
+	head, _ := io.ReadAll(io.LimitReader(resp.Body, int64(h.responseTail)))
+	if rest := maxResponseDrain - int64(len(head)); rest > 0 {
+		_, _ = io.CopyN(io.Discard, resp.Body, rest)
+	}
+	err = fmt.Errorf("http handler: POST %s: status %s%s", h.redactedURL, responseStatus(resp), bodySuffix(head))
+	if slices.Contains(h.permanent, resp.StatusCode) {
+		return Permanent(err)
+	}
+	if resp.StatusCode == http.StatusTooManyRequests || resp.StatusCode == http.StatusServiceUnavailable {
+		if d, ok := parseRetryAfterHeader(resp.Header.Get("Retry-After"), time.Now()); ok {
+			return RetryAfter(err, d)
+		}
+	}
+	return err
+}
+
+// responseStatus is resp.Status, falling back to the code when a server sent a
+// bare status line.
+func responseStatus(resp *http.Response) string {
+	if resp.Status != "" {
+		return resp.Status
+	}
+	return strconv.Itoa(resp.StatusCode)
+}
+
+func bodySuffix(b []byte) string {
+	s := strings.TrimSpace(strings.ToValidUTF8(string(b), "\uFFFD"))
+	if s == "" {
+		return ""
+	}
+	return ": " + s
+}
+
+// parseRetryAfterHeader parses a Retry-After value, delta-seconds or HTTP-date
+// (RFC 9110 section 10.2.3), into a delay from now. A date in the past is a
+// zero delay. Huge values are clamped rather than overflowing; bounding the
+// delay to what SQS can honour is the engine's business.
+func parseRetryAfterHeader(v string, now time.Time) (time.Duration, bool) {
+	v = strings.TrimSpace(v)
+	if v == "" {
+		return 0, false
+	}
+	if v[0] >= '0' && v[0] <= '9' {
+		secs, err := strconv.ParseUint(v, 10, 64)
+		if err != nil && !errors.Is(err, strconv.ErrRange) {
+			return 0, false
+		}
+		if err != nil || secs > uint64(math.MaxInt64/int64(time.Second)) {
+			return time.Duration(math.MaxInt64/int64(time.Second)) * time.Second, true
+		}
+		return time.Duration(secs) * time.Second, true
+	}
+	t, err := http.ParseTime(v)
+	if err != nil {
+		return 0, false
+	}
+	return max(t.Sub(now), 0), true
+}

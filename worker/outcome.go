@@ -1,0 +1,256 @@
+package worker
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"slices"
+	"time"
+
+	"go.uber.org/zap"
+)
+
+// FailureAttribute is the message attribute that carries the failure record
+// on a dead-lettered message.
+const FailureAttribute = "sqsfleet-failure"
+
+// maxAttributes is the SQS limit on message attributes per message.
+const maxAttributes = 10
+
+// maxErrorText bounds the error text in a failure record: the record rides
+// in a message attribute, and the whole message must stay under the SQS size
+// limit. The tail is kept because that is where a stack trace or a
+// command's last words are.
+const maxErrorText = 4096
+
+// FailureRecord is the JSON value of the sqsfleet-failure attribute.
+type FailureRecord struct {
+	Error           string    `json:"error"`
+	Reason          string    `json:"reason"` // "permanent" or "max_attempts"
+	Attempts        int       `json:"attempts"`
+	QueueURL        string    `json:"queue_url"`
+	MessageID       string    `json:"message_id"`
+	FirstReceivedAt time.Time `json:"first_received_at"`
+	FailedAt        time.Time `json:"failed_at"`
+}
+
+// decide is the one place that turns a handler's result into an outcome.
+//
+//	nil                       -> delete (batched)
+//	cancelled by shutdown     -> visibility 0, another instance takes it now
+//	Permanent                 -> dead-letter, then delete
+//	attempts >= max_attempts  -> dead-letter, then delete
+//	RetryAfter                -> visibility = the asked delay
+//	other error               -> visibility = backoff for this attempt
+func (p *Pool) decide(l *lease, err error) {
+	m := l.m
+	switch {
+	case err == nil:
+		if l.claim() {
+			p.deletes.add(l)
+		}
+		return
+	case p.workCtx.Err() != nil:
+		if l.claim() {
+			p.log.Info("handler cancelled by shutdown; releasing message",
+				zap.String("message_id", m.ID), zap.Int("receive_count", m.ReceiveCount), zap.String("outcome", OutcomeRetry))
+			p.settleRelease(l, 0)
+		}
+		return
+	case IsPermanent(err):
+		p.deadLetter(l, err, "permanent")
+		return
+	case m.ReceiveCount >= p.cfg.MaxAttempts:
+		p.deadLetter(l, err, "max_attempts")
+		return
+	}
+	delay := p.cfg.Backoff.Delay(m.ReceiveCount)
+	var ra *RetryAfterError
+	if errors.As(err, &ra) {
+		delay = ra.Delay
+	}
+	delay = min(max(delay, 0), maxVisibilityWindow)
+	if !l.claim() {
+		return
+	}
+	p.log.Warn("handler failed; will retry",
+		zap.String("message_id", m.ID), zap.Int("receive_count", m.ReceiveCount),
+		zap.String("outcome", OutcomeRetry), zap.Duration("retry_in", delay), zap.Error(err))
+	p.settleRelease(l, delay)
+}
+
+// settleRelease returns a message to the queue after delay. The caller has
+// claimed the lease.
+func (p *Pool) settleRelease(l *lease, delay time.Duration) {
+	p.done(l)
+	p.metrics.Completed.WithLabelValues(OutcomeRetry).Inc()
+	if !p.visibility.add(visChange{l: l, timeout: delay}) {
+		// Only after shutdown: the message reappears when its current
+		// visibility runs out, so nothing is lost.
+		p.log.Warn("could not release message after shutdown; it reappears at its visibility timeout",
+			zap.String("message_id", l.m.ID))
+	}
+}
+
+// done removes a settled lease from the in-flight set.
+func (p *Pool) done(l *lease) {
+	p.leases.remove(l)
+	p.metrics.InFlight.Dec()
+}
+
+// deadLetter sends the message to the DLQ with its failure record and then
+// deletes it. The send comes first: a crash in between duplicates the
+// message in the DLQ, it never loses it. If there is no DLQ or the send
+// fails, the message stays on the queue.
+func (p *Pool) deadLetter(l *lease, cause error, reason string) {
+	if !l.claim() {
+		return
+	}
+	m := l.m
+	if p.cfg.DeadLetter == nil {
+		p.log.Error("message failed for good but no dead-letter queue is configured; keeping it on the queue",
+			zap.String("message_id", m.ID), zap.Int("receive_count", m.ReceiveCount),
+			zap.String("reason", reason), zap.String("outcome", OutcomeRetry), zap.Error(cause))
+		p.settleRelease(l, min(p.cfg.Backoff.Max, maxVisibilityWindow))
+		return
+	}
+	rec := FailureRecord{
+		Error:           tail(cause.Error(), maxErrorText),
+		Reason:          reason,
+		Attempts:        m.ReceiveCount,
+		QueueURL:        p.cfg.QueueURL,
+		MessageID:       m.ID,
+		FirstReceivedAt: m.FirstReceivedAt.UTC(),
+		FailedAt:        p.now().UTC(),
+	}
+	dl, dropped := buildDeadLetter(m, rec)
+	if dropped != "" {
+		p.log.Warn("message already had 10 attributes; dropped one to make room for the failure record",
+			zap.String("message_id", m.ID), zap.String("dropped_attribute", dropped))
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), callTimeout)
+	err := p.cfg.DeadLetter.Send(ctx, dl)
+	cancel()
+	if err != nil {
+		delay := p.cfg.Backoff.Delay(m.ReceiveCount)
+		p.log.Error("dead-letter send failed; keeping the message on the queue",
+			zap.String("message_id", m.ID), zap.Int("receive_count", m.ReceiveCount),
+			zap.String("reason", reason), zap.String("outcome", OutcomeRetry),
+			zap.Duration("retry_in", delay), zap.NamedError("cause", cause), zap.Error(err))
+		p.settleRelease(l, delay)
+		return
+	}
+	p.log.Error("message dead-lettered",
+		zap.String("message_id", m.ID), zap.Int("receive_count", m.ReceiveCount),
+		zap.String("reason", reason), zap.String("outcome", OutcomeDeadLetter), zap.Error(cause))
+	p.metrics.Completed.WithLabelValues(OutcomeDeadLetter).Inc()
+	p.observeAge(m)
+	l.deadLettered = true
+	p.deletes.add(l)
+}
+
+func (p *Pool) observeAge(m *Message) {
+	if !m.SentAt.IsZero() {
+		p.metrics.MessageAge.Observe(p.now().Sub(m.SentAt).Seconds())
+	}
+}
+
+// buildDeadLetter copies the message and adds the failure record, dropping
+// the last attribute in name order if the message already has the SQS
+// maximum of ten.
+func buildDeadLetter(m *Message, rec FailureRecord) (*DeadLetter, string) {
+	attrs := make(map[string]Attribute, len(m.Attributes)+1)
+	for k, v := range m.Attributes {
+		if k != FailureAttribute { // a message re-driven from a DLQ carries an old record
+			attrs[k] = v
+		}
+	}
+	var dropped string
+	if len(attrs) >= maxAttributes {
+		names := make([]string, 0, len(attrs))
+		for k := range attrs {
+			names = append(names, k)
+		}
+		slices.Sort(names)
+		dropped = names[len(names)-1]
+		delete(attrs, dropped)
+	}
+	b, _ := json.Marshal(rec) // a struct of strings, ints and times cannot fail
+	attrs[FailureAttribute] = Attribute{DataType: "String", StringValue: string(b)}
+	return &DeadLetter{Body: m.Body, Attributes: attrs, GroupID: m.GroupID, DeduplicationID: m.DeduplicationID}, dropped
+}
+
+func tail(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	return "…" + s[len(s)-n:]
+}
+
+// maxDeleteTries bounds retries of a delete that failed for a reason other
+// than a lost lease (throttling, a 5xx): past it the message is delivered
+// again, which at-least-once delivery allows.
+const maxDeleteTries = 3
+
+func (p *Pool) flushDeletes(batch []*lease) {
+	receipts := make([]string, len(batch))
+	for i, l := range batch {
+		receipts[i] = l.m.ReceiptHandle
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), callTimeout)
+	errs, err := p.cfg.Queue.Delete(ctx, receipts)
+	cancel()
+	now := p.now()
+	for i, l := range batch {
+		e := err
+		if e == nil && i < len(errs) {
+			e = errs[i]
+		}
+		switch {
+		case e == nil:
+			if !l.deadLettered {
+				p.done(l)
+				p.metrics.Completed.WithLabelValues(OutcomeSuccess).Inc()
+				if !l.m.SentAt.IsZero() {
+					p.metrics.MessageAge.Observe(now.Sub(l.m.SentAt).Seconds())
+				}
+			} else {
+				p.done(l)
+			}
+		case errors.Is(e, ErrLeaseLost):
+			p.done(l)
+			p.metrics.LeasesLost.Inc()
+			p.log.Warn("delete refused: the visibility lease was lost, so the message will be delivered again",
+				zap.String("message_id", l.m.ID), zap.Int("receive_count", l.m.ReceiveCount))
+		default:
+			l.deleteTries++
+			if l.deleteTries < maxDeleteTries && p.deletes.add(l) {
+				continue
+			}
+			p.done(l)
+			p.log.Error("delete failed; the message will be delivered again",
+				zap.String("message_id", l.m.ID), zap.Int("receive_count", l.m.ReceiveCount), zap.Error(e))
+		}
+	}
+}
+
+func (p *Pool) flushVisibility(batch []visChange) {
+	changes := make([]VisibilityChange, len(batch))
+	for i, c := range batch {
+		changes[i] = VisibilityChange{ReceiptHandle: c.l.m.ReceiptHandle, Timeout: c.timeout.Round(time.Second)}
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), callTimeout)
+	errs, err := p.cfg.Queue.ChangeVisibility(ctx, changes)
+	cancel()
+	for i, c := range batch {
+		e := err
+		if e == nil && i < len(errs) {
+			e = errs[i]
+		}
+		if e != nil && !errors.Is(e, ErrLeaseLost) {
+			// The message still comes back when its current visibility ends.
+			p.errLog.warn(p.log, "visibility change failed; the message returns at its current visibility timeout",
+				zap.String("message_id", c.l.m.ID), zap.Error(e))
+		}
+	}
+}

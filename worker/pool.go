@@ -1,0 +1,425 @@
+package worker
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"go.uber.org/zap"
+)
+
+// callTimeout bounds each SQS call the engine makes outside the poll loop
+// (deletes, visibility changes, dead-letter sends), including the SDK's own
+// retries, so a hung connection cannot hold up shutdown forever.
+const callTimeout = 30 * time.Second
+
+// minEmptyPoll is the least time between two receives of one poller that came
+// back empty. Long polls already wait; this only matters with wait_time 0,
+// where it turns a busy loop into one request a second.
+const minEmptyPoll = time.Second
+
+// Config configures a Pool. Zero values mean the stated defaults.
+type Config struct {
+	Queue      Queue           // required
+	Handler    Handler         // required
+	DeadLetter DeadLetterQueue // nil: no DLQ; failed messages stay on the queue at Backoff.Max
+	QueueURL   string          // recorded in failure records
+
+	Concurrency       int           // handler slots; default 10
+	Pollers           int           // concurrent receivers; default ceil(Concurrency/BatchSize)+1, at most Concurrency
+	BatchSize         int           // messages per ReceiveMessage, 1..10; default 10
+	VisibilityTimeout time.Duration // asked for on every receive and every extension; default 30s
+	HandlerTimeout    time.Duration // per attempt; default 15m
+	MaxAttempts       int           // deliveries before dead-lettering; default 5
+	Backoff           Backoff       // retry delays; default 10s doubling to 15m
+
+	// ShutdownTimeout is how long Run waits for running handlers after its
+	// context is cancelled before it cancels them. Zero does not wait.
+	ShutdownTimeout time.Duration
+	// AbandonGrace is how long Run waits for handlers to return after
+	// cancelling them before it releases their messages anyway; default 3s.
+	AbandonGrace time.Duration
+	// FlushInterval is the longest a finished message waits for its batched
+	// delete or visibility change; default 50ms.
+	FlushInterval time.Duration
+	// PollBackoff spaces out receives after errors; default 500ms doubling to 10s.
+	PollBackoff Backoff
+	// ReceiveTimeout bounds one ReceiveMessage call, so a connection that
+	// silently died cannot hold a poller (and its slots) forever. Set it
+	// above the long-poll wait; default 40s.
+	ReceiveTimeout time.Duration
+
+	Logger  *zap.Logger // default: no logging
+	Metrics *Metrics    // default: unregistered metrics
+	Now     func() time.Time
+}
+
+func (c *Config) setDefaults() error {
+	if c.Queue == nil {
+		return errors.New("worker: Config.Queue is required")
+	}
+	if c.Handler == nil {
+		return errors.New("worker: Config.Handler is required")
+	}
+	if c.Concurrency <= 0 {
+		c.Concurrency = 10
+	}
+	if c.BatchSize <= 0 || c.BatchSize > 10 {
+		c.BatchSize = 10
+	}
+	if c.Pollers <= 0 {
+		c.Pollers = min((c.Concurrency+c.BatchSize-1)/c.BatchSize+1, c.Concurrency)
+	}
+	if c.VisibilityTimeout <= 0 {
+		c.VisibilityTimeout = 30 * time.Second
+	}
+	if c.HandlerTimeout <= 0 {
+		c.HandlerTimeout = 15 * time.Minute
+	}
+	if c.MaxAttempts <= 0 {
+		c.MaxAttempts = 5
+	}
+	if c.Backoff.Base == 0 && c.Backoff.Max == 0 {
+		c.Backoff = Backoff{Base: 10 * time.Second, Max: 15 * time.Minute}
+	}
+	if c.AbandonGrace <= 0 {
+		c.AbandonGrace = 3 * time.Second
+	}
+	if c.FlushInterval <= 0 {
+		c.FlushInterval = 50 * time.Millisecond
+	}
+	if c.PollBackoff.Base == 0 && c.PollBackoff.Max == 0 {
+		c.PollBackoff = Backoff{Base: 500 * time.Millisecond, Max: 10 * time.Second}
+	}
+	if c.ReceiveTimeout <= 0 {
+		c.ReceiveTimeout = 40 * time.Second
+	}
+	if c.Logger == nil {
+		c.Logger = zap.NewNop()
+	}
+	if c.Metrics == nil {
+		c.Metrics = NewMetrics(nil)
+	}
+	if c.Now == nil {
+		c.Now = time.Now
+	}
+	return nil
+}
+
+// Pool receives messages from a Queue and runs them through a Handler with
+// bounded concurrency, renewing visibility while handlers run and deciding
+// each message's outcome in one place (see decide).
+type Pool struct {
+	cfg     Config
+	log     *zap.Logger
+	metrics *Metrics
+	now     func() time.Time
+
+	slots  *slots
+	leases *leaseSet
+
+	deletes    *batcher[*lease]
+	visibility *batcher[visChange]
+
+	workCtx    context.Context
+	cancelWork context.CancelFunc
+	handlers   sync.WaitGroup
+
+	hurry     chan struct{}
+	hurryOnce sync.Once
+	running   atomic.Bool
+	draining  atomic.Bool
+	lastPoll  atomic.Int64 // unix nanoseconds of the last successful receive
+	// For wedge detection: receives under way, and when one last returned.
+	receiving  atomic.Int64
+	lastReturn atomic.Int64
+
+	errLog rateLog
+}
+
+type visChange struct {
+	l       *lease
+	timeout time.Duration
+}
+
+// New checks cfg and returns a Pool ready to Run.
+func New(cfg Config) (*Pool, error) {
+	if err := cfg.setDefaults(); err != nil {
+		return nil, err
+	}
+	p := &Pool{
+		cfg:     cfg,
+		log:     cfg.Logger,
+		metrics: cfg.Metrics,
+		now:     cfg.Now,
+		slots:   newSlots(cfg.Concurrency),
+		leases:  newLeaseSet(),
+		hurry:   make(chan struct{}),
+		errLog:  rateLog{every: 30 * time.Second},
+	}
+	// Enough parallel flushes to keep up with every slot finishing at once.
+	parallel := max(2, cfg.Concurrency/10)
+	p.deletes = newBatcher(10, cfg.FlushInterval, parallel, p.flushDeletes)
+	p.visibility = newBatcher(10, cfg.FlushInterval, parallel, p.flushVisibility)
+	return p, nil
+}
+
+// Run receives and handles messages until ctx is cancelled, then shuts down:
+// it stops receiving at once, waits up to ShutdownTimeout for running
+// handlers, cancels those still running, flushes pending deletes and makes
+// every unfinished message visible again so another instance takes it at
+// once. Run returns nil after a clean shutdown. It may be called once.
+func (p *Pool) Run(ctx context.Context) error {
+	if !p.running.CompareAndSwap(false, true) {
+		return errors.New("worker: Pool.Run called twice")
+	}
+	// Handlers get their own context: cancelling ctx stops receiving, but
+	// running work is only cancelled when the shutdown timeout runs out.
+	p.workCtx, p.cancelWork = context.WithCancel(context.WithoutCancel(ctx))
+	defer p.cancelWork()
+	p.lastReturn.Store(p.now().UnixNano())
+
+	extCtx, stopExt := context.WithCancel(context.WithoutCancel(ctx))
+	var extDone sync.WaitGroup
+	extDone.Go(func() { p.extendLoop(extCtx) })
+
+	var pollers sync.WaitGroup
+	for range p.cfg.Pollers {
+		pollers.Go(func() { p.poll(ctx) })
+	}
+
+	<-ctx.Done()
+	p.draining.Store(true)
+	pollers.Wait()
+	p.log.Info("stopped receiving; waiting for running handlers",
+		zap.Int("inflight", p.leases.len()), zap.Duration("shutdown_timeout", p.cfg.ShutdownTimeout))
+
+	drained := make(chan struct{})
+	go func() { p.handlers.Wait(); close(drained) }()
+	wait := time.NewTimer(p.cfg.ShutdownTimeout)
+	select {
+	case <-drained:
+	case <-wait.C:
+		p.log.Warn("shutdown timeout reached; cancelling running handlers", zap.Int("inflight", p.leases.len()))
+	case <-p.hurry:
+		p.log.Warn("second signal; cancelling running handlers", zap.Int("inflight", p.leases.len()))
+	}
+	wait.Stop()
+	p.cancelWork()
+	grace := time.NewTimer(p.cfg.AbandonGrace)
+	select {
+	case <-drained:
+	case <-grace.C:
+	}
+	grace.Stop()
+
+	// Stop heartbeats before the forced release, so no extension can land
+	// after the visibility-0 change and hide the message again.
+	stopExt()
+	extDone.Wait()
+	for _, l := range p.leases.snapshot() {
+		if l.claim() {
+			p.log.Warn("handler did not return; releasing its message",
+				zap.String("message_id", l.m.ID), zap.Int("receive_count", l.m.ReceiveCount))
+			p.settleRelease(l, 0)
+		}
+	}
+	p.deletes.close()
+	p.visibility.close()
+	p.log.Info("shutdown complete")
+	return nil
+}
+
+// Hurry shortens a shutdown already under way, as a second SIGTERM does:
+// running handlers are cancelled at once instead of at ShutdownTimeout.
+func (p *Pool) Hurry() { p.hurryOnce.Do(func() { close(p.hurry) }) }
+
+// Stats is a snapshot of the engine for health checks.
+type Stats struct {
+	InFlight     int       // messages received and not yet settled
+	Busy         int       // slots taken by handlers or pending receives
+	Concurrency  int       // total slots
+	LastPoll     time.Time // last successful ReceiveMessage; zero before the first
+	Draining     bool      // shutdown has begun
+	OldestActive time.Duration
+	// Wedged, when not empty, says why the engine cannot make progress:
+	// every slot is held by a handler running past its timeout, or a
+	// receive has not returned long after it should have.
+	Wedged string
+}
+
+// Stats reports the engine's current state.
+func (p *Pool) Stats() Stats {
+	s := Stats{
+		Busy:        p.slots.busy(),
+		Concurrency: p.cfg.Concurrency,
+		Draining:    p.draining.Load(),
+	}
+	if ns := p.lastPoll.Load(); ns != 0 {
+		s.LastPoll = time.Unix(0, ns)
+	}
+	now := p.now()
+	overdue := p.cfg.HandlerTimeout + settleMargin(p.cfg.VisibilityTimeout) + p.cfg.AbandonGrace
+	stuck := 0
+	p.leases.mu.Lock()
+	s.InFlight = len(p.leases.all)
+	for l := range p.leases.all {
+		if !l.finished {
+			age := now.Sub(l.receivedAt)
+			s.OldestActive = max(s.OldestActive, age)
+			if age > overdue {
+				stuck++
+			}
+		}
+	}
+	p.leases.mu.Unlock()
+	switch {
+	case stuck >= p.cfg.Concurrency:
+		s.Wedged = fmt.Sprintf("all %d handler slots busy past handler timeout %s", stuck, p.cfg.HandlerTimeout)
+	case p.receiving.Load() > 0 && !s.Draining:
+		if since := now.Sub(time.Unix(0, p.lastReturn.Load())); since > 2*p.cfg.ReceiveTimeout {
+			s.Wedged = fmt.Sprintf("no receive has returned for %s", since.Truncate(time.Second))
+		}
+	}
+	return s
+}
+
+// poll is one receiver: it takes free slots, asks SQS for at most that many
+// messages, and starts a handler for each.
+func (p *Pool) poll(ctx context.Context) {
+	failures := 0
+	for {
+		n, err := p.slots.acquire(ctx, p.cfg.BatchSize)
+		if err != nil {
+			return
+		}
+		start := p.now()
+		rctx, cancel := context.WithTimeout(ctx, p.cfg.ReceiveTimeout)
+		p.receiving.Add(1)
+		msgs, err := p.cfg.Queue.Receive(rctx, n, p.cfg.VisibilityTimeout)
+		p.receiving.Add(-1)
+		p.lastReturn.Store(p.now().UnixNano())
+		cancel()
+		if err != nil {
+			p.slots.release(n)
+			if ctx.Err() != nil {
+				return
+			}
+			failures++
+			d := p.cfg.PollBackoff.Delay(failures)
+			p.errLog.error(p.log, "receive failed; backing off", zap.Error(err),
+				zap.Int("consecutive_failures", failures), zap.Duration("backoff", d))
+			if !sleep(ctx, d) {
+				return
+			}
+			continue
+		}
+		failures = 0
+		now := p.now()
+		p.lastPoll.Store(now.UnixNano())
+		p.metrics.LastPoll.Set(float64(now.UnixNano()) / 1e9)
+		if len(msgs) > n { // SQS never does this; if it did, we would hold unslotted messages
+			p.log.Error("receive returned more messages than asked", zap.Int("asked", n), zap.Int("got", len(msgs)))
+			p.slots.release(n)
+			for _, m := range msgs {
+				l := p.track(m, now)
+				l.claim()
+				p.settleRelease(l, 0)
+			}
+			continue
+		}
+		p.slots.release(n - len(msgs))
+		for _, m := range msgs {
+			l := p.track(m, now)
+			if ctx.Err() != nil {
+				// Shutdown began while this receive was on the wire: give
+				// the message straight back rather than strand it.
+				l.claim()
+				p.settleRelease(l, 0)
+				p.slots.release(1)
+				continue
+			}
+			p.handlers.Add(1)
+			go p.process(l)
+		}
+		if len(msgs) == 0 {
+			if wait := minEmptyPoll - p.now().Sub(start); wait > 0 && !sleep(ctx, wait) {
+				return
+			}
+		}
+	}
+}
+
+func sleep(ctx context.Context, d time.Duration) bool {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+		return false
+	case <-t.C:
+		return true
+	}
+}
+
+// track registers a received message with the extender.
+func (p *Pool) track(m *Message, now time.Time) *lease {
+	m.ReceivedAt = now
+	if m.FirstReceivedAt.IsZero() {
+		m.FirstReceivedAt = now
+	}
+	l := &lease{
+		m:          m,
+		receivedAt: now,
+		expires:    now.Add(p.cfg.VisibilityTimeout),
+		limit:      now.Add(min(p.cfg.HandlerTimeout+settleMargin(p.cfg.VisibilityTimeout), maxVisibilityWindow)),
+	}
+	p.leases.add(l)
+	p.metrics.Received.Inc()
+	p.metrics.InFlight.Inc()
+	return l
+}
+
+// settleMargin is how far past the handler deadline the extender may keep a
+// message hidden: long enough to kill the handler and apply the outcome, so a
+// timed-out message does not reappear before its retry delay is set.
+func settleMargin(vt time.Duration) time.Duration { return min(vt, 10*time.Second) }
+
+// process runs the handler for one message and settles it.
+func (p *Pool) process(l *lease) {
+	defer p.handlers.Done()
+	defer p.slots.release(1)
+	m := l.m
+
+	// A message delivered more often than max_attempts had attempts that
+	// never reached an outcome: the daemon crashed, was killed, or its DLQ
+	// send failed. Running it again would feed a crash loop.
+	if m.ReceiveCount > p.cfg.MaxAttempts {
+		p.leases.finish(l)
+		p.deadLetter(l, fmt.Errorf("delivered %d times, more than max_attempts %d, without a recorded outcome", m.ReceiveCount, p.cfg.MaxAttempts), "max_attempts")
+		return
+	}
+
+	hctx, cancel := context.WithTimeout(p.workCtx, p.cfg.HandlerTimeout)
+	start := p.now()
+	err := p.call(hctx, m)
+	if err != nil && errors.Is(hctx.Err(), context.DeadlineExceeded) && p.workCtx.Err() == nil {
+		err = fmt.Errorf("handler timed out after %s: %w", p.cfg.HandlerTimeout, err)
+	}
+	cancel()
+	p.metrics.HandlerDuration.Observe(p.now().Sub(start).Seconds())
+	p.leases.finish(l)
+	p.decide(l, err)
+}
+
+// call runs the handler, turning a panic into an ordinary failed attempt.
+func (p *Pool) call(ctx context.Context, m *Message) (err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			err = fmt.Errorf("handler panicked: %v", r)
+		}
+	}()
+	return p.cfg.Handler.Handle(ctx, m)
+}
