@@ -22,12 +22,11 @@ func (b Backoff) Delay(n int) time.Duration {
 	if n < 1 {
 		n = 1
 	}
+	// Double until even the fixed half reaches Max; from there on every
+	// attempt waits exactly Max.
 	d := b.Base
-	for i := 1; i < n && d < b.Max; i++ {
+	for i := 1; i < n && d/2 < b.Max; i++ {
 		d *= 2
-	}
-	if b.Max > 0 && d > b.Max {
-		d = b.Max
 	}
 	if d <= 0 {
 		return 0
@@ -37,5 +36,12 @@ func (b Backoff) Delay(n int) time.Duration {
 		r = b.Rand
 	}
 	half := d / 2
-	return half + time.Duration(r()*float64(d-half))
+	delay := half + time.Duration(r()*float64(d-half))
+	// Cap after the jitter, not before: capping d first would let the
+	// attempt after the cap is reached draw from [Max/2, Max] while the one
+	// before it may have waited almost Max.
+	if b.Max > 0 && delay > b.Max {
+		delay = b.Max
+	}
+	return delay
 }

@@ -234,10 +234,19 @@ func (p *Pool) flushDeletes(batch []*lease) {
 	}
 }
 
+// ceilSecond rounds up to whole seconds, the unit SQS takes: a retry delay
+// rounded down could come back sooner than the backoff promised.
+func ceilSecond(d time.Duration) time.Duration {
+	if r := d % time.Second; r != 0 {
+		d += time.Second - r
+	}
+	return d
+}
+
 func (p *Pool) flushVisibility(batch []visChange) {
 	changes := make([]VisibilityChange, len(batch))
 	for i, c := range batch {
-		changes[i] = VisibilityChange{ReceiptHandle: c.l.m.ReceiptHandle, Timeout: c.timeout.Round(time.Second)}
+		changes[i] = VisibilityChange{ReceiptHandle: c.l.m.ReceiptHandle, Timeout: ceilSecond(c.timeout)}
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), callTimeout)
 	errs, err := p.cfg.Queue.ChangeVisibility(ctx, changes)

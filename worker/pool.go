@@ -186,26 +186,45 @@ func (p *Pool) Run(ctx context.Context) error {
 	var extDone sync.WaitGroup
 	extDone.Go(func() { p.extendLoop(extCtx) })
 
+	// In-flight receives are not cancelled when receiving stops. SQS (and
+	// the emulator) keep serving a long poll whose client went away: the
+	// next messages to arrive, or the ones we release below, would be handed
+	// to the dead connection and stay invisible for a whole visibility
+	// timeout. So a pending receive is allowed to finish, its messages are
+	// released at once, and only a receive still pending after the shutdown
+	// timeout and the grace period is cut off.
+	pollCtx, cancelPolls := context.WithCancel(context.WithoutCancel(ctx))
+	defer cancelPolls()
 	var pollers sync.WaitGroup
 	for range p.cfg.Pollers {
-		pollers.Go(func() { p.poll(ctx) })
+		pollers.Go(func() { p.poll(ctx, pollCtx) })
 	}
 
 	<-ctx.Done()
 	p.draining.Store(true)
-	pollers.Wait()
-	p.log.Info("stopped receiving; waiting for running handlers",
+	p.log.Info("stopped receiving; waiting for running handlers and pending receives",
 		zap.Int("inflight", p.leases.len()), zap.Duration("shutdown_timeout", p.cfg.ShutdownTimeout))
 
+	polled := make(chan struct{})
+	go func() { pollers.Wait(); close(polled) }()
 	drained := make(chan struct{})
 	go func() { p.handlers.Wait(); close(drained) }()
 	wait := time.NewTimer(p.cfg.ShutdownTimeout)
-	select {
-	case <-drained:
-	case <-wait.C:
-		p.log.Warn("shutdown timeout reached; cancelling running handlers", zap.Int("inflight", p.leases.len()))
-	case <-p.hurry:
-		p.log.Warn("second signal; cancelling running handlers", zap.Int("inflight", p.leases.len()))
+	pollsDone, handlersDone := polled, drained
+	for pollsDone != nil || handlersDone != nil {
+		select {
+		case <-pollsDone:
+			pollsDone = nil
+			continue
+		case <-handlersDone:
+			handlersDone = nil
+			continue
+		case <-wait.C:
+			p.log.Warn("shutdown timeout reached; cancelling running handlers", zap.Int("inflight", p.leases.len()))
+		case <-p.hurry:
+			p.log.Warn("second signal; cancelling running handlers", zap.Int("inflight", p.leases.len()))
+		}
+		break
 	}
 	wait.Stop()
 	p.cancelWork()
@@ -214,7 +233,6 @@ func (p *Pool) Run(ctx context.Context) error {
 	case <-drained:
 	case <-grace.C:
 	}
-	grace.Stop()
 
 	// Stop heartbeats before the forced release, so no extension can land
 	// after the visibility-0 change and hide the message again.
@@ -227,6 +245,14 @@ func (p *Pool) Run(ctx context.Context) error {
 			p.settleRelease(l, 0)
 		}
 	}
+	select {
+	case <-polled:
+	case <-grace.C:
+		p.log.Warn("cutting off a receive still pending after the shutdown timeout; a message it was about to get may stay invisible until its visibility timeout")
+	}
+	grace.Stop()
+	cancelPolls()
+	<-polled
 	p.deletes.close()
 	p.visibility.close()
 	p.log.Info("shutdown complete")
@@ -289,15 +315,16 @@ func (p *Pool) Stats() Stats {
 
 // poll is one receiver: it takes free slots, asks SQS for at most that many
 // messages, and starts a handler for each.
-func (p *Pool) poll(ctx context.Context) {
+func (p *Pool) poll(stop, hard context.Context) {
 	failures := 0
 	for {
-		n, err := p.slots.acquire(ctx, p.cfg.BatchSize)
+		n, err := p.slots.acquire(stop, p.cfg.BatchSize)
 		if err != nil {
 			return
 		}
 		start := p.now()
-		rctx, cancel := context.WithTimeout(ctx, p.cfg.ReceiveTimeout)
+		// hard, not stop: see Run on why a pending receive must finish.
+		rctx, cancel := context.WithTimeout(hard, p.cfg.ReceiveTimeout)
 		p.receiving.Add(1)
 		msgs, err := p.cfg.Queue.Receive(rctx, n, p.cfg.VisibilityTimeout)
 		p.receiving.Add(-1)
@@ -305,14 +332,14 @@ func (p *Pool) poll(ctx context.Context) {
 		cancel()
 		if err != nil {
 			p.slots.release(n)
-			if ctx.Err() != nil {
+			if stop.Err() != nil {
 				return
 			}
 			failures++
 			d := p.cfg.PollBackoff.Delay(failures)
 			p.errLog.error(p.log, "receive failed; backing off", zap.Error(err),
 				zap.Int("consecutive_failures", failures), zap.Duration("backoff", d))
-			if !sleep(ctx, d) {
+			if !sleep(stop, d) {
 				return
 			}
 			continue
@@ -325,31 +352,39 @@ func (p *Pool) poll(ctx context.Context) {
 			p.log.Error("receive returned more messages than asked", zap.Int("asked", n), zap.Int("got", len(msgs)))
 			p.slots.release(n)
 			for _, m := range msgs {
-				l := p.track(m, now)
-				l.claim()
-				p.settleRelease(l, 0)
+				p.giveBack(p.track(m, now))
 			}
 			continue
 		}
 		p.slots.release(n - len(msgs))
 		for _, m := range msgs {
 			l := p.track(m, now)
-			if ctx.Err() != nil {
-				// Shutdown began while this receive was on the wire: give
-				// the message straight back rather than strand it.
-				l.claim()
-				p.settleRelease(l, 0)
+			if stop.Err() != nil {
+				// Shutdown began while this receive was pending: give the
+				// message straight back rather than start work on it.
+				p.giveBack(l)
 				p.slots.release(1)
 				continue
 			}
 			p.handlers.Add(1)
 			go p.process(l)
 		}
+		if stop.Err() != nil {
+			return
+		}
 		if len(msgs) == 0 {
-			if wait := minEmptyPoll - p.now().Sub(start); wait > 0 && !sleep(ctx, wait) {
+			if wait := minEmptyPoll - p.now().Sub(start); wait > 0 && !sleep(stop, wait) {
 				return
 			}
 		}
+	}
+}
+
+// giveBack releases a message the engine will not handle.
+func (p *Pool) giveBack(l *lease) {
+	p.leases.finish(l)
+	if l.claim() {
+		p.settleRelease(l, 0)
 	}
 }
 

@@ -340,9 +340,18 @@ func checkFileKeys(ps *problems, file *viper.Viper, path string) {
 			if s := suggest(fk); s != "" {
 				msg += " (did you mean " + s + "?)"
 			}
-			ps.add(fk, "%s", msg)
+			ps.add(printableKey(fk), "%s", msg)
 		}
 	}
+}
+
+// printableKey quotes a key that would otherwise be invisible or ambiguous
+// in "config: <key>: <msg>" (YAML allows "" and keys with spaces or colons).
+func printableKey(k string) string {
+	if k == "" || strings.IndexFunc(k, func(r rune) bool { return !unicode.IsGraphic(r) || unicode.IsSpace(r) || r == ':' }) >= 0 {
+		return strconv.Quote(k)
+	}
+	return k
 }
 
 // knownLeafOf returns the known key that is a proper prefix of fk, or "".

@@ -419,6 +419,10 @@ func TestValidation(t *testing.T) {
 			key: "verbose", want: "unknown key"},
 		{name: "dotted key under a section", yaml: map[string]string{"log": `{"level.x": debug}`},
 			key: "log.level.x", want: "unknown key"},
+		{name: "empty key", yaml: map[string]string{`""`: "1"},
+			key: `""`, want: `config: "": unknown key`},
+		{name: "key with colon and space", yaml: map[string]string{`"a: b"`: "1"},
+			key: `"a: b"`, want: `config: "a: b": unknown key`},
 		{name: "scalar section", yaml: map[string]string{"log": "debug"},
 			key: "log", want: `must be a mapping of keys, got "debug"`},
 	}
@@ -813,6 +817,7 @@ func FuzzLoad(f *testing.F) {
 		"retry: {base_delay: 9223372036854775807ns, max_delay: -9223372036854775808ns}\n",
 		"\xff\xfe",
 		"- 1\n- 2\n",
+		"? !00", // once produced a problem with an empty key
 		"queue: {url: 'http://u:p@[::1%25en0]:80/?token=x'}\n",
 	} {
 		f.Add([]byte(seed))
