@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"io"
-	"os"
 	"time"
 
 	"github.com/spf13/pflag"
@@ -27,7 +26,11 @@ func runHealthcheck(args []string, stdout, stderr io.Writer) error {
 	target := *u
 	if target == "" {
 		addr := config.Defaults().HTTP.Addr
-		if a, ok := os.LookupEnv(config.EnvVar("http.addr")); ok && a != "" {
+		a, err := config.HTTPAddr(fs)
+		if err != nil {
+			return usageError{err}
+		}
+		if a != "" {
 			addr = a
 		}
 		target = health.URLFor(addr)

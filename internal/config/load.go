@@ -197,6 +197,36 @@ func (ps problems) err() error {
 // Everything else wrong (unknown keys, undecodable values, failed
 // validation) is collected into one *Error.
 func Load(fs *pflag.FlagSet) (*Config, error) {
+	cfg, err := resolve(fs)
+	if err != nil {
+		return nil, err
+	}
+	return cfg, nil
+}
+
+// HTTPAddr returns http.addr as Load would resolve it from fs, the file and
+// the environment, even when other keys are invalid or missing: `sqsfleet
+// healthcheck` needs only this one value and must not fail because, say,
+// the queue URL lives in a variable its environment lacks.
+func HTTPAddr(fs *pflag.FlagSet) (string, error) {
+	cfg, err := resolve(fs)
+	var cerr *Error
+	if err != nil && !errors.As(err, &cerr) {
+		return "", err
+	}
+	if cerr != nil {
+		for _, p := range cerr.Problems {
+			if p.Key == "http.addr" {
+				return "", cerr
+			}
+		}
+	}
+	return cfg.HTTP.Addr, nil
+}
+
+// resolve is Load, except that with validation problems it returns the
+// decoded config alongside the *Error (defaults standing in for bad keys).
+func resolve(fs *pflag.FlagSet) (*Config, error) {
 	v := viper.New()
 	def := Defaults()
 	for _, k := range keys {
@@ -281,10 +311,7 @@ func Load(fs *pflag.FlagSet) (*Config, error) {
 		return slices.IndexFunc(keys, func(k key) bool { return k.name == p.Key })
 	}
 	slices.SortStableFunc(ps, func(a, b Problem) int { return rank(a) - rank(b) })
-	if err := ps.err(); err != nil {
-		return nil, err
-	}
-	return cfg, nil
+	return cfg, ps.err()
 }
 
 // flatten joins the yaml package's multi-line "unmarshal errors:" list so
