@@ -86,8 +86,11 @@ func (b *batcher[T]) start(batch []T) {
 	if len(batch) == 0 {
 		return
 	}
-	b.sem <- struct{}{}
+	// The flush slot is taken on the new goroutine, not here: start runs
+	// inside flushes that put failed items back, and a flush waiting for a
+	// slot that only it and its peers hold would deadlock the batcher.
 	go func() {
+		b.sem <- struct{}{}
 		defer func() { <-b.sem; b.wg.Done() }()
 		b.flush(batch)
 	}()

@@ -107,6 +107,7 @@ type fakeMsg struct {
 	receipt         string    // the only receipt handle SQS accepts now
 	deleted         bool
 	deliveredAt     map[string]time.Time // receipt -> queue clock at delivery
+	receipts        []string             // in delivery order
 }
 
 // fakeMsgState is a snapshot of one message for assertions.
@@ -150,6 +151,9 @@ type fakeQueue struct {
 	entryFault func(op, msgID, receipt string) error
 	before     func(c fakeCall)
 	after      func(c fakeCall)
+	expired    bool // every long poll ends at once, empty
+	endGen     int  // bumped to end the long polls under way, empty
+	hung       bool // receives hang, delivering nothing, until their context ends
 }
 
 func newFakeQueue(t testing.TB) *fakeQueue {
@@ -253,6 +257,35 @@ func (q *fakeQueue) setHooks(before, after func(c fakeCall)) {
 	q.mu.Unlock()
 }
 
+// expireLongPolls ends every Receive under way, and any later one, at once
+// with no messages, as when the long-poll wait runs out. The engine lets
+// pending receives finish at shutdown; tests call this to not wait for them.
+func (q *fakeQueue) expireLongPolls() {
+	q.mu.Lock()
+	q.expired = true
+	q.bumpLocked()
+	q.mu.Unlock()
+}
+
+// endLongPolls ends the Receives under way now, empty, as when their wait
+// runs out; later ones long-poll as usual.
+func (q *fakeQueue) endLongPolls() {
+	q.mu.Lock()
+	q.endGen++
+	q.bumpLocked()
+	q.mu.Unlock()
+}
+
+// hangReceives makes every Receive, under way or later, deliver nothing and
+// ignore its long-poll wait, returning only when its context ends: a
+// connection that silently died.
+func (q *fakeQueue) hangReceives() {
+	q.mu.Lock()
+	q.hung = true
+	q.bumpLocked()
+	q.mu.Unlock()
+}
+
 func (q *fakeQueue) bump() {
 	q.mu.Lock()
 	q.bumpLocked()
@@ -316,6 +349,9 @@ func (q *fakeQueue) Receive(ctx context.Context, max int, visibility time.Durati
 		q.t.Errorf("fake sqs: Receive asked for visibility %s", visibility)
 	}
 	idx, err := q.begin(ctx, fakeCall{Op: opReceive, Max: max, Visibility: visibility})
+	q.mu.Lock()
+	gen := q.endGen
+	q.mu.Unlock()
 	longPoll := time.NewTimer(q.waitTime)
 	defer longPoll.Stop()
 	for {
@@ -327,10 +363,10 @@ func (q *fakeQueue) Receive(ctx context.Context, max int, visibility time.Durati
 			err = ctx.Err()
 		}
 		var got []*Message
-		if err == nil {
+		if err == nil && !q.hung {
 			got = q.receiveLocked(max, visibility)
 		}
-		if err != nil || len(got) > 0 {
+		if err != nil || len(got) > 0 || ((q.expired || q.endGen != gen) && !q.hung) {
 			rec, after := q.finishLocked(idx, func(c *fakeCall) { c.Got, c.Err = got, err })
 			q.mu.Unlock()
 			if after != nil {
@@ -355,6 +391,10 @@ func (q *fakeQueue) Receive(ctx context.Context, max int, visibility time.Durati
 		case <-wakeC:
 		case <-longPoll.C:
 			q.mu.Lock()
+			if q.hung {
+				q.mu.Unlock()
+				continue
+			}
 			rec, after := q.finishLocked(idx, nil)
 			q.mu.Unlock()
 			if after != nil {
@@ -385,6 +425,7 @@ func (q *fakeQueue) receiveLocked(max int, visibility time.Duration) []*Message 
 		m.receipt = fmt.Sprintf("%s#%d", m.id, m.receiveCount)
 		m.visibleAt = now.Add(visibility)
 		m.deliveredAt[m.receipt] = now
+		m.receipts = append(m.receipts, m.receipt)
 		q.byReceipt[m.receipt] = m
 		got = append(got, &Message{
 			ID:              m.id,
@@ -617,17 +658,18 @@ func (q *fakeQueue) deleteAttempts(receipt string) []visEntry {
 	return out
 }
 
-// receiptsOf lists the receipt handles message id was delivered with.
+// receiptsOf lists the receipt handles message id was delivered with, in
+// delivery order (not the order the Receive calls began: an older long
+// poll can get a later delivery).
 func (q *fakeQueue) receiptsOf(id string) []string {
-	var out []string
-	for _, c := range q.callsOf(opReceive) {
-		for _, m := range c.Got {
-			if m.ID == id {
-				out = append(out, m.ReceiptHandle)
-			}
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	for _, m := range q.msgs {
+		if m.id == id {
+			return slices.Clone(m.receipts)
 		}
 	}
-	return out
+	return nil
 }
 
 // waitFor blocks until cond holds, re-checking it whenever the fake sees a

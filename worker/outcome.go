@@ -123,10 +123,14 @@ func (p *Pool) deadLetter(l *lease, cause error, reason string) {
 		FirstReceivedAt: m.FirstReceivedAt.UTC(),
 		FailedAt:        p.now().UTC(),
 	}
-	dl, dropped := buildDeadLetter(m, rec)
-	if dropped != "" {
-		p.log.Warn("message already had 10 attributes; dropped one to make room for the failure record",
-			zap.String("message_id", m.ID), zap.String("dropped_attribute", dropped))
+	dl, dropped, recordDropped := buildDeadLetter(m, rec, p.cfg.MaxMessageSize)
+	if len(dropped) > 0 {
+		p.log.Warn("dropped message attributes to make room for the failure record (SQS allows 10 attributes and a size limit)",
+			zap.String("message_id", m.ID), zap.Strings("dropped_attributes", dropped))
+	}
+	if recordDropped {
+		p.log.Warn("message too large to carry its failure record; dead-lettering it without, record follows",
+			zap.String("message_id", m.ID), zap.Any("failure", rec))
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), callTimeout)
 	err := p.cfg.DeadLetter.Send(ctx, dl)
@@ -155,29 +159,83 @@ func (p *Pool) observeAge(m *Message) {
 	}
 }
 
-// buildDeadLetter copies the message and adds the failure record, dropping
-// the last attribute in name order if the message already has the SQS
-// maximum of ten.
-func buildDeadLetter(m *Message, rec FailureRecord) (*DeadLetter, string) {
+// DefaultMaxMessageSize is the SQS limit on a message: body plus every
+// attribute's name, type and value.
+const DefaultMaxMessageSize = 1 << 20
+
+// minErrorText is the least error text worth keeping in a record that had to
+// shrink to fit; below it, an original attribute is dropped instead.
+const minErrorText = 256
+
+// buildDeadLetter copies the message and adds the failure record, within the
+// SQS limits that a failing message may already be close to: ten attributes
+// and maxSize bytes. The body is never cut: it is what someone will redrive.
+// To make room it first shortens the record's error text, then drops
+// original attributes (the last by name first). If even the body and a bare
+// record do not fit, the record is left out (recordDropped) and the caller
+// logs it instead. dropped lists the original attributes left out.
+func buildDeadLetter(m *Message, rec FailureRecord, maxSize int) (dl *DeadLetter, dropped []string, recordDropped bool) {
 	attrs := make(map[string]Attribute, len(m.Attributes)+1)
 	for k, v := range m.Attributes {
 		if k != FailureAttribute { // a message re-driven from a DLQ carries an old record
 			attrs[k] = v
 		}
 	}
-	var dropped string
-	if len(attrs) >= maxAttributes {
-		names := make([]string, 0, len(attrs))
-		for k := range attrs {
-			names = append(names, k)
-		}
-		slices.Sort(names)
-		dropped = names[len(names)-1]
-		delete(attrs, dropped)
+	names := make([]string, 0, len(attrs))
+	for k := range attrs {
+		names = append(names, k)
 	}
-	b, _ := json.Marshal(rec) // a struct of strings, ints and times cannot fail
-	attrs[FailureAttribute] = Attribute{DataType: "String", StringValue: string(b)}
-	return &DeadLetter{Body: m.Body, Attributes: attrs, GroupID: m.GroupID, DeduplicationID: m.DeduplicationID}, dropped
+	slices.Sort(names)
+	drop := func() {
+		last := names[len(names)-1]
+		names = names[:len(names)-1]
+		delete(attrs, last)
+		dropped = append(dropped, last)
+	}
+	for len(attrs) >= maxAttributes {
+		drop()
+	}
+	dl = &DeadLetter{Body: m.Body, Attributes: attrs, GroupID: m.GroupID, DeduplicationID: m.DeduplicationID}
+
+	bare := rec
+	bare.Error = ""
+	b, _ := json.Marshal(bare) // strings, ints and times cannot fail
+	base := len(b)
+	errText := rec.Error
+	for {
+		room := maxSize - messageSize(m.Body, attrs) - len(FailureAttribute) - len("String")
+		r := rec
+		r.Error = errText
+		b, _ := json.Marshal(r)
+		if len(b) <= room {
+			attrs[FailureAttribute] = Attribute{DataType: "String", StringValue: string(b)}
+			return dl, dropped, false
+		}
+		// JSON escaping can make the text longer on the wire, so cut in
+		// proportion and check again.
+		if avail := room - base; avail >= minErrorText && len(errText) > 0 {
+			keep := len(errText) * avail / (len(b) - base)
+			if keep >= minErrorText && keep < len(errText) {
+				errText = tail(errText, keep-len("…"))
+				continue
+			}
+		}
+		if len(names) == 0 {
+			delete(attrs, FailureAttribute)
+			return dl, dropped, true
+		}
+		drop()
+		errText = rec.Error
+	}
+}
+
+// messageSize is how SQS measures a message against its size limit.
+func messageSize(body string, attrs map[string]Attribute) int {
+	n := len(body)
+	for k, v := range attrs {
+		n += len(k) + len(v.DataType) + len(v.StringValue) + len(v.BinaryValue)
+	}
+	return n
 }
 
 func tail(s string, n int) string {
@@ -219,7 +277,12 @@ func (p *Pool) flushDeletes(batch []*lease) {
 			}
 		case errors.Is(e, ErrLeaseLost):
 			p.done(l)
-			p.metrics.LeasesLost.Inc()
+			p.leases.mu.Lock()
+			counted := l.lost // the extender already counted this lease
+			p.leases.mu.Unlock()
+			if !counted {
+				p.metrics.LeasesLost.Inc()
+			}
 			p.log.Warn("delete refused: the visibility lease was lost, so the message will be delivered again",
 				zap.String("message_id", l.m.ID), zap.Int("receive_count", l.m.ReceiveCount))
 		default:

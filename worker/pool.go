@@ -47,6 +47,9 @@ type Config struct {
 	FlushInterval time.Duration
 	// PollBackoff spaces out receives after errors; default 500ms doubling to 10s.
 	PollBackoff Backoff
+	// MaxMessageSize is the dead-letter queue's size limit (its
+	// MaximumMessageSize attribute); default DefaultMaxMessageSize.
+	MaxMessageSize int
 	// ReceiveTimeout bounds one ReceiveMessage call, so a connection that
 	// silently died cannot hold a poller (and its slots) forever. Set it
 	// above the long-poll wait; default 40s.
@@ -93,6 +96,9 @@ func (c *Config) setDefaults() error {
 	}
 	if c.PollBackoff.Base == 0 && c.PollBackoff.Max == 0 {
 		c.PollBackoff = Backoff{Base: 500 * time.Millisecond, Max: 10 * time.Second}
+	}
+	if c.MaxMessageSize <= 0 {
+		c.MaxMessageSize = DefaultMaxMessageSize
 	}
 	if c.ReceiveTimeout <= 0 {
 		c.ReceiveTimeout = 40 * time.Second
@@ -233,6 +239,7 @@ func (p *Pool) Run(ctx context.Context) error {
 	case <-drained:
 	case <-grace.C:
 	}
+	grace.Stop()
 
 	// Stop heartbeats before the forced release, so no extension can land
 	// after the visibility-0 change and hide the message again.
@@ -245,12 +252,16 @@ func (p *Pool) Run(ctx context.Context) error {
 			p.settleRelease(l, 0)
 		}
 	}
+	// A receive still pending returns as soon as a message is visible, so
+	// anything just released comes straight back to it and is released
+	// again (see poll); give it a moment to do so before cutting it off.
+	cutoff := time.NewTimer(p.cfg.AbandonGrace)
 	select {
 	case <-polled:
-	case <-grace.C:
+	case <-cutoff.C:
 		p.log.Warn("cutting off a receive still pending after the shutdown timeout; a message it was about to get may stay invisible until its visibility timeout")
 	}
-	grace.Stop()
+	cutoff.Stop()
 	cancelPolls()
 	<-polled
 	p.deletes.close()

@@ -87,11 +87,13 @@ func startPool(t *testing.T, q *fakeQueue, cfg Config, h HandlerFunc) *poolHarne
 	return ph
 }
 
-// stop cancels Run's context and waits for Run to return.
+// stop cancels Run's context, ends the fake's long polls (which the engine
+// lets finish) and waits for Run to return.
 func (h *poolHarness) stop() {
 	h.t.Helper()
 	h.stopOnce.Do(func() {
 		h.cancel()
+		h.q.expireLongPolls()
 		select {
 		case <-h.runDone:
 			if h.runErr != nil {
@@ -112,10 +114,25 @@ func (h *poolHarness) running() bool {
 	}
 }
 
-// waitLog waits for the engine to log msg.
-func (h *poolHarness) waitLog(msg string) {
+// waitDeleteRefused waits for the log of a delete refused for a lost lease,
+// which the engine writes after it counted (or not) the lost lease.
+func (h *poolHarness) waitDeleteRefused() {
 	h.t.Helper()
+	const msg = "delete refused: the visibility lease was lost, so the message will be delivered again"
 	eventually(h.t, 5*time.Second, func() bool { return h.logs.FilterMessage(msg).Len() > 0 }, "log %q", msg)
+}
+
+// waitRun waits for Run to return, within d.
+func (h *poolHarness) waitRun(d time.Duration) time.Duration {
+	h.t.Helper()
+	start := time.Now()
+	select {
+	case <-h.runDone:
+		return time.Since(start)
+	case <-time.After(d):
+		h.t.Fatalf("Run did not return within %s", d)
+		return 0
+	}
 }
 
 func metricValue(t testing.TB, m prometheus.Metric) float64 {
@@ -140,21 +157,32 @@ func (h *poolHarness) completed(outcome string) int {
 func (h *poolHarness) inflight() int   { return int(metricValue(h.t, h.metrics.InFlight)) }
 func (h *poolHarness) leasesLost() int { return int(metricValue(h.t, h.metrics.LeasesLost)) }
 
-// checkOutcomes compares the completed counters.
+// checkOutcomes compares the completed counters. It waits a little for
+// them: the engine takes a message out of the in-flight set just before it
+// counts its outcome, so they can lag what waitSettled saw.
 func (h *poolHarness) checkOutcomes(success, retry, dead int) {
 	h.t.Helper()
 	want := []int{success, retry, dead}
-	got := []int{h.completed(OutcomeSuccess), h.completed(OutcomeRetry), h.completed(OutcomeDeadLetter)}
+	var got []int
+	deadline := time.Now().Add(2 * time.Second)
+	for {
+		got = []int{h.completed(OutcomeSuccess), h.completed(OutcomeRetry), h.completed(OutcomeDeadLetter)}
+		if slices.Equal(got, want) || time.Now().After(deadline) {
+			break
+		}
+		time.Sleep(time.Millisecond)
+	}
 	if !slices.Equal(got, want) {
 		h.t.Errorf("completed{success,retry,dead_letter}: -want +got\n-%v\n+%v", want, got)
 	}
 }
 
-// waitSettled waits until no message is in flight in the engine.
+// waitSettled waits until no message is in flight in the engine. (Busy
+// slots may remain: a pending long poll holds them.)
 func (h *poolHarness) waitSettled() {
 	h.t.Helper()
 	eventually(h.t, 5*time.Second, func() bool {
-		return h.inflight() == 0 && h.p.Stats().InFlight == 0 && h.p.slots.busy() == 0
+		return h.inflight() == 0 && h.p.Stats().InFlight == 0
 	}, "in-flight back to 0 (gauge %d, stats %+v)", h.inflight(), h.p.Stats())
 }
 
@@ -247,7 +275,8 @@ func TestPoolHappyPath(t *testing.T) {
 	if got := q.callsOf(opChangeVisibility, opSend); len(got) != 0 {
 		t.Errorf("unexpected calls: %+v", got)
 	}
-	if s := h.p.Stats(); s.InFlight != 0 || s.Busy != 0 || s.LastPoll.IsZero() || s.Wedged != "" {
+	// Busy may count slots a pending long poll holds, never more than all.
+	if s := h.p.Stats(); s.InFlight != 0 || s.Busy > s.Concurrency || s.LastPoll.IsZero() || s.Wedged != "" {
 		t.Errorf("Stats after the work = %+v", s)
 	}
 }
@@ -403,9 +432,9 @@ func TestPoolRetryDelay(t *testing.T) {
 	})
 	// By receipt handle: the delivery the outcome belongs to.
 	want := map[string]time.Duration{
-		plain[0] + "#1":  testBackoff.Delay(1).Round(time.Second), // 3s
-		plain[1] + "#2":  testBackoff.Delay(2).Round(time.Second), // 6s
-		plain[2] + "#3":  testBackoff.Delay(3).Round(time.Second), // 12s
+		plain[0] + "#1":  testBackoff.Delay(1), // 3s
+		plain[1] + "#2":  testBackoff.Delay(2), // 6s
+		plain[2] + "#3":  testBackoff.Delay(3), // 12s
 		after42 + "#1":   42 * time.Second,
 		afterHuge + "#1": maxVisibilityWindow,
 		afterNeg + "#1":  0, // clamped, and so delivered again at once
@@ -676,7 +705,7 @@ func TestPoolDeadLetterDropsAnAttributeWhenFull(t *testing.T) {
 	if rec := parseFailure(t, dl); rec.Reason != "permanent" || rec.Error != "nope" {
 		t.Errorf("failure record = %+v", rec)
 	}
-	if n := h.logs.FilterField(zap.String("dropped_attribute", "k9")).Len(); n != 1 {
+	if n := h.logs.FilterField(zap.Strings("dropped_attributes", []string{"k9"})).Len(); n != 1 {
 		t.Errorf("logged the dropped attribute %d times, want 1", n)
 	}
 }
@@ -689,8 +718,8 @@ func TestBuildDeadLetter(t *testing.T) {
 			attrs[fmt.Sprintf("a%d", i)] = Attribute{DataType: "String", StringValue: "v"}
 		}
 		m := &Message{Body: "b", Attributes: attrs}
-		dl, dropped := buildDeadLetter(m, rec)
-		if dropped != "" {
+		dl, dropped, _ := buildDeadLetter(m, rec, DefaultMaxMessageSize)
+		if len(dropped) != 0 {
 			t.Errorf("dropped %q, want nothing", dropped)
 		}
 		if len(dl.Attributes) != 10 || strings.Contains(dl.Attributes[FailureAttribute].StringValue, "old") {
@@ -705,8 +734,8 @@ func TestBuildDeadLetter(t *testing.T) {
 		for _, k := range []string{"b", "Z", "a", "zz", "y", "c", "d", "e", "f", "g"} {
 			attrs[k] = Attribute{DataType: "String", StringValue: k}
 		}
-		dl, dropped := buildDeadLetter(&Message{Attributes: attrs}, rec)
-		if dropped != "zz" {
+		dl, dropped, _ := buildDeadLetter(&Message{Attributes: attrs}, rec, DefaultMaxMessageSize)
+		if len(dropped) != 1 || dropped[0] != "zz" {
 			t.Errorf("dropped %q, want zz", dropped)
 		}
 		if _, ok := dl.Attributes["zz"]; ok || len(dl.Attributes) != 10 || len(attrs) != 10 {
@@ -717,13 +746,56 @@ func TestBuildDeadLetter(t *testing.T) {
 		long := strings.Repeat("x", 10000) + "THE END"
 		r := rec
 		r.Error = tail(long, maxErrorText)
-		dl, _ := buildDeadLetter(&Message{}, r)
+		dl, _, _ := buildDeadLetter(&Message{}, r, DefaultMaxMessageSize)
 		var got wireFailure
 		if err := json.Unmarshal([]byte(dl.Attributes[FailureAttribute].StringValue), &got); err != nil {
 			t.Fatal(err)
 		}
 		if !strings.HasSuffix(got.Error, "THE END") || len(got.Error) > maxErrorText+len("…") {
 			t.Errorf("error text of %d bytes, ending %q", len(got.Error), got.Error[len(got.Error)-10:])
+		}
+	})
+	t.Run("fits the size limit: error text shortened, then attributes dropped, body kept", func(t *testing.T) {
+		const limit = 4096
+		attrs := map[string]Attribute{
+			"a": {DataType: "String", StringValue: strings.Repeat("a", 500)},
+			"b": {DataType: "String", StringValue: strings.Repeat("b", 500)},
+		}
+		r := rec
+		r.Error = strings.Repeat("e\"", 2000) + "LAST WORDS" // escapes make the JSON longer than the text
+		body := strings.Repeat("x", 2000)
+
+		dl, dropped, recDropped := buildDeadLetter(&Message{Body: body, Attributes: attrs}, r, limit)
+		if recDropped || len(dropped) != 0 {
+			t.Fatalf("dropped %v, record dropped %v; want only the error text shortened", dropped, recDropped)
+		}
+		if got := messageSize(dl.Body, dl.Attributes); got > limit || dl.Body != body {
+			t.Errorf("size %d > %d, or body changed", got, limit)
+		}
+		var got wireFailure
+		if err := json.Unmarshal([]byte(dl.Attributes[FailureAttribute].StringValue), &got); err != nil {
+			t.Fatal(err)
+		}
+		if !strings.HasSuffix(got.Error, "LAST WORDS") || len(got.Error) < minErrorText {
+			t.Errorf("error text %d bytes, want the tail kept", len(got.Error))
+		}
+
+		body = strings.Repeat("x", limit-900) // too little room for both attributes and a record
+		dl, dropped, recDropped = buildDeadLetter(&Message{Body: body, Attributes: attrs}, r, limit)
+		if recDropped || len(dropped) == 0 || dropped[0] != "b" || dl.Attributes[FailureAttribute].StringValue == "" {
+			t.Errorf("dropped %v (record dropped %v); want b dropped first and the record kept", dropped, recDropped)
+		}
+		if got := messageSize(dl.Body, dl.Attributes); got > limit || dl.Body != body {
+			t.Errorf("size %d > %d, or body changed", got, limit)
+		}
+
+		body = strings.Repeat("x", limit-10) // not even a bare record fits
+		dl, _, recDropped = buildDeadLetter(&Message{Body: body, Attributes: attrs}, r, limit)
+		if !recDropped || dl.Body != body {
+			t.Errorf("record dropped %v; want the body sent alone", recDropped)
+		}
+		if _, ok := dl.Attributes[FailureAttribute]; ok {
+			t.Error("record attached although it cannot fit")
 		}
 	})
 }
@@ -742,7 +814,7 @@ func TestPoolDeadLetterSendFails(t *testing.T) {
 		return ok
 	})
 	h.waitSettled()
-	if got, want := mustVis(t, q, id+"#2"), testBackoff.Delay(2).Round(time.Second); got != want {
+	if got, want := mustVis(t, q, id+"#2"), testBackoff.Delay(2); got != want {
 		t.Errorf("visibility after the failed send = %s, want Backoff.Delay(2) = %s", got, want)
 	}
 	if s := q.msg(id); s.Deleted || len(q.callsOf(opDelete)) != 0 {
@@ -997,6 +1069,7 @@ func TestPoolHeartbeatLeaseLost(t *testing.T) {
 	release.open()
 	q.waitFor(t, 5*time.Second, "the other message deleted", func() bool { return q.deleted(kept) })
 	h.waitSettled()
+	h.waitDeleteRefused() // logged after the stale delete was counted, if it was
 	if n := h.leasesLost(); n != 1 {
 		t.Errorf("leases lost = %d after the stale delete, want 1: one message lost its lease once", n)
 	}
@@ -1033,7 +1106,7 @@ func TestPoolHandlerTimeout(t *testing.T) {
 	}
 	q.waitFor(t, 5*time.Second, "the message released", func() bool { _, ok := outcomeVisibility(t, q, id+"#1"); return ok })
 	h.waitSettled()
-	if got, want := mustVis(t, q, id+"#1"), testBackoff.Delay(1).Round(time.Second); got != want {
+	if got, want := mustVis(t, q, id+"#1"), testBackoff.Delay(1); got != want {
 		t.Errorf("visibility after timeout = %s, want Backoff.Delay(1) = %s", got, want)
 	}
 	if n := len(q.callsOf(opSend, opDelete)); n != 0 {
@@ -1060,7 +1133,7 @@ func TestPoolPanickingHandler(t *testing.T) {
 		_, ok := outcomeVisibility(t, q, boom+"#1")
 		return ok && q.deleted(calm)
 	})
-	if got, want := mustVis(t, q, boom+"#1"), testBackoff.Delay(1).Round(time.Second); got != want {
+	if got, want := mustVis(t, q, boom+"#1"), testBackoff.Delay(1); got != want {
 		t.Errorf("visibility after panic = %s, want %s", got, want)
 	}
 	// The daemon survives and keeps working.
@@ -1076,15 +1149,16 @@ func TestPoolPanickingHandler(t *testing.T) {
 	}
 }
 
-// TestPoolShutdownWaitsForHandlers: after cancel no receive is made, and
-// handlers that finish within ShutdownTimeout have their messages deleted.
+// TestPoolShutdownWaitsForHandlers: handlers that finish within
+// ShutdownTimeout have their messages deleted, and Run returns as soon as
+// they have.
 func TestPoolShutdownWaitsForHandlers(t *testing.T) {
 	q := newFakeQueue(t)
 	ids := q.putN(3)
 	started := make(chan struct{}, 3)
 	release := newTestGate()
 	cfg := testConfig(q)
-	cfg.Concurrency = 3
+	cfg.Concurrency = 3 // all slots busy: no receive pending at shutdown
 	cfg.ShutdownTimeout = 10 * time.Second
 	h := startPool(t, q, cfg, func(ctx context.Context, m *Message) error {
 		started <- struct{}{}
@@ -1094,20 +1168,11 @@ func TestPoolShutdownWaitsForHandlers(t *testing.T) {
 		<-started
 	}
 	cancelSeq := q.lastSeq()
-	start := time.Now()
 	h.cancel()
-	h.waitLog("stopped receiving; waiting for running handlers")
-	if !h.p.Stats().Draining {
-		t.Error("Stats().Draining false during shutdown")
-	}
+	eventually(t, 5*time.Second, func() bool { return h.p.Stats().Draining }, "Stats().Draining")
 	release.open()
-	select {
-	case <-h.runDone:
-	case <-time.After(5 * time.Second):
-		t.Fatal("Run did not return once the handlers finished")
-	}
-	if d := time.Since(start); d > 5*time.Second {
-		t.Errorf("Run took %s, although handlers finished at once", d)
+	if took := h.waitRun(5 * time.Second); took > 2*time.Second {
+		t.Errorf("Run took %s after the handlers finished", took)
 	}
 	for _, c := range q.callsOf(opReceive) {
 		if c.Seq > cancelSeq {
@@ -1123,6 +1188,62 @@ func TestPoolShutdownWaitsForHandlers(t *testing.T) {
 	h.checkOutcomes(3, 0, 0)
 }
 
+// TestPoolNoReceiveAfterCancel: the engine lets a long poll pending at
+// shutdown finish; when it comes back empty, its poller must not start
+// another one (with a free slot and no minimum gap left to sleep).
+func TestPoolNoReceiveAfterCancel(t *testing.T) {
+	clock := newTestClock()
+	q := newFakeQueue(t)
+	cfg := testConfig(q)
+	cfg.Concurrency = 2
+	cfg.ShutdownTimeout = 10 * time.Second
+	cfg.Now = clock.Now
+	h := startPool(t, q, cfg, func(ctx context.Context, m *Message) error { return nil })
+	q.waitFor(t, 5*time.Second, "a long poll", func() bool { return len(q.callsOf(opReceive)) > 0 })
+	clock.Advance(2 * minEmptyPoll) // the poll has waited long: no pause after it
+	cancelSeq := q.lastSeq()
+	h.cancel()
+	eventually(t, 5*time.Second, func() bool { return h.p.Stats().Draining }, "Stats().Draining")
+	q.endLongPolls()
+	if took := h.waitRun(8 * time.Second); took > 2*time.Second {
+		t.Errorf("Run took %s after the pending long poll ended", took)
+	}
+	for _, c := range q.callsOf(opReceive) {
+		if c.Seq > cancelSeq {
+			t.Errorf("Receive (call %d, max %d) started after cancel", c.Seq, c.Max)
+		}
+	}
+}
+
+// TestPoolNoReceiveAfterCancelRace: handlers finishing just after cancel
+// free slots while the pollers wait for one; no poller may start a receive.
+func TestPoolNoReceiveAfterCancelRace(t *testing.T) {
+	for i := range 20 {
+		q := newFakeQueue(t)
+		q.putN(2)
+		started := make(chan struct{}, 2)
+		release := newTestGate()
+		cfg := testConfig(q)
+		cfg.Concurrency = 2
+		cfg.Pollers = 2
+		h := startPool(t, q, cfg, func(ctx context.Context, m *Message) error {
+			started <- struct{}{}
+			return release.wait(ctx)
+		})
+		<-started
+		<-started
+		cancelSeq := q.lastSeq()
+		h.cancel()
+		release.open() // slots come free while the pollers wait for one
+		h.waitRun(5 * time.Second)
+		for _, c := range q.callsOf(opReceive) {
+			if c.Seq > cancelSeq {
+				t.Fatalf("iteration %d: Receive (call %d, max %d) started after cancel", i, c.Seq, c.Max)
+			}
+		}
+	}
+}
+
 // TestPoolShutdownTimeoutCancelsHandlers: handlers still running at
 // ShutdownTimeout get their context cancelled and their messages released
 // with visibility 0; one that finished before is deleted.
@@ -1135,7 +1256,7 @@ func TestPoolShutdownTimeoutCancelsHandlers(t *testing.T) {
 	cancelled := make(chan error, 1)
 	cfg := testConfig(q)
 	cfg.Concurrency = 2
-	cfg.ShutdownTimeout = 500 * time.Millisecond
+	cfg.ShutdownTimeout = 300 * time.Millisecond
 	cfg.AbandonGrace = 5 * time.Second
 	h := startPool(t, q, cfg, func(ctx context.Context, m *Message) error {
 		started <- struct{}{}
@@ -1148,16 +1269,9 @@ func TestPoolShutdownTimeoutCancelsHandlers(t *testing.T) {
 	})
 	<-started
 	<-started
-	start := time.Now()
 	h.cancel()
-	h.waitLog("stopped receiving; waiting for running handlers")
 	releaseQuick.open()
-	select {
-	case <-h.runDone:
-	case <-time.After(5 * time.Second):
-		t.Fatal("Run did not return")
-	}
-	took := time.Since(start)
+	took := h.waitRun(5 * time.Second)
 	select {
 	case err := <-cancelled:
 		if err != context.Canceled {
@@ -1166,7 +1280,7 @@ func TestPoolShutdownTimeoutCancelsHandlers(t *testing.T) {
 	default:
 		t.Fatal("stuck handler's context was not cancelled")
 	}
-	if took < cfg.ShutdownTimeout || took > cfg.ShutdownTimeout+2*time.Second {
+	if took < cfg.ShutdownTimeout-10*time.Millisecond || took > cfg.ShutdownTimeout+2*time.Second {
 		t.Errorf("Run returned %s after cancel; want just after ShutdownTimeout %s, not AbandonGrace", took, cfg.ShutdownTimeout)
 	}
 	if !q.deleted(quick) {
@@ -1175,7 +1289,7 @@ func TestPoolShutdownTimeoutCancelsHandlers(t *testing.T) {
 	if got := mustVis(t, q, stuck+"#1"); got != 0 {
 		t.Errorf("cancelled message visibility %s, want 0", got)
 	}
-	if !q.visibleNow(stuck) || q.deleted(stuck) {
+	if !q.visibleNow(stuck) {
 		t.Error("cancelled message not back on the queue")
 	}
 	h.checkOutcomes(1, 1, 0)
@@ -1193,6 +1307,7 @@ func TestPoolShutdownAbandonsStuckHandler(t *testing.T) {
 	started := make(chan struct{}, 1)
 	release := newTestGate()
 	cfg := testConfig(q)
+	cfg.Concurrency = 1
 	cfg.ShutdownTimeout = 100 * time.Millisecond
 	cfg.AbandonGrace = 200 * time.Millisecond
 	h := startPool(t, q, cfg, func(ctx context.Context, m *Message) error {
@@ -1202,15 +1317,9 @@ func TestPoolShutdownAbandonsStuckHandler(t *testing.T) {
 	})
 	t.Cleanup(release.open)
 	<-started
-	start := time.Now()
 	h.cancel()
-	select {
-	case <-h.runDone:
-	case <-time.After(5 * time.Second):
-		t.Fatal("Run did not return with a handler ignoring its context")
-	}
-	if took := time.Since(start); took < cfg.ShutdownTimeout+cfg.AbandonGrace {
-		t.Errorf("Run returned after %s, before ShutdownTimeout + AbandonGrace", took)
+	if took := h.waitRun(5 * time.Second); took < cfg.ShutdownTimeout+cfg.AbandonGrace-10*time.Millisecond || took > 2*time.Second {
+		t.Errorf("Run returned after %s, want just after ShutdownTimeout + AbandonGrace", took)
 	}
 	if got := mustVis(t, q, id+"#1"); got != 0 {
 		t.Errorf("abandoned message visibility %s, want 0", got)
@@ -1240,6 +1349,7 @@ func TestPoolHurry(t *testing.T) {
 	started := make(chan struct{}, 1)
 	cancelled := make(chan struct{})
 	cfg := testConfig(q)
+	cfg.Concurrency = 1
 	cfg.ShutdownTimeout = time.Minute
 	h := startPool(t, q, cfg, func(ctx context.Context, m *Message) error {
 		started <- struct{}{}
@@ -1249,7 +1359,7 @@ func TestPoolHurry(t *testing.T) {
 	})
 	<-started
 	h.cancel()
-	h.waitLog("stopped receiving; waiting for running handlers")
+	eventually(t, 5*time.Second, func() bool { return h.p.Stats().Draining }, "Stats().Draining")
 	h.p.Hurry()
 	h.p.Hurry() // a third signal is harmless
 	select {
@@ -1257,11 +1367,7 @@ func TestPoolHurry(t *testing.T) {
 	case <-time.After(5 * time.Second):
 		t.Fatal("Hurry did not cancel the running handler")
 	}
-	select {
-	case <-h.runDone:
-	case <-time.After(5 * time.Second):
-		t.Fatal("Run did not return after Hurry")
-	}
+	h.waitRun(5 * time.Second)
 	if got := mustVis(t, q, id+"#1"); got != 0 {
 		t.Errorf("visibility %s, want 0", got)
 	}
@@ -1290,11 +1396,7 @@ func TestPoolShutdownReleasesMessagesOnTheWire(t *testing.T) {
 	<-inReceive
 	h.cancel()
 	deliver.open()
-	select {
-	case <-h.runDone:
-	case <-time.After(5 * time.Second):
-		t.Fatal("Run did not return")
-	}
+	h.waitRun(5 * time.Second)
 	if n := calls.total(); n != 0 {
 		t.Errorf("handler called %d times after shutdown began", n)
 	}
@@ -1312,16 +1414,86 @@ func TestPoolShutdownReleasesMessagesOnTheWire(t *testing.T) {
 	}
 }
 
+// TestPoolShutdownPendingReceive: a long poll under way at shutdown is let
+// finish and what it brings is given back; a receive that hangs is cut off
+// after ShutdownTimeout + AbandonGrace, whether or not a handler is stuck too.
+func TestPoolShutdownPendingReceive(t *testing.T) {
+	t.Run("finishes and gives back", func(t *testing.T) {
+		q := newFakeQueue(t)
+		calls := newCallCounter()
+		cfg := testConfig(q)
+		cfg.Concurrency = 2
+		cfg.ShutdownTimeout = 10 * time.Second
+		h := startPool(t, q, cfg, func(ctx context.Context, m *Message) error {
+			calls.record(m)
+			return nil
+		})
+		q.waitFor(t, 5*time.Second, "a long poll", func() bool { return len(q.callsOf(opReceive)) > 0 })
+		h.cancel()
+		eventually(t, 5*time.Second, func() bool { return h.p.Stats().Draining }, "Stats().Draining")
+		id := q.put("arrives during shutdown")
+		if took := h.waitRun(5 * time.Second); took > 2*time.Second {
+			t.Errorf("Run took %s; the pending receive returned at once", took)
+		}
+		if calls.total() != 0 {
+			t.Error("a message received during shutdown was handled")
+		}
+		if got := mustVis(t, q, id+"#1"); got != 0 || !q.visibleNow(id) {
+			t.Errorf("message received during shutdown: visibility %s, want released at once", got)
+		}
+	})
+	for _, stuckHandler := range []bool{false, true} {
+		t.Run(fmt.Sprintf("hung receive, stuck handler %v", stuckHandler), func(t *testing.T) {
+			q := newFakeQueue(t)
+			started := make(chan struct{}, 1)
+			release := newTestGate()
+			cfg := testConfig(q)
+			cfg.Concurrency = 2
+			cfg.ShutdownTimeout = 100 * time.Millisecond
+			cfg.AbandonGrace = 200 * time.Millisecond
+			if stuckHandler {
+				q.put("stuck")
+			}
+			h := startPool(t, q, cfg, func(ctx context.Context, m *Message) error {
+				started <- struct{}{}
+				<-release.C() // ignores its context
+				return nil
+			})
+			t.Cleanup(release.open)
+			if stuckHandler {
+				<-started
+			}
+			q.hangReceives()
+			q.waitFor(t, 5*time.Second, "a receive under way", func() bool {
+				for _, c := range q.callsOf(opReceive) {
+					if c.End.IsZero() {
+						return true
+					}
+				}
+				return false
+			})
+			h.cancel()
+			took := h.waitRun(cfg.ReceiveTimeout + 5*time.Second)
+			if limit := cfg.ShutdownTimeout + cfg.AbandonGrace + time.Second; took > limit {
+				t.Errorf("Run took %s with a hung receive, want at most %s (ShutdownTimeout + AbandonGrace + slack)", took, limit)
+			}
+			if h.logs.FilterMessageSnippet("cutting off a receive").Len() != 1 {
+				t.Error("the hung receive was not reported")
+			}
+		})
+	}
+}
+
 // TestPoolReceiveErrorsBackOff: during an outage the pollers back off
 // instead of spinning, and recover when SQS does.
 func TestPoolReceiveErrorsBackOff(t *testing.T) {
 	q := newFakeQueue(t)
 	cfg := testConfig(q)
-	cfg.Concurrency = 2
+	cfg.Concurrency = 20 // ten slots for each poller's long poll
 	cfg.Pollers = 2
 	cfg.PollBackoff = Backoff{Base: 20 * time.Millisecond, Max: 80 * time.Millisecond, Rand: fixedRand(0)}
 	h := startPool(t, q, cfg, func(ctx context.Context, m *Message) error { return nil })
-	q.waitFor(t, 5*time.Second, "both pollers long-polling", func() bool { return len(q.callsOf(opReceive)) == 2 })
+	q.waitFor(t, 5*time.Second, "both pollers long-polling", func() bool { return len(q.callsOf(opReceive)) >= 2 })
 
 	outage := time.Now()
 	q.setFault(opReceive, errors.New("service unavailable"))
@@ -1477,6 +1649,7 @@ func TestPoolDeleteRetries(t *testing.T) {
 		return q.deleted(flaky) && q.deleted(fine) && len(q.deleteAttempts(broken+"#1")) == maxDeleteTries
 	})
 	h.waitSettled()
+	h.waitDeleteRefused()
 	if got := q.deleteAttempts(flaky + "#1"); len(got) != 2 || got[1].Err != nil {
 		t.Errorf("flaky delete attempts = %+v, want a failure then a success", got)
 	}

@@ -20,9 +20,13 @@ func newSlots(n int) *slots {
 	return &slots{free: n, total: n, wake: make(chan struct{})}
 }
 
-// acquire blocks until at least one slot is free, then takes up to max.
+// acquire blocks until at least one slot is free, then takes up to max. It
+// takes none once ctx is done, even if slots are free.
 func (s *slots) acquire(ctx context.Context, max int) (int, error) {
 	for {
+		if err := ctx.Err(); err != nil {
+			return 0, err
+		}
 		s.mu.Lock()
 		if s.free > 0 {
 			n := min(max, s.free)

@@ -31,6 +31,8 @@ const usage = `sqsfleet turns an Amazon SQS queue into an autoscaling fleet of w
 
 Usage:
   sqsfleet run [--config FILE] [--KEY VALUE ...]   run the worker daemon
+  sqsfleet scaler [--once] [--config FILE] ...      publish the backlog-per-instance metric
+  sqsfleet scaler target --latency D ...            print the target value for the scaling policy
   sqsfleet healthcheck [--url URL]                  probe a running daemon's /healthz
   sqsfleet version                                  print the version
   sqsfleet COMMAND --help                           help for a command
@@ -56,6 +58,8 @@ func run(args []string, stdout, stderr io.Writer) int {
 		err = runDaemon(args[1:], stdout, stderr)
 	case "healthcheck":
 		err = runHealthcheck(args[1:], stdout, stderr)
+	case "scaler":
+		err = runScaler(args[1:], stdout, stderr)
 	case "version", "--version":
 		fmt.Fprintln(stdout, "sqsfleet", fullVersion())
 		return exitOK

@@ -175,6 +175,13 @@ func (d *daemon) run(ctx context.Context, hurry <-chan struct{}) error {
 	}
 	if dlq != nil {
 		pcfg.DeadLetter = dlq
+		// The failure record must fit next to the body within the DLQ's
+		// own limit, which may be lower than the SQS maximum.
+		if n, err := awssqs.MaxMessageSize(ctx, client, dlq.URL()); err != nil {
+			log.Warn("cannot read the dead-letter queue's MaximumMessageSize; assuming the SQS maximum", zap.Error(err))
+		} else {
+			pcfg.MaxMessageSize = n
+		}
 	}
 	d.pool, err = worker.New(pcfg)
 	if err != nil {

@@ -13,6 +13,7 @@ type Config struct {
 	HTTP    HTTP
 	Log     Log
 	Health  Health
+	Scaler  Scaler
 }
 
 // Queue is the "queue" section.
@@ -60,4 +61,27 @@ type Log struct {
 // Health is the "health" section.
 type Health struct {
 	UnhealthyAfter time.Duration // health.unhealthy_after, default 60s, > 0
+}
+
+// Scaler is the "scaler" section: the backlog-per-instance metric that drives
+// target-tracking scaling, and scale-in protection.
+type Scaler struct {
+	Enabled           bool          // scaler.enabled, default false: `sqsfleet run` also runs the scaler loop
+	Interval          time.Duration // scaler.interval, default 60s; 10s, 30s or 60s
+	Fleet             string        // scaler.fleet: asg, ecs, static or auto; default auto
+	StaticSize        int           // scaler.static_size, default 1, >= 0: the fleet size for fleet static
+	ASGName           string        // scaler.asg_name, default "" (discovered from IMDS)
+	ECSCluster        string        // scaler.ecs_cluster, default "" (from the task metadata endpoint)
+	ECSService        string        // scaler.ecs_service, default "" (from the task metadata endpoint)
+	Publisher         string        // scaler.publisher: cloudwatch, emf or none; default cloudwatch
+	Namespace         string        // scaler.namespace, default "SQSFleet"
+	MetricName        string        // scaler.metric_name, default "BacklogPerInstance"
+	DimensionName     string        // scaler.dimension_name, default "QueueName"; "" publishes no dimension
+	DimensionValue    string        // scaler.dimension_value, default "" (the queue's name)
+	IncludeInFlight   bool          // scaler.include_in_flight, default false: add ApproximateNumberOfMessagesNotVisible
+	IncludeDelayed    bool          // scaler.include_delayed, default false: add ApproximateNumberOfMessagesDelayed
+	LeaderOnly        bool          // scaler.leader_only, default false: publish from one elected daemon only
+	ScaleInProtection bool          // scaler.scale_in_protection, default false
+	ProtectionHold    time.Duration // scaler.protection_hold_down, default 30s: idle time before protection is released
+	InstanceID        string        // scaler.instance_id, default "" (from IMDSv2)
 }

@@ -41,6 +41,7 @@ const (
 	kDuration
 	kStrings // argv: YAML list, or a string split on whitespace
 	kInts
+	kBool
 )
 
 // key declares one configuration key. Every source (default, file, env,
@@ -75,6 +76,24 @@ var keys = []key{
 	{"log.level", kString, "debug, info, warn or error", func(c *Config) any { return &c.Log.Level }},
 	{"log.format", kString, "json or console", func(c *Config) any { return &c.Log.Format }},
 	{"health.unhealthy_after", kDuration, "report unhealthy when no receive has succeeded for this long, > 0", func(c *Config) any { return &c.Health.UnhealthyAfter }},
+	{"scaler.enabled", kBool, "sqsfleet run also publishes the backlog-per-instance metric (and protects, with scaler.scale_in_protection)", func(c *Config) any { return &c.Scaler.Enabled }},
+	{"scaler.interval", kDuration, "how often the metric is computed and published: 10s, 30s or 60s", func(c *Config) any { return &c.Scaler.Interval }},
+	{"scaler.fleet", kString, "where the fleet size comes from: asg, ecs, static or auto", func(c *Config) any { return &c.Scaler.Fleet }},
+	{"scaler.static_size", kInt, "fleet size when scaler.fleet is static, >= 0", func(c *Config) any { return &c.Scaler.StaticSize }},
+	{"scaler.asg_name", kString, "Auto Scaling group name; empty discovers it from the instance metadata", func(c *Config) any { return &c.Scaler.ASGName }},
+	{"scaler.ecs_cluster", kString, "ECS cluster name or ARN; empty reads it from the task metadata endpoint", func(c *Config) any { return &c.Scaler.ECSCluster }},
+	{"scaler.ecs_service", kString, "ECS service name; empty reads it from the task metadata endpoint", func(c *Config) any { return &c.Scaler.ECSService }},
+	{"scaler.publisher", kString, "how the metric is published: cloudwatch (PutMetricData), emf (a log line on stdout) or none", func(c *Config) any { return &c.Scaler.Publisher }},
+	{"scaler.namespace", kString, "CloudWatch namespace of the metric", func(c *Config) any { return &c.Scaler.Namespace }},
+	{"scaler.metric_name", kString, "CloudWatch metric name", func(c *Config) any { return &c.Scaler.MetricName }},
+	{"scaler.dimension_name", kString, `name of the metric's one dimension; "" publishes none`, func(c *Config) any { return &c.Scaler.DimensionName }},
+	{"scaler.dimension_value", kString, "value of the dimension; empty uses the queue's name", func(c *Config) any { return &c.Scaler.DimensionValue }},
+	{"scaler.include_in_flight", kBool, "count messages in flight (ApproximateNumberOfMessagesNotVisible) as backlog", func(c *Config) any { return &c.Scaler.IncludeInFlight }},
+	{"scaler.include_delayed", kBool, "count delayed messages (ApproximateNumberOfMessagesDelayed) as backlog", func(c *Config) any { return &c.Scaler.IncludeDelayed }},
+	{"scaler.leader_only", kBool, "publish from one elected daemon instead of every daemon (asg and ecs fleets)", func(c *Config) any { return &c.Scaler.LeaderOnly }},
+	{"scaler.scale_in_protection", kBool, "protect this instance or task from scale-in while it holds messages", func(c *Config) any { return &c.Scaler.ScaleInProtection }},
+	{"scaler.protection_hold_down", kDuration, "how long the worker must be idle before protection is released, 1s..1h", func(c *Config) any { return &c.Scaler.ProtectionHold }},
+	{"scaler.instance_id", kString, "this EC2 instance's id; empty reads it from IMDSv2", func(c *Config) any { return &c.Scaler.InstanceID }},
 }
 
 // Defaults returns the configuration used for every key no source sets.
@@ -103,6 +122,16 @@ func Defaults() *Config {
 		HTTP:   HTTP{Addr: ":8080"},
 		Log:    Log{Level: "info", Format: "json"},
 		Health: Health{UnhealthyAfter: 60 * time.Second},
+		Scaler: Scaler{
+			Interval:       60 * time.Second,
+			Fleet:          "auto",
+			StaticSize:     1,
+			Publisher:      "cloudwatch",
+			Namespace:      "SQSFleet",
+			MetricName:     "BacklogPerInstance",
+			DimensionName:  "QueueName",
+			ProtectionHold: 30 * time.Second,
+		},
 	}
 }
 
@@ -133,6 +162,8 @@ func Flags(fs *pflag.FlagSet) {
 			fs.StringSlice(k.name, *p, usage)
 		case *[]int:
 			fs.IntSlice(k.name, *p, usage)
+		case *bool:
+			fs.Bool(k.name, *p, usage)
 		}
 	}
 }
@@ -189,15 +220,36 @@ func (ps problems) err() error {
 	return &Error{Problems: slices.Clone(ps)}
 }
 
+// Command is what a configuration is loaded for. Commands share one set of
+// keys (and so one file), but not every command needs every key: `sqsfleet
+// scaler` reads the queue and never runs a handler.
+type Command int
+
+const (
+	// ForRun is the worker daemon, `sqsfleet run`: queue.url and the
+	// handler keys are required.
+	ForRun Command = iota
+	// ForScaler is `sqsfleet scaler`: only queue.url is required. Handler
+	// keys that are set are still checked, so one file serves both
+	// commands and a typo in it is reported by either.
+	ForScaler
+)
+
 // Load builds the configuration from, in increasing precedence: defaults,
 // the YAML file named by --config (none if empty), SQSFLEET_* environment
 // variables, and the flags on fs that the user set. fs may be nil.
 //
 // A file that cannot be read or parsed is a plain error naming the file.
 // Everything else wrong (unknown keys, undecodable values, failed
-// validation) is collected into one *Error.
+// validation) is collected into one *Error. Load validates for `sqsfleet
+// run`; LoadFor chooses the command.
 func Load(fs *pflag.FlagSet) (*Config, error) {
-	cfg, err := resolve(fs)
+	return LoadFor(fs, ForRun)
+}
+
+// LoadFor is Load for the given command, which decides the required keys.
+func LoadFor(fs *pflag.FlagSet, cmd Command) (*Config, error) {
+	cfg, err := resolve(fs, cmd)
 	if err != nil {
 		return nil, err
 	}
@@ -209,7 +261,7 @@ func Load(fs *pflag.FlagSet) (*Config, error) {
 // healthcheck` needs only this one value and must not fail because, say,
 // the queue URL lives in a variable its environment lacks.
 func HTTPAddr(fs *pflag.FlagSet) (string, error) {
-	cfg, err := resolve(fs)
+	cfg, err := resolve(fs, ForRun)
 	var cerr *Error
 	if err != nil && !errors.As(err, &cerr) {
 		return "", err
@@ -226,7 +278,7 @@ func HTTPAddr(fs *pflag.FlagSet) (string, error) {
 
 // resolve is Load, except that with validation problems it returns the
 // decoded config alongside the *Error (defaults standing in for bad keys).
-func resolve(fs *pflag.FlagSet) (*Config, error) {
+func resolve(fs *pflag.FlagSet, cmd Command) (*Config, error) {
 	v := viper.New()
 	def := Defaults()
 	for _, k := range keys {
@@ -298,7 +350,7 @@ func resolve(fs *pflag.FlagSet) (*Config, error) {
 	// A key that failed to decode holds its default now; validating that
 	// default would only add a confusing second line for the same key.
 	var verr *Error
-	if errors.As(cfg.Validate(), &verr) {
+	if errors.As(cfg.ValidateFor(cmd), &verr) {
 		for _, p := range verr.Problems {
 			if !bad[p.Key] {
 				ps = append(ps, p)
@@ -483,6 +535,8 @@ func flagValue(fs *pflag.FlagSet, k key) (any, error) {
 		return argv, err
 	case kInts:
 		return fs.GetIntSlice(k.name)
+	case kBool:
+		return fs.GetBool(k.name)
 	}
 	return nil, fmt.Errorf("unsupported kind %d", k.kind)
 }
@@ -499,6 +553,8 @@ func deref(p any) any {
 		return slices.Clone(*p)
 	case *[]int:
 		return slices.Clone(*p)
+	case *bool:
+		return *p
 	}
 	panic(fmt.Sprintf("config: unsupported field type %T", p))
 }
@@ -532,6 +588,10 @@ func decode(dst, raw any) error {
 	case *[]int:
 		s, err := toInts(raw)
 		*p = s
+		return err
+	case *bool:
+		b, err := toBool(raw)
+		*p = b
 		return err
 	}
 	return fmt.Errorf("unsupported field type %T", dst)
@@ -618,6 +678,26 @@ func toStrings(raw any) ([]string, error) {
 	return nil, fmt.Errorf("must be a list of strings or a string, got %s", describe(raw))
 }
 
+func toBool(raw any) (bool, error) {
+	switch x := raw.(type) {
+	case bool:
+		return x, nil
+	case string:
+		// strconv's set (true, false, 1, 0, t, f, in any case people type
+		// them in a manifest) rather than YAML 1.1's yes/no/on/off, which
+		// viper does not apply to env values either.
+		b, err := strconv.ParseBool(strings.TrimSpace(x))
+		if err == nil {
+			return b, nil
+		}
+	case int:
+		if x == 0 || x == 1 {
+			return x == 1, nil
+		}
+	}
+	return false, fmt.Errorf("must be true or false, got %s", describe(raw))
+}
+
 func toInts(raw any) ([]int, error) {
 	switch x := raw.(type) {
 	case []int:
@@ -681,9 +761,17 @@ func truncate(s string) string {
 
 // Validate checks every rule and reports all violations in one *Error. It
 // is separate from Load so a Config built in code (tests, embedding) is held
-// to the same rules.
+// to the same rules. It validates for `sqsfleet run`; ValidateFor chooses
+// the command.
 func (c *Config) Validate() error {
+	return c.ValidateFor(ForRun)
+}
+
+// ValidateFor is Validate for the given command, which decides the required
+// keys.
+func (c *Config) ValidateFor(cmd Command) error {
 	var ps problems
+	needHandler := cmd == ForRun
 
 	// Queue
 	if c.Queue.URL == "" {
@@ -727,18 +815,24 @@ func (c *Config) Validate() error {
 	switch c.Handler.Type {
 	case "exec":
 		if len(c.Handler.Command) == 0 {
-			ps.add("handler.command", `is required when handler.type is "exec"`)
+			if needHandler {
+				ps.add("handler.command", `is required when handler.type is "exec"`)
+			}
 		} else if c.Handler.Command[0] == "" {
 			ps.add("handler.command", "program (first element) must not be empty")
 		}
 	case "http":
 		if c.Handler.URL == "" {
-			ps.add("handler.url", `is required when handler.type is "http"`)
+			if needHandler {
+				ps.add("handler.url", `is required when handler.type is "http"`)
+			}
 		} else if msg := checkURL(c.Handler.URL); msg != "" {
 			ps.add("handler.url", "%s", msg)
 		}
 	case "":
-		ps.add("handler.type", `is required: "exec" or "http"`)
+		if needHandler {
+			ps.add("handler.type", `is required: "exec" or "http"`)
+		}
 	default:
 		ps.add("handler.type", `must be "exec" or "http", got %q`, truncate(c.Handler.Type))
 	}
@@ -777,7 +871,113 @@ func (c *Config) Validate() error {
 		ps.add("health.unhealthy_after", "must be greater than 0s, got %s", fmtDur(c.Health.UnhealthyAfter))
 	}
 
+	c.validateScaler(&ps)
 	return ps.err()
+}
+
+// validateScaler checks the scaler section whether or not scaler.enabled is
+// set: `sqsfleet scaler` uses it regardless, and a mistake is better found
+// before someone turns the scaler on in production.
+func (c *Config) validateScaler(ps *problems) {
+	s := c.Scaler
+	// Target tracking reads a high-resolution metric at 10s or 30s and a
+	// standard one at 60s; publishing less often leaves gaps that its
+	// alarms see as missing data, and any other period only adds cost.
+	switch s.Interval {
+	case 10 * time.Second, 30 * time.Second, 60 * time.Second:
+	default:
+		ps.add("scaler.interval", "must be 10s, 30s or 60s, got %s", fmtDur(s.Interval))
+	}
+	switch s.Fleet {
+	case "asg", "ecs", "static", "auto":
+	default:
+		ps.add("scaler.fleet", "must be asg, ecs, static or auto, got %q", truncate(s.Fleet))
+	}
+	checkInt(ps, "scaler.static_size", s.StaticSize, 0, 1_000_000)
+	if len(s.ASGName) > 255 {
+		ps.add("scaler.asg_name", "must be at most 255 characters, got %d", len(s.ASGName))
+	}
+	switch s.Publisher {
+	case "cloudwatch", "emf", "none":
+	default:
+		ps.add("scaler.publisher", "must be cloudwatch, emf or none, got %q", truncate(s.Publisher))
+	}
+	if msg := checkNamespace(s.Namespace); msg != "" {
+		ps.add("scaler.namespace", "%s", msg)
+	}
+	if msg := checkMetricText(s.MetricName, 255, false); msg != "" {
+		ps.add("scaler.metric_name", "%s", msg)
+	}
+	if msg := checkMetricText(s.DimensionName, 255, true); msg != "" {
+		ps.add("scaler.dimension_name", "%s", msg)
+	} else if strings.HasPrefix(s.DimensionName, ":") {
+		ps.add("scaler.dimension_name", `must not start with ":", got %q`, truncate(s.DimensionName))
+	}
+	if msg := checkMetricText(s.DimensionValue, 1024, true); msg != "" {
+		ps.add("scaler.dimension_value", "%s", msg)
+	}
+	if s.LeaderOnly && s.Fleet == "static" {
+		// Nothing to elect from: every daemon would either publish (which
+		// leader_only promises not to) or none would.
+		ps.add("scaler.leader_only", "needs scaler.fleet asg, ecs or auto to elect a leader, got static")
+	}
+	// At least 1s: activity is sampled once a second, so less would only
+	// pretend to be faster.
+	checkDuration(ps, "scaler.protection_hold_down", s.ProtectionHold, time.Second, time.Hour, false)
+	if id := s.InstanceID; id != "" && !validInstanceID(id) {
+		ps.add("scaler.instance_id", "must be an EC2 instance id such as i-0123456789abcdef0, got %q", truncate(id))
+	}
+}
+
+// checkNamespace applies CloudWatch's rules for custom namespaces, so that a
+// bad one fails at start instead of on every PutMetricData.
+func checkNamespace(ns string) string {
+	switch {
+	case strings.TrimSpace(ns) == "":
+		return "is required"
+	case len(ns) > 255:
+		return fmt.Sprintf("must be at most 255 characters, got %d", len(ns))
+	case strings.HasPrefix(ns, "AWS/"):
+		return fmt.Sprintf(`must not start with "AWS/" (reserved for AWS services), got %q`, truncate(ns))
+	}
+	for _, r := range ns {
+		if !(r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || strings.ContainsRune(".-_/#: ", r)) {
+			return fmt.Sprintf("may contain only letters, digits, spaces and . - _ / # :, got %q", truncate(ns))
+		}
+	}
+	return ""
+}
+
+// checkMetricText checks a metric or dimension name or value: printable
+// ASCII of bounded length.
+func checkMetricText(s string, limit int, emptyOK bool) string {
+	switch {
+	case s == "" && emptyOK:
+		return ""
+	case strings.TrimSpace(s) == "":
+		return "is required"
+	case len(s) > limit:
+		return fmt.Sprintf("must be at most %d characters, got %d", limit, len(s))
+	}
+	for _, r := range s {
+		if r < 0x20 || r > 0x7e {
+			return fmt.Sprintf("must be printable ASCII, got %q", truncate(s))
+		}
+	}
+	return ""
+}
+
+func validInstanceID(id string) bool {
+	hex, ok := strings.CutPrefix(id, "i-")
+	if !ok || (len(hex) != 8 && len(hex) != 17) {
+		return false
+	}
+	for _, r := range hex {
+		if !(r >= '0' && r <= '9' || r >= 'a' && r <= 'f') {
+			return false
+		}
+	}
+	return true
 }
 
 func checkInt(ps *problems, key string, n, lo, hi int) {
@@ -835,25 +1035,43 @@ func fmtDur(d time.Duration) string {
 // and nothing else.
 func (c *Config) Redacted() map[string]any {
 	return map[string]any{
-		"queue.url":                  redactURL(c.Queue.URL),
-		"queue.dlq_url":              redactURL(c.Queue.DLQURL),
-		"queue.wait_time":            fmtDur(c.Queue.WaitTime),
-		"queue.batch_size":           c.Queue.BatchSize,
-		"queue.visibility_timeout":   fmtDur(c.Queue.VisibilityTimeout),
-		"queue.max_attempts":         c.Queue.MaxAttempts,
-		"retry.base_delay":           fmtDur(c.Retry.BaseDelay),
-		"retry.max_delay":            fmtDur(c.Retry.MaxDelay),
-		"worker.concurrency":         c.Worker.Concurrency,
-		"worker.shutdown_timeout":    fmtDur(c.Worker.ShutdownTimeout),
-		"handler.type":               c.Handler.Type,
-		"handler.command":            slices.Clone(c.Handler.Command),
-		"handler.url":                redactURL(c.Handler.URL),
-		"handler.timeout":            fmtDur(c.Handler.Timeout),
-		"handler.permanent_statuses": slices.Clone(c.Handler.PermanentStatuses),
-		"http.addr":                  c.HTTP.Addr,
-		"log.level":                  c.Log.Level,
-		"log.format":                 c.Log.Format,
-		"health.unhealthy_after":     fmtDur(c.Health.UnhealthyAfter),
+		"queue.url":                   redactURL(c.Queue.URL),
+		"queue.dlq_url":               redactURL(c.Queue.DLQURL),
+		"queue.wait_time":             fmtDur(c.Queue.WaitTime),
+		"queue.batch_size":            c.Queue.BatchSize,
+		"queue.visibility_timeout":    fmtDur(c.Queue.VisibilityTimeout),
+		"queue.max_attempts":          c.Queue.MaxAttempts,
+		"retry.base_delay":            fmtDur(c.Retry.BaseDelay),
+		"retry.max_delay":             fmtDur(c.Retry.MaxDelay),
+		"worker.concurrency":          c.Worker.Concurrency,
+		"worker.shutdown_timeout":     fmtDur(c.Worker.ShutdownTimeout),
+		"handler.type":                c.Handler.Type,
+		"handler.command":             slices.Clone(c.Handler.Command),
+		"handler.url":                 redactURL(c.Handler.URL),
+		"handler.timeout":             fmtDur(c.Handler.Timeout),
+		"handler.permanent_statuses":  slices.Clone(c.Handler.PermanentStatuses),
+		"http.addr":                   c.HTTP.Addr,
+		"log.level":                   c.Log.Level,
+		"log.format":                  c.Log.Format,
+		"health.unhealthy_after":      fmtDur(c.Health.UnhealthyAfter),
+		"scaler.enabled":              c.Scaler.Enabled,
+		"scaler.interval":             fmtDur(c.Scaler.Interval),
+		"scaler.fleet":                c.Scaler.Fleet,
+		"scaler.static_size":          c.Scaler.StaticSize,
+		"scaler.asg_name":             c.Scaler.ASGName,
+		"scaler.ecs_cluster":          c.Scaler.ECSCluster,
+		"scaler.ecs_service":          c.Scaler.ECSService,
+		"scaler.publisher":            c.Scaler.Publisher,
+		"scaler.namespace":            c.Scaler.Namespace,
+		"scaler.metric_name":          c.Scaler.MetricName,
+		"scaler.dimension_name":       c.Scaler.DimensionName,
+		"scaler.dimension_value":      c.Scaler.DimensionValue,
+		"scaler.include_in_flight":    c.Scaler.IncludeInFlight,
+		"scaler.include_delayed":      c.Scaler.IncludeDelayed,
+		"scaler.leader_only":          c.Scaler.LeaderOnly,
+		"scaler.scale_in_protection":  c.Scaler.ScaleInProtection,
+		"scaler.protection_hold_down": fmtDur(c.Scaler.ProtectionHold),
+		"scaler.instance_id":          c.Scaler.InstanceID,
 	}
 }
 

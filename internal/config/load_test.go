@@ -158,6 +158,21 @@ func TestDefaultValues(t *testing.T) {
 		{"log.level", d.Log.Level, "info"},
 		{"log.format", d.Log.Format, "json"},
 		{"health.unhealthy_after", d.Health.UnhealthyAfter, 60 * time.Second},
+		{"scaler.enabled", d.Scaler.Enabled, false},
+		{"scaler.interval", d.Scaler.Interval, 60 * time.Second},
+		{"scaler.fleet", d.Scaler.Fleet, "auto"},
+		{"scaler.static_size", d.Scaler.StaticSize, 1},
+		{"scaler.publisher", d.Scaler.Publisher, "cloudwatch"},
+		{"scaler.namespace", d.Scaler.Namespace, "SQSFleet"},
+		{"scaler.metric_name", d.Scaler.MetricName, "BacklogPerInstance"},
+		{"scaler.dimension_name", d.Scaler.DimensionName, "QueueName"},
+		{"scaler.dimension_value", d.Scaler.DimensionValue, ""},
+		{"scaler.include_in_flight", d.Scaler.IncludeInFlight, false},
+		{"scaler.include_delayed", d.Scaler.IncludeDelayed, false},
+		{"scaler.leader_only", d.Scaler.LeaderOnly, false},
+		{"scaler.scale_in_protection", d.Scaler.ScaleInProtection, false},
+		{"scaler.protection_hold_down", d.Scaler.ProtectionHold, 30 * time.Second},
+		{"scaler.instance_id", d.Scaler.InstanceID, ""},
 	}
 	for _, c := range checks {
 		if !reflect.DeepEqual(c.got, c.want) {
@@ -248,25 +263,43 @@ func TestEverySourceCoversEveryKey(t *testing.T) {
 		flag      []string
 		check     func(*Config) bool
 	}{
-		"queue.url":                  {"https://example.com/1/a", "https://example.com/1/a", []string{"https://example.com/1/a"}, func(c *Config) bool { return c.Queue.URL == "https://example.com/1/a" }},
-		"queue.dlq_url":              {"https://example.com/1/d", "https://example.com/1/d", []string{"https://example.com/1/d"}, func(c *Config) bool { return c.Queue.DLQURL == "https://example.com/1/d" }},
-		"queue.wait_time":            {"7s", "7s", []string{"7s"}, func(c *Config) bool { return c.Queue.WaitTime == 7*time.Second }},
-		"queue.batch_size":           {"7", "7", []string{"7"}, func(c *Config) bool { return c.Queue.BatchSize == 7 }},
-		"queue.visibility_timeout":   {"7s", "7s", []string{"7s"}, func(c *Config) bool { return c.Queue.VisibilityTimeout == 7*time.Second }},
-		"queue.max_attempts":         {"7", "7", []string{"7"}, func(c *Config) bool { return c.Queue.MaxAttempts == 7 }},
-		"retry.base_delay":           {"7s", "7s", []string{"7s"}, func(c *Config) bool { return c.Retry.BaseDelay == 7*time.Second }},
-		"retry.max_delay":            {"7m", "7m", []string{"7m"}, func(c *Config) bool { return c.Retry.MaxDelay == 7*time.Minute }},
-		"worker.concurrency":         {"7", "7", []string{"7"}, func(c *Config) bool { return c.Worker.Concurrency == 7 }},
-		"worker.shutdown_timeout":    {"7s", "7s", []string{"7s"}, func(c *Config) bool { return c.Worker.ShutdownTimeout == 7*time.Second }},
-		"handler.type":               {"exec", "exec", []string{"exec"}, func(c *Config) bool { return c.Handler.Type == "exec" }},
-		"handler.command":            {"[a, b]", "a b", []string{"a,b"}, func(c *Config) bool { return reflect.DeepEqual(c.Handler.Command, []string{"a", "b"}) }},
-		"handler.url":                {"http://h/x", "http://h/x", []string{"http://h/x"}, func(c *Config) bool { return c.Handler.URL == "http://h/x" }},
-		"handler.timeout":            {"7m", "7m", []string{"7m"}, func(c *Config) bool { return c.Handler.Timeout == 7*time.Minute }},
-		"handler.permanent_statuses": {"[400, 410]", "400,410", []string{"400,410"}, func(c *Config) bool { return reflect.DeepEqual(c.Handler.PermanentStatuses, []int{400, 410}) }},
-		"http.addr":                  {`"127.0.0.1:7"`, "127.0.0.1:7", []string{"127.0.0.1:7"}, func(c *Config) bool { return c.HTTP.Addr == "127.0.0.1:7" }},
-		"log.level":                  {"debug", "debug", []string{"debug"}, func(c *Config) bool { return c.Log.Level == "debug" }},
-		"log.format":                 {"console", "console", []string{"console"}, func(c *Config) bool { return c.Log.Format == "console" }},
-		"health.unhealthy_after":     {"7m", "7m", []string{"7m"}, func(c *Config) bool { return c.Health.UnhealthyAfter == 7*time.Minute }},
+		"queue.url":                   {"https://example.com/1/a", "https://example.com/1/a", []string{"https://example.com/1/a"}, func(c *Config) bool { return c.Queue.URL == "https://example.com/1/a" }},
+		"queue.dlq_url":               {"https://example.com/1/d", "https://example.com/1/d", []string{"https://example.com/1/d"}, func(c *Config) bool { return c.Queue.DLQURL == "https://example.com/1/d" }},
+		"queue.wait_time":             {"7s", "7s", []string{"7s"}, func(c *Config) bool { return c.Queue.WaitTime == 7*time.Second }},
+		"queue.batch_size":            {"7", "7", []string{"7"}, func(c *Config) bool { return c.Queue.BatchSize == 7 }},
+		"queue.visibility_timeout":    {"7s", "7s", []string{"7s"}, func(c *Config) bool { return c.Queue.VisibilityTimeout == 7*time.Second }},
+		"queue.max_attempts":          {"7", "7", []string{"7"}, func(c *Config) bool { return c.Queue.MaxAttempts == 7 }},
+		"retry.base_delay":            {"7s", "7s", []string{"7s"}, func(c *Config) bool { return c.Retry.BaseDelay == 7*time.Second }},
+		"retry.max_delay":             {"7m", "7m", []string{"7m"}, func(c *Config) bool { return c.Retry.MaxDelay == 7*time.Minute }},
+		"worker.concurrency":          {"7", "7", []string{"7"}, func(c *Config) bool { return c.Worker.Concurrency == 7 }},
+		"worker.shutdown_timeout":     {"7s", "7s", []string{"7s"}, func(c *Config) bool { return c.Worker.ShutdownTimeout == 7*time.Second }},
+		"handler.type":                {"exec", "exec", []string{"exec"}, func(c *Config) bool { return c.Handler.Type == "exec" }},
+		"handler.command":             {"[a, b]", "a b", []string{"a,b"}, func(c *Config) bool { return reflect.DeepEqual(c.Handler.Command, []string{"a", "b"}) }},
+		"handler.url":                 {"http://h/x", "http://h/x", []string{"http://h/x"}, func(c *Config) bool { return c.Handler.URL == "http://h/x" }},
+		"handler.timeout":             {"7m", "7m", []string{"7m"}, func(c *Config) bool { return c.Handler.Timeout == 7*time.Minute }},
+		"handler.permanent_statuses":  {"[400, 410]", "400,410", []string{"400,410"}, func(c *Config) bool { return reflect.DeepEqual(c.Handler.PermanentStatuses, []int{400, 410}) }},
+		"http.addr":                   {`"127.0.0.1:7"`, "127.0.0.1:7", []string{"127.0.0.1:7"}, func(c *Config) bool { return c.HTTP.Addr == "127.0.0.1:7" }},
+		"log.level":                   {"debug", "debug", []string{"debug"}, func(c *Config) bool { return c.Log.Level == "debug" }},
+		"log.format":                  {"console", "console", []string{"console"}, func(c *Config) bool { return c.Log.Format == "console" }},
+		"health.unhealthy_after":      {"7m", "7m", []string{"7m"}, func(c *Config) bool { return c.Health.UnhealthyAfter == 7*time.Minute }},
+		"scaler.enabled":              {"true", "true", []string{"true"}, func(c *Config) bool { return c.Scaler.Enabled }},
+		"scaler.interval":             {"10s", "10s", []string{"10s"}, func(c *Config) bool { return c.Scaler.Interval == 10*time.Second }},
+		"scaler.fleet":                {"ecs", "ecs", []string{"ecs"}, func(c *Config) bool { return c.Scaler.Fleet == "ecs" }},
+		"scaler.static_size":          {"7", "7", []string{"7"}, func(c *Config) bool { return c.Scaler.StaticSize == 7 }},
+		"scaler.asg_name":             {"workers", "workers", []string{"workers"}, func(c *Config) bool { return c.Scaler.ASGName == "workers" }},
+		"scaler.ecs_cluster":          {"prod", "prod", []string{"prod"}, func(c *Config) bool { return c.Scaler.ECSCluster == "prod" }},
+		"scaler.ecs_service":          {"jobs", "jobs", []string{"jobs"}, func(c *Config) bool { return c.Scaler.ECSService == "jobs" }},
+		"scaler.publisher":            {"emf", "emf", []string{"emf"}, func(c *Config) bool { return c.Scaler.Publisher == "emf" }},
+		"scaler.namespace":            {"Team/Jobs", "Team/Jobs", []string{"Team/Jobs"}, func(c *Config) bool { return c.Scaler.Namespace == "Team/Jobs" }},
+		"scaler.metric_name":          {"Backlog", "Backlog", []string{"Backlog"}, func(c *Config) bool { return c.Scaler.MetricName == "Backlog" }},
+		"scaler.dimension_name":       {"Queue", "Queue", []string{"Queue"}, func(c *Config) bool { return c.Scaler.DimensionName == "Queue" }},
+		"scaler.dimension_value":      {"jobs-prod", "jobs-prod", []string{"jobs-prod"}, func(c *Config) bool { return c.Scaler.DimensionValue == "jobs-prod" }},
+		"scaler.include_in_flight":    {"true", "1", []string{"true"}, func(c *Config) bool { return c.Scaler.IncludeInFlight }},
+		"scaler.include_delayed":      {"true", "TRUE", []string{"true"}, func(c *Config) bool { return c.Scaler.IncludeDelayed }},
+		"scaler.leader_only":          {"true", "true", []string{"true"}, func(c *Config) bool { return c.Scaler.LeaderOnly }},
+		"scaler.scale_in_protection":  {"true", "true", []string{"true"}, func(c *Config) bool { return c.Scaler.ScaleInProtection }},
+		"scaler.protection_hold_down": {"7m", "7m", []string{"7m"}, func(c *Config) bool { return c.Scaler.ProtectionHold == 7*time.Minute }},
+		"scaler.instance_id":          {"i-0123456789abcdef0", "i-0123456789abcdef0", []string{"i-0123456789abcdef0"}, func(c *Config) bool { return c.Scaler.InstanceID == "i-0123456789abcdef0" }},
 	}
 	for _, k := range keys {
 		v, ok := values[k.name]
@@ -391,6 +424,38 @@ func TestValidation(t *testing.T) {
 			key: "log.format", want: `must be json or console, got "text"`},
 		{name: "unhealthy_after 0", env: map[string]string{"SQSFLEET_HEALTH_UNHEALTHY_AFTER": "0s"},
 			key: "health.unhealthy_after", want: "must be greater than 0s, got 0s"},
+		{name: "scaler interval 45s", env: map[string]string{"SQSFLEET_SCALER_INTERVAL": "45s"},
+			key: "scaler.interval", want: "must be 10s, 30s or 60s, got 45s"},
+		{name: "scaler interval 5m", env: map[string]string{"SQSFLEET_SCALER_INTERVAL": "5m"},
+			key: "scaler.interval", want: "must be 10s, 30s or 60s, got 5m"},
+		{name: "scaler fleet", env: map[string]string{"SQSFLEET_SCALER_FLEET": "k8s"},
+			key: "scaler.fleet", want: `must be asg, ecs, static or auto, got "k8s"`},
+		{name: "scaler static size negative", env: map[string]string{"SQSFLEET_SCALER_STATIC_SIZE": "-1"},
+			key: "scaler.static_size", want: "must be between 0 and 1000000, got -1"},
+		{name: "scaler publisher", env: map[string]string{"SQSFLEET_SCALER_PUBLISHER": "statsd"},
+			key: "scaler.publisher", want: `must be cloudwatch, emf or none, got "statsd"`},
+		{name: "scaler namespace AWS/", env: map[string]string{"SQSFLEET_SCALER_NAMESPACE": "AWS/SQS"},
+			key: "scaler.namespace", want: `must not start with "AWS/"`},
+		{name: "scaler namespace characters", env: map[string]string{"SQSFLEET_SCALER_NAMESPACE": "my$ns"},
+			key: "scaler.namespace", want: "may contain only letters"},
+		{name: "scaler namespace empty", yaml: map[string]string{"scaler.namespace": `""`},
+			key: "scaler.namespace", want: "is required"},
+		{name: "scaler metric name empty", yaml: map[string]string{"scaler.metric_name": `" "`},
+			key: "scaler.metric_name", want: "is required"},
+		{name: "scaler metric name non-ASCII", env: map[string]string{"SQSFLEET_SCALER_METRIC_NAME": "Rückstand"},
+			key: "scaler.metric_name", want: "must be printable ASCII"},
+		{name: "scaler dimension colon", env: map[string]string{"SQSFLEET_SCALER_DIMENSION_NAME": ":Queue"},
+			key: "scaler.dimension_name", want: `must not start with ":"`},
+		{name: "scaler leader_only static", env: map[string]string{"SQSFLEET_SCALER_LEADER_ONLY": "true", "SQSFLEET_SCALER_FLEET": "static"},
+			key: "scaler.leader_only", want: "needs scaler.fleet asg, ecs or auto"},
+		{name: "scaler hold-down negative", env: map[string]string{"SQSFLEET_SCALER_PROTECTION_HOLD_DOWN": "-1s"},
+			key: "scaler.protection_hold_down", want: "must be between 1s and 1h, got -1s"},
+		{name: "scaler instance id", env: map[string]string{"SQSFLEET_SCALER_INSTANCE_ID": "i-xyz"},
+			key: "scaler.instance_id", want: `must be an EC2 instance id such as i-0123456789abcdef0, got "i-xyz"`},
+		{name: "bad bool in env", env: map[string]string{"SQSFLEET_SCALER_ENABLED": "yes"},
+			key: "scaler.enabled", want: `must be true or false, got "yes" (from env SQSFLEET_SCALER_ENABLED)`},
+		{name: "bad bool in yaml", yaml: map[string]string{"scaler.leader_only": "[x]"},
+			key: "scaler.leader_only", want: "must be true or false, got a list"},
 
 		// Decoding: the source of the bad value is named.
 		{name: "bad duration string in env", env: map[string]string{"SQSFLEET_QUEUE_WAIT_TIME": "twenty"},
@@ -451,23 +516,30 @@ func TestValidation(t *testing.T) {
 
 func TestValidBoundaries(t *testing.T) {
 	tests := map[string]map[string]string{
-		"wait_time 0":           {"SQSFLEET_QUEUE_WAIT_TIME": "0s"},
-		"wait_time 20s":         {"SQSFLEET_QUEUE_WAIT_TIME": "20s"},
-		"batch 1":               {"SQSFLEET_QUEUE_BATCH_SIZE": "1"},
-		"visibility 1s":         {"SQSFLEET_QUEUE_VISIBILITY_TIMEOUT": "1s"},
-		"visibility 12h":        {"SQSFLEET_QUEUE_VISIBILITY_TIMEOUT": "12h"},
-		"max_attempts 1":        {"SQSFLEET_QUEUE_MAX_ATTEMPTS": "1"},
-		"base_delay 0":          {"SQSFLEET_RETRY_BASE_DELAY": "0s"},
-		"max_delay = base":      {"SQSFLEET_RETRY_BASE_DELAY": "1m", "SQSFLEET_RETRY_MAX_DELAY": "1m"},
-		"max_delay 12h":         {"SQSFLEET_RETRY_MAX_DELAY": "12h"},
-		"concurrency 10000":     {"SQSFLEET_WORKER_CONCURRENCY": "10000"},
-		"shutdown 0":            {"SQSFLEET_WORKER_SHUTDOWN_TIMEOUT": "0s"},
-		"handler timeout 12h":   {"SQSFLEET_HANDLER_TIMEOUT": "12h"},
-		"statuses 400 599":      {"SQSFLEET_HANDLER_PERMANENT_STATUSES": "400, 599"},
-		"addr port 0":           {"SQSFLEET_HTTP_ADDR": "127.0.0.1:0"},
-		"addr ipv6":             {"SQSFLEET_HTTP_ADDR": "[::1]:9090"},
-		"http handler":          {"SQSFLEET_HANDLER_TYPE": "http", "SQSFLEET_HANDLER_URL": "https://user:pw@app.internal:8443/sqs"},
-		"value with whitespace": {"SQSFLEET_LOG_LEVEL": " warn\n"},
+		"wait_time 0":            {"SQSFLEET_QUEUE_WAIT_TIME": "0s"},
+		"wait_time 20s":          {"SQSFLEET_QUEUE_WAIT_TIME": "20s"},
+		"batch 1":                {"SQSFLEET_QUEUE_BATCH_SIZE": "1"},
+		"visibility 1s":          {"SQSFLEET_QUEUE_VISIBILITY_TIMEOUT": "1s"},
+		"visibility 12h":         {"SQSFLEET_QUEUE_VISIBILITY_TIMEOUT": "12h"},
+		"max_attempts 1":         {"SQSFLEET_QUEUE_MAX_ATTEMPTS": "1"},
+		"base_delay 0":           {"SQSFLEET_RETRY_BASE_DELAY": "0s"},
+		"max_delay = base":       {"SQSFLEET_RETRY_BASE_DELAY": "1m", "SQSFLEET_RETRY_MAX_DELAY": "1m"},
+		"max_delay 12h":          {"SQSFLEET_RETRY_MAX_DELAY": "12h"},
+		"concurrency 10000":      {"SQSFLEET_WORKER_CONCURRENCY": "10000"},
+		"shutdown 0":             {"SQSFLEET_WORKER_SHUTDOWN_TIMEOUT": "0s"},
+		"handler timeout 12h":    {"SQSFLEET_HANDLER_TIMEOUT": "12h"},
+		"statuses 400 599":       {"SQSFLEET_HANDLER_PERMANENT_STATUSES": "400, 599"},
+		"addr port 0":            {"SQSFLEET_HTTP_ADDR": "127.0.0.1:0"},
+		"addr ipv6":              {"SQSFLEET_HTTP_ADDR": "[::1]:9090"},
+		"http handler":           {"SQSFLEET_HANDLER_TYPE": "http", "SQSFLEET_HANDLER_URL": "https://user:pw@app.internal:8443/sqs"},
+		"value with whitespace":  {"SQSFLEET_LOG_LEVEL": " warn\n"},
+		"scaler interval 10s":    {"SQSFLEET_SCALER_INTERVAL": "10s"},
+		"scaler interval 30s":    {"SQSFLEET_SCALER_INTERVAL": "30s"},
+		"scaler static size 0":   {"SQSFLEET_SCALER_FLEET": "static", "SQSFLEET_SCALER_STATIC_SIZE": "0"},
+		"scaler no dimension":    {"SQSFLEET_SCALER_DIMENSION_NAME": " "},
+		"scaler hold-down 1s":    {"SQSFLEET_SCALER_PROTECTION_HOLD_DOWN": "1s"},
+		"scaler old instance id": {"SQSFLEET_SCALER_INSTANCE_ID": "i-0123abcd"},
+		"scaler bool false":      {"SQSFLEET_SCALER_ENABLED": "false"},
 	}
 	for name, env := range tests {
 		t.Run(name, func(t *testing.T) {
@@ -856,4 +928,59 @@ func FuzzLoad(f *testing.F) {
 		}
 		_ = cfg.Redacted()
 	})
+}
+
+func TestLoadForScaler(t *testing.T) {
+	queueOnly := "queue:\n  url: https://sqs.us-east-1.amazonaws.com/1/q\n"
+	loadFor := func(t *testing.T, file string, env map[string]string, cmd Command) (*Config, error) {
+		t.Helper()
+		clearEnv(t)
+		for k, v := range env {
+			t.Setenv(k, v)
+		}
+		fs := pflag.NewFlagSet("t", pflag.ContinueOnError)
+		Flags(fs)
+		if err := fs.Parse([]string{"--config", writeFile(t, file)}); err != nil {
+			t.Fatal(err)
+		}
+		return LoadFor(fs, cmd)
+	}
+
+	if _, err := loadFor(t, queueOnly, nil, ForScaler); err != nil {
+		t.Errorf("scaler with only queue.url: %v", err)
+	}
+	if _, err := loadFor(t, queueOnly, nil, ForRun); err == nil || !strings.Contains(err.Error(), "handler.type: is required") {
+		t.Errorf("run with only queue.url: err = %v, want handler.type required", err)
+	}
+	// The run rules are the default.
+	if _, err := load(t, queueOnly, nil); err == nil {
+		t.Error("Load accepted a config without handler keys")
+	}
+	// The scaler still needs its queue, and still reports bad values.
+	for name, tt := range map[string]struct {
+		file string
+		env  map[string]string
+		key  string
+	}{
+		"no queue":            {"log:\n  level: info\n", nil, "queue.url"},
+		"bad handler type":    {queueOnly, map[string]string{"SQSFLEET_HANDLER_TYPE": "grpc"}, "handler.type"},
+		"bad scaler interval": {queueOnly, map[string]string{"SQSFLEET_SCALER_INTERVAL": "1m30s"}, "scaler.interval"},
+	} {
+		t.Run(name, func(t *testing.T) {
+			_, err := loadFor(t, tt.file, tt.env, ForScaler)
+			ps := problemsOf(t, err)
+			if len(ps) != 1 || ps[0].Key != tt.key {
+				t.Errorf("problems %v, want one for %s", err, tt.key)
+			}
+		})
+	}
+
+	c := Defaults()
+	c.Queue.URL = "https://sqs.us-east-1.amazonaws.com/1/q"
+	if err := c.ValidateFor(ForScaler); err != nil {
+		t.Errorf("ValidateFor(ForScaler) = %v", err)
+	}
+	if err := c.Validate(); err == nil {
+		t.Error("Validate accepted a config without handler keys")
+	}
 }

@@ -1,7 +1,6 @@
 package e2e
 
 import (
-	"bufio"
 	"bytes"
 	"encoding/json"
 	"io"
@@ -25,8 +24,9 @@ type daemon struct {
 	done chan struct{}
 	err  error
 
-	mu    sync.Mutex
-	lines []string // stderr, line by line (the JSON log)
+	mu      sync.Mutex
+	lines   []string // stderr, line by line (the JSON log)
+	partial []byte
 }
 
 // startDaemon runs `sqsfleet run` with env added to the emulator's env.
@@ -34,25 +34,15 @@ func startDaemon(t *testing.T, emu *fauxqs.Server, env ...string) *daemon {
 	t.Helper()
 	cmd := exec.Command(binPath, "run")
 	cmd.Env = append(append(os.Environ(), emu.Env()...), env...)
-	stderr, err := cmd.StderrPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
+	// Handler children left behind by a killed daemon may hold stderr open;
+	// WaitDelay keeps Wait from waiting for them forever.
+	cmd.WaitDelay = 5 * time.Second
 	d := &daemon{cmd: cmd, done: make(chan struct{})}
+	cmd.Stderr = d
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
-	var read sync.WaitGroup
-	read.Go(func() {
-		sc := bufio.NewScanner(stderr)
-		sc.Buffer(make([]byte, 64<<10), 1<<20)
-		for sc.Scan() {
-			d.mu.Lock()
-			d.lines = append(d.lines, sc.Text())
-			d.mu.Unlock()
-		}
-	})
-	go func() { read.Wait(); d.err = cmd.Wait(); close(d.done) }()
+	go func() { d.err = cmd.Wait(); close(d.done) }()
 	t.Cleanup(func() {
 		_ = cmd.Process.Kill()
 		<-d.done
@@ -61,6 +51,27 @@ func startDaemon(t *testing.T, emu *fauxqs.Server, env ...string) *daemon {
 		}
 	})
 	return d
+}
+
+// Write collects the daemon's stderr line by line. Lines of any length are
+// kept, so a flood of output cannot stall the daemon on a full pipe.
+func (d *daemon) Write(b []byte) (int, error) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	d.partial = append(d.partial, b...)
+	for {
+		i := bytes.IndexByte(d.partial, '\n')
+		if i < 0 {
+			break
+		}
+		// Bounded, so a handler flooding stderr cannot eat the test's memory.
+		d.lines = append(d.lines, string(d.partial[:min(i, 64<<10)]))
+		if len(d.lines) > 20000 {
+			d.lines = d.lines[len(d.lines)-10000:]
+		}
+		d.partial = d.partial[i+1:]
+	}
+	return len(b), nil
 }
 
 func (d *daemon) log() string {

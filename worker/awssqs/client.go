@@ -141,3 +141,20 @@ func LookupRedrive(ctx context.Context, api QueueAPI, queueURL string) (*Redrive
 	r.DLQURL = aws.ToString(u.QueueUrl)
 	return r, nil
 }
+
+// MaxMessageSize reads the queue's MaximumMessageSize, the limit a message
+// sent to it must fit, body and attributes together.
+func MaxMessageSize(ctx context.Context, api QueueAPI, queueURL string) (int, error) {
+	out, err := api.GetQueueAttributes(ctx, &sqs.GetQueueAttributesInput{
+		QueueUrl:       &queueURL,
+		AttributeNames: []types.QueueAttributeName{types.QueueAttributeNameMaximumMessageSize},
+	})
+	if err != nil {
+		return 0, fmt.Errorf("get attributes of %s: %w", queueURL, err)
+	}
+	n, err := strconv.Atoi(out.Attributes[string(types.QueueAttributeNameMaximumMessageSize)])
+	if err != nil || n <= 0 {
+		return 0, fmt.Errorf("queue %s: bad MaximumMessageSize %q", queueURL, out.Attributes[string(types.QueueAttributeNameMaximumMessageSize)])
+	}
+	return n, nil
+}
