@@ -25,9 +25,13 @@ func (q *memQueue) Receive(ctx context.Context, max int, _ time.Duration) ([]*wo
 	out := q.pending[:n]
 	q.pending = q.pending[n:]
 	q.mu.Unlock()
-	if n == 0 {
-		<-ctx.Done() // a long poll on an empty queue
-		return nil, ctx.Err()
+	if n == 0 { // a (short) long poll on an empty queue
+		select {
+		case <-ctx.Done():
+			return nil, ctx.Err()
+		case <-time.After(50 * time.Millisecond):
+			return nil, nil
+		}
 	}
 	return out, nil
 }

@@ -101,7 +101,9 @@ func (p *Pool) extend(ctx context.Context, now time.Time, chunk []*lease) {
 	var errs []error
 	var err error
 	if len(changes) > 0 {
-		cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), callTimeout)
+		// Bounded well inside the renewal margin: a call that hangs must
+		// give up while the next tick can still save the leases.
+		cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), min(max(p.cfg.VisibilityTimeout/4, time.Second), callTimeout))
 		errs, err = p.cfg.Queue.ChangeVisibility(cctx, changes)
 		cancel()
 	}

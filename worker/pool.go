@@ -88,6 +88,10 @@ func (c *Config) setDefaults() error {
 	if c.Backoff.Base == 0 && c.Backoff.Max == 0 {
 		c.Backoff = Backoff{Base: 10 * time.Second, Max: 15 * time.Minute}
 	}
+	if c.Backoff.Max == 0 {
+		// A Base alone would otherwise never grow: Max 0 caps everything.
+		c.Backoff.Max = max(c.Backoff.Base, 15*time.Minute)
+	}
 	if c.AbandonGrace <= 0 {
 		c.AbandonGrace = 3 * time.Second
 	}
