@@ -12,13 +12,15 @@ import (
 type lease struct {
 	m          *Message
 	receivedAt time.Time
+
+	// Guarded by leaseSet.mu.
+
 	// limit is the latest visibility the extender may ask for: the handler's
 	// deadline plus a margin to apply the outcome, and never past the SQS
 	// 12-hour cap counted from this receive.
-	limit time.Time
-
-	// Guarded by leaseSet.mu.
+	limit     time.Time
 	expires   time.Time // when SQS makes the message visible again, as far as we know
+	started   bool      // handler began (a FIFO message may wait first)
 	finished  bool      // handler returned: stop extending
 	extending bool      // a ChangeMessageVisibility call for it is under way
 	lost      bool      // SQS rejected the receipt handle
@@ -48,6 +50,18 @@ func newLeaseSet() *leaseSet {
 func (s *leaseSet) add(l *lease) {
 	s.mu.Lock()
 	s.all[l] = struct{}{}
+	s.mu.Unlock()
+}
+
+// start records that l's handler begins: from now on visibility is not
+// extended past limit (the handler's deadline plus a margin), within the
+// SQS cap counted from the receive.
+func (s *leaseSet) start(l *lease, limit time.Time) {
+	s.mu.Lock()
+	l.started = true
+	if limit.Before(l.limit) {
+		l.limit = limit
+	}
 	s.mu.Unlock()
 }
 

@@ -42,41 +42,54 @@ type FailureRecord struct {
 //	attempts >= max_attempts  -> dead-letter, then delete
 //	RetryAfter                -> visibility = the asked delay
 //	other error               -> visibility = backoff for this attempt
-func (p *Pool) decide(l *lease, err error) {
+//
+// It reports whether the message is gone from the queue for good (deleted or
+// dead-lettered), so a FIFO group may move on, and otherwise the delay after
+// which it comes back.
+func (p *Pool) decide(l *lease, err error) (gone bool, delay time.Duration) {
 	m := l.m
 	switch {
 	case err == nil:
 		if l.claim() {
 			p.deletes.add(l)
 		}
-		return
+		return true, 0
 	case p.workCtx.Err() != nil:
 		if l.claim() {
 			p.log.Info("handler cancelled by shutdown; releasing message",
-				zap.String("message_id", m.ID), zap.Int("receive_count", m.ReceiveCount), zap.String("outcome", OutcomeRetry))
+				zap.String("message_id", m.ID), zap.Int("receive_count", m.ReceiveCount),
+				zap.String("outcome", OutcomeRetry), groupField(m))
 			p.settleRelease(l, 0)
 		}
-		return
+		return false, 0
 	case IsPermanent(err):
-		p.deadLetter(l, err, "permanent")
-		return
+		return p.deadLetter(l, err, "permanent")
 	case m.ReceiveCount >= p.cfg.MaxAttempts:
-		p.deadLetter(l, err, "max_attempts")
-		return
+		return p.deadLetter(l, err, "max_attempts")
 	}
-	delay := p.cfg.Backoff.Delay(m.ReceiveCount)
+	delay = p.cfg.Backoff.Delay(m.ReceiveCount)
 	var ra *RetryAfterError
 	if errors.As(err, &ra) {
 		delay = ra.Delay
 	}
 	delay = min(max(delay, 0), maxVisibilityWindow)
 	if !l.claim() {
-		return
+		return false, delay
 	}
 	p.log.Warn("handler failed; will retry",
 		zap.String("message_id", m.ID), zap.Int("receive_count", m.ReceiveCount),
-		zap.String("outcome", OutcomeRetry), zap.Duration("retry_in", delay), zap.Error(err))
+		zap.String("outcome", OutcomeRetry), zap.Duration("retry_in", delay), groupField(m), zap.Error(err))
 	p.settleRelease(l, delay)
+	return false, delay
+}
+
+// groupField logs a FIFO message's group: useful to follow one group in the
+// logs, and never a metric label, whose cardinality it would explode.
+func groupField(m *Message) zap.Field {
+	if m.GroupID == "" {
+		return zap.Skip()
+	}
+	return zap.String("group_id", m.GroupID)
 }
 
 // settleRelease returns a message to the queue after delay. The caller has
@@ -102,17 +115,18 @@ func (p *Pool) done(l *lease) {
 // deletes it. The send comes first: a crash in between duplicates the
 // message in the DLQ, it never loses it. If there is no DLQ or the send
 // fails, the message stays on the queue.
-func (p *Pool) deadLetter(l *lease, cause error, reason string) {
+func (p *Pool) deadLetter(l *lease, cause error, reason string) (gone bool, delay time.Duration) {
 	if !l.claim() {
-		return
+		return false, 0
 	}
 	m := l.m
 	if p.cfg.DeadLetter == nil {
 		p.log.Error("message failed for good but no dead-letter queue is configured; keeping it on the queue",
 			zap.String("message_id", m.ID), zap.Int("receive_count", m.ReceiveCount),
 			zap.String("reason", reason), zap.String("outcome", OutcomeRetry), zap.Error(cause))
-		p.settleRelease(l, min(p.cfg.Backoff.Max, maxVisibilityWindow))
-		return
+		delay := min(p.cfg.Backoff.Max, maxVisibilityWindow)
+		p.settleRelease(l, delay)
+		return false, delay
 	}
 	rec := FailureRecord{
 		Error:           tail(cause.Error(), maxErrorText),
@@ -142,7 +156,7 @@ func (p *Pool) deadLetter(l *lease, cause error, reason string) {
 			zap.String("reason", reason), zap.String("outcome", OutcomeRetry),
 			zap.Duration("retry_in", delay), zap.NamedError("cause", cause), zap.Error(err))
 		p.settleRelease(l, delay)
-		return
+		return false, delay
 	}
 	p.log.Error("message dead-lettered",
 		zap.String("message_id", m.ID), zap.Int("receive_count", m.ReceiveCount),
@@ -151,6 +165,7 @@ func (p *Pool) deadLetter(l *lease, cause error, reason string) {
 	p.observeAge(m)
 	l.deadLettered = true
 	p.deletes.add(l)
+	return true, 0
 }
 
 func (p *Pool) observeAge(m *Message) {
@@ -196,6 +211,12 @@ func buildDeadLetter(m *Message, rec FailureRecord, maxSize int) (dl *DeadLetter
 		drop()
 	}
 	dl = &DeadLetter{Body: m.Body, Attributes: attrs, GroupID: m.GroupID, DeduplicationID: m.DeduplicationID}
+	if dl.GroupID != "" && dl.DeduplicationID == "" {
+		// A FIFO DLQ needs a deduplication id unless it deduplicates by
+		// content; the message id is stable across redeliveries, so a
+		// crash between send and delete does not duplicate in the DLQ.
+		dl.DeduplicationID = m.ID
+	}
 
 	bare := rec
 	bare.Error = ""

@@ -2,8 +2,10 @@ package worker
 
 import (
 	"context"
+	"crypto/rand"
 	"errors"
 	"fmt"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -27,6 +29,9 @@ type Config struct {
 	Handler    Handler         // required
 	DeadLetter DeadLetterQueue // nil: no DLQ; failed messages stay on the queue at Backoff.Max
 	QueueURL   string          // recorded in failure records
+	// FIFO handles messages of one MessageGroupId one after another, in
+	// order; set automatically when QueueURL ends in ".fifo".
+	FIFO bool
 
 	Concurrency       int           // handler slots; default 10
 	Pollers           int           // concurrent receivers; default ceil(Concurrency/BatchSize)+1, at most Concurrency
@@ -66,6 +71,9 @@ func (c *Config) setDefaults() error {
 	}
 	if c.Handler == nil {
 		return errors.New("worker: Config.Handler is required")
+	}
+	if strings.HasSuffix(c.QueueURL, ".fifo") {
+		c.FIFO = true
 	}
 	if c.Concurrency <= 0 {
 		c.Concurrency = 10
@@ -148,6 +156,11 @@ type Pool struct {
 	lastReturn atomic.Int64
 
 	errLog rateLog
+
+	// FIFO: the messages of each group waiting for, or under, their
+	// group's runner, in the order SQS returned them.
+	groupsMu sync.Mutex
+	groups   map[string][]*lease
 }
 
 type visChange struct {
@@ -169,6 +182,7 @@ func New(cfg Config) (*Pool, error) {
 		leases:  newLeaseSet(),
 		hurry:   make(chan struct{}),
 		errLog:  rateLog{every: 30 * time.Second},
+		groups:  make(map[string][]*lease),
 	}
 	// Enough parallel flushes to keep up with every slot finishing at once.
 	parallel := max(2, cfg.Concurrency/10)
@@ -303,15 +317,14 @@ func (p *Pool) Stats() Stats {
 		s.LastPoll = time.Unix(0, ns)
 	}
 	now := p.now()
-	overdue := p.cfg.HandlerTimeout + settleMargin(p.cfg.VisibilityTimeout) + p.cfg.AbandonGrace
 	stuck := 0
 	p.leases.mu.Lock()
 	s.InFlight = len(p.leases.all)
 	for l := range p.leases.all {
-		if !l.finished {
-			age := now.Sub(l.receivedAt)
-			s.OldestActive = max(s.OldestActive, age)
-			if age > overdue {
+		if l.started && !l.finished {
+			s.OldestActive = max(s.OldestActive, now.Sub(l.receivedAt))
+			// Past its deadline, the kill and the grace for the outcome.
+			if now.After(l.limit.Add(p.cfg.AbandonGrace)) {
 				stuck++
 			}
 		}
@@ -332,21 +345,40 @@ func (p *Pool) Stats() Stats {
 // messages, and starts a handler for each.
 func (p *Pool) poll(stop, hard context.Context) {
 	failures := 0
+	held := 0       // slots taken for a receive that failed and will be retried (FIFO)
+	attemptID := "" // FIFO: ReceiveRequestAttemptId, kept across retries of a failed receive
+	defer func() { p.slots.release(held) }()
 	for {
-		n, err := p.slots.acquire(stop, p.cfg.BatchSize)
-		if err != nil {
-			return
+		n := held
+		if n == 0 {
+			var err error
+			if n, err = p.slots.acquire(stop, p.cfg.BatchSize); err != nil {
+				return
+			}
+		}
+		held = 0
+		rctx, cancel := context.WithTimeout(hard, p.cfg.ReceiveTimeout)
+		if p.cfg.FIFO {
+			// As AWS recommends for FIFO queues: a receive retried with the
+			// same attempt id returns the same messages instead of hiding
+			// them behind a lost response (and locking their groups).
+			if attemptID == "" {
+				attemptID = rand.Text()
+			}
+			rctx = WithReceiveAttemptID(rctx, attemptID)
 		}
 		start := p.now()
-		// hard, not stop: see Run on why a pending receive must finish.
-		rctx, cancel := context.WithTimeout(hard, p.cfg.ReceiveTimeout)
 		p.receiving.Add(1)
 		msgs, err := p.cfg.Queue.Receive(rctx, n, p.cfg.VisibilityTimeout)
 		p.receiving.Add(-1)
 		p.lastReturn.Store(p.now().UnixNano())
 		cancel()
 		if err != nil {
-			p.slots.release(n)
+			if p.cfg.FIFO && stop.Err() == nil {
+				held = n // the retry must ask for the same number
+			} else {
+				p.slots.release(n)
+			}
 			if stop.Err() != nil {
 				return
 			}
@@ -360,6 +392,7 @@ func (p *Pool) poll(stop, hard context.Context) {
 			continue
 		}
 		failures = 0
+		attemptID = ""
 		now := p.now()
 		p.lastPoll.Store(now.UnixNano())
 		p.metrics.LastPoll.Set(float64(now.UnixNano()) / 1e9)
@@ -367,23 +400,24 @@ func (p *Pool) poll(stop, hard context.Context) {
 			p.log.Error("receive returned more messages than asked", zap.Int("asked", n), zap.Int("got", len(msgs)))
 			p.slots.release(n)
 			for _, m := range msgs {
-				p.giveBack(p.track(m, now))
+				p.giveBack(p.track(m, now), 0)
 			}
 			continue
 		}
 		p.slots.release(n - len(msgs))
+		leases := make([]*lease, 0, len(msgs))
 		for _, m := range msgs {
 			l := p.track(m, now)
 			if stop.Err() != nil {
 				// Shutdown began while this receive was pending: give the
 				// message straight back rather than start work on it.
-				p.giveBack(l)
+				p.giveBack(l, 0)
 				p.slots.release(1)
 				continue
 			}
-			p.handlers.Add(1)
-			go p.process(l)
+			leases = append(leases, l)
 		}
+		p.dispatch(leases)
 		if stop.Err() != nil {
 			return
 		}
@@ -395,11 +429,81 @@ func (p *Pool) poll(stop, hard context.Context) {
 	}
 }
 
-// giveBack releases a message the engine will not handle.
-func (p *Pool) giveBack(l *lease) {
+// dispatch starts work on received messages, each holding a slot. On a
+// standard queue every message runs at once. On a FIFO queue the messages
+// of a group join their group's line and run one after another.
+func (p *Pool) dispatch(leases []*lease) {
+	p.handlers.Add(len(leases))
+	if !p.cfg.FIFO {
+		for _, l := range leases {
+			go func() {
+				defer p.handlers.Done()
+				defer p.slots.release(1)
+				p.process(l)
+			}()
+		}
+		return
+	}
+	p.groupsMu.Lock()
+	defer p.groupsMu.Unlock()
+	for _, l := range leases {
+		g := l.m.GroupID
+		line, running := p.groups[g]
+		p.groups[g] = append(line, l)
+		if !running {
+			go p.runGroup(g)
+		}
+	}
+}
+
+// runGroup handles one FIFO group's messages in order until its line is
+// empty. When a message will come back (a retry, or a release at
+// shutdown), the messages queued behind it are released too, with the same
+// delay, so that SQS hands the group back in its original order; SQS keeps
+// the group locked while any of its messages is in flight.
+func (p *Pool) runGroup(g string) {
+	for {
+		p.groupsMu.Lock()
+		line := p.groups[g]
+		if len(line) == 0 {
+			delete(p.groups, g)
+			p.groupsMu.Unlock()
+			return
+		}
+		l := line[0]
+		p.groups[g] = line[1:]
+		p.groupsMu.Unlock()
+
+		gone, delay := false, time.Duration(0)
+		if !p.draining.Load() {
+			gone, delay = p.process(l)
+		} else {
+			// Draining: start nothing new; the rest of the group goes back.
+			p.giveBack(l, 0)
+		}
+		p.slots.release(1)
+		p.handlers.Done()
+		if gone {
+			continue
+		}
+		p.groupsMu.Lock()
+		rest := p.groups[g]
+		delete(p.groups, g)
+		p.groupsMu.Unlock()
+		for _, r := range rest {
+			p.giveBack(r, delay)
+			p.slots.release(1)
+			p.handlers.Done()
+		}
+		return
+	}
+}
+
+// giveBack releases, after delay, a message the engine will not handle.
+func (p *Pool) giveBack(l *lease, delay time.Duration) {
 	p.leases.finish(l)
 	if l.claim() {
-		p.settleRelease(l, 0)
+		p.settleRelease(l, delay)
 	}
 }
 
@@ -424,7 +528,9 @@ func (p *Pool) track(m *Message, now time.Time) *lease {
 		m:          m,
 		receivedAt: now,
 		expires:    now.Add(p.cfg.VisibilityTimeout),
-		limit:      now.Add(min(p.cfg.HandlerTimeout+settleMargin(p.cfg.VisibilityTimeout), maxVisibilityWindow)),
+		// Until its handler starts (a FIFO message may wait behind its
+		// group), only the SQS cap applies; start narrows it.
+		limit: now.Add(maxVisibilityWindow),
 	}
 	p.leases.add(l)
 	p.metrics.Received.Inc()
@@ -437,10 +543,9 @@ func (p *Pool) track(m *Message, now time.Time) *lease {
 // timed-out message does not reappear before its retry delay is set.
 func settleMargin(vt time.Duration) time.Duration { return min(vt, 10*time.Second) }
 
-// process runs the handler for one message and settles it.
-func (p *Pool) process(l *lease) {
-	defer p.handlers.Done()
-	defer p.slots.release(1)
+// process runs the handler for one message and settles it, reporting as
+// decide does.
+func (p *Pool) process(l *lease) (gone bool, delay time.Duration) {
 	m := l.m
 
 	// A message delivered more often than max_attempts had attempts that
@@ -448,12 +553,12 @@ func (p *Pool) process(l *lease) {
 	// send failed. Running it again would feed a crash loop.
 	if m.ReceiveCount > p.cfg.MaxAttempts {
 		p.leases.finish(l)
-		p.deadLetter(l, fmt.Errorf("delivered %d times, more than max_attempts %d, without a recorded outcome", m.ReceiveCount, p.cfg.MaxAttempts), "max_attempts")
-		return
+		return p.deadLetter(l, fmt.Errorf("delivered %d times, more than max_attempts %d, without a recorded outcome", m.ReceiveCount, p.cfg.MaxAttempts), "max_attempts")
 	}
 
-	hctx, cancel := context.WithTimeout(p.workCtx, p.cfg.HandlerTimeout)
 	start := p.now()
+	p.leases.start(l, start.Add(p.cfg.HandlerTimeout+settleMargin(p.cfg.VisibilityTimeout)))
+	hctx, cancel := context.WithTimeout(p.workCtx, p.cfg.HandlerTimeout)
 	err := p.call(hctx, m)
 	if err != nil && errors.Is(hctx.Err(), context.DeadlineExceeded) && p.workCtx.Err() == nil {
 		err = fmt.Errorf("handler timed out after %s: %w", p.cfg.HandlerTimeout, err)
@@ -461,7 +566,7 @@ func (p *Pool) process(l *lease) {
 	cancel()
 	p.metrics.HandlerDuration.Observe(p.now().Sub(start).Seconds())
 	p.leases.finish(l)
-	p.decide(l, err)
+	return p.decide(l, err)
 }
 
 // call runs the handler, turning a panic into an ordinary failed attempt.

@@ -45,3 +45,18 @@ type DeadLetter struct {
 // in flight any more): the message has become visible again and another
 // consumer may hold it, so retrying the call is pointless.
 var ErrLeaseLost = errors.New("receipt handle no longer valid")
+
+type attemptIDKey struct{}
+
+// WithReceiveAttemptID returns a context that asks Queue.Receive to send id
+// as the ReceiveRequestAttemptId (FIFO queues): a receive retried with the
+// same id after a lost response returns the same messages.
+func WithReceiveAttemptID(ctx context.Context, id string) context.Context {
+	return context.WithValue(ctx, attemptIDKey{}, id)
+}
+
+// ReceiveAttemptID returns the id set by WithReceiveAttemptID, or "".
+func ReceiveAttemptID(ctx context.Context) string {
+	id, _ := ctx.Value(attemptIDKey{}).(string)
+	return id
+}

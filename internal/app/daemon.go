@@ -103,8 +103,25 @@ type daemon struct {
 	pool  *worker.Pool
 }
 
+// checkDLQKind refuses a dead-letter queue of the other kind. SQS allows a
+// FIFO queue's messages only into a FIFO DLQ (order and group must
+// survive), and a standard queue's only into a standard one; a mismatch
+// would fail every dead-letter send.
+func checkDLQKind(cfg *config.Config) error {
+	fifo := strings.HasSuffix(cfg.Queue.URL, ".fifo")
+	if cfg.Queue.DLQURL == "" || strings.HasSuffix(cfg.Queue.DLQURL, ".fifo") == fifo {
+		return nil
+	}
+	kind := map[bool]string{true: "FIFO", false: "standard"}
+	return usageError{fmt.Errorf("config: queue.dlq_url: the queue is %s, so its dead-letter queue must be %s too (a FIFO queue's URL ends in .fifo), got %s",
+		kind[fifo], kind[fifo], cfg.Queue.DLQURL)}
+}
+
 func (d *daemon) run(ctx context.Context, hurry <-chan struct{}) error {
 	cfg, log := d.cfg, d.log
+	if err := checkDLQKind(cfg); err != nil {
+		return err
+	}
 	log.Info("sqsfleet starting", zap.String("version", fullVersion()), zap.Any("config", cfg.Redacted()))
 
 	reg := prometheus.NewRegistry()

@@ -54,6 +54,7 @@ func (q *Queue) Receive(ctx context.Context, max int, visibility time.Duration) 
 		VisibilityTimeout:           int32(visibility / time.Second),
 		MessageSystemAttributeNames: []types.MessageSystemAttributeName{types.MessageSystemAttributeNameAll},
 		MessageAttributeNames:       []string{"All"},
+		ReceiveRequestAttemptId:     attemptID(ctx),
 	})
 	if err != nil {
 		return nil, fmt.Errorf("sqs receive: %w", err)
@@ -63,6 +64,13 @@ func (q *Queue) Receive(ctx context.Context, max int, visibility time.Duration) 
 		msgs = append(msgs, convert(&out.Messages[i], q.url))
 	}
 	return msgs, nil
+}
+
+func attemptID(ctx context.Context) *string {
+	if id := worker.ReceiveAttemptID(ctx); id != "" {
+		return &id
+	}
+	return nil
 }
 
 func convert(in *types.Message, queueURL string) *worker.Message {

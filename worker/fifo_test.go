@@ -1,0 +1,323 @@
+package worker
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+)
+
+// fifoQueue behaves as SQS does for FIFO queues, unlike the emulator, which
+// returns at most one message per group per receive: a receive may return
+// several messages of one group, in order, and a group with a message in
+// flight is locked, so nothing behind that message is returned until it is
+// deleted or visible again. That is the case where the engine's own
+// ordering matters.
+type fifoQueue struct {
+	mu      sync.Mutex
+	msgs    []*fifoMsg // in send order
+	nextRH  int
+	changed chan struct{}
+	vis     []VisibilityChange // every change asked for, in order
+}
+
+type fifoMsg struct {
+	m         Message
+	visibleAt time.Time
+	receipt   string
+	receives  int
+}
+
+func newFIFOQueue() *fifoQueue { return &fifoQueue{changed: make(chan struct{}, 1)} }
+
+func (q *fifoQueue) send(group string, n int) {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	for i := range n {
+		body := fmt.Sprintf("%s:%d", group, i)
+		q.msgs = append(q.msgs, &fifoMsg{m: Message{ID: body, Body: body, GroupID: group}})
+	}
+}
+
+func (q *fifoQueue) Receive(ctx context.Context, max int, vis time.Duration) ([]*Message, error) {
+	deadline := time.Now().Add(200 * time.Millisecond) // a short long poll
+	for {
+		q.mu.Lock()
+		now := time.Now()
+		locked := map[string]bool{}
+		var out []*Message
+		for _, f := range q.msgs {
+			g := f.m.GroupID
+			if locked[g] {
+				continue
+			}
+			if f.visibleAt.After(now) { // in flight: its group is locked behind it
+				locked[g] = true
+				continue
+			}
+			if len(out) == max {
+				break
+			}
+			q.nextRH++
+			f.receipt = fmt.Sprintf("rh-%d", q.nextRH)
+			f.receives++
+			f.visibleAt = now.Add(vis)
+			m := f.m
+			m.ReceiptHandle, m.ReceiveCount, m.QueueURL = f.receipt, f.receives, "https://sqs.test/1/q.fifo"
+			out = append(out, &m)
+		}
+		q.mu.Unlock()
+		if len(out) > 0 || time.Now().After(deadline) {
+			return out, nil
+		}
+		select {
+		case <-ctx.Done():
+			return nil, ctx.Err()
+		case <-time.After(5 * time.Millisecond):
+		}
+	}
+}
+
+func (q *fifoQueue) find(receipt string) int {
+	for i, f := range q.msgs {
+		if f.receipt == receipt && f.visibleAt.After(time.Now()) {
+			return i
+		}
+	}
+	return -1
+}
+
+func (q *fifoQueue) Delete(_ context.Context, receipts []string) ([]error, error) {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	errs := make([]error, len(receipts))
+	for i, r := range receipts {
+		j := q.find(r)
+		if j < 0 {
+			errs[i] = ErrLeaseLost
+			continue
+		}
+		q.msgs = append(q.msgs[:j], q.msgs[j+1:]...)
+	}
+	return errs, nil
+}
+
+func (q *fifoQueue) ChangeVisibility(_ context.Context, changes []VisibilityChange) ([]error, error) {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	errs := make([]error, len(changes))
+	for i, c := range changes {
+		q.vis = append(q.vis, c)
+		j := q.find(c.ReceiptHandle)
+		if j < 0 {
+			errs[i] = ErrLeaseLost
+			continue
+		}
+		q.msgs[j].visibleAt = time.Now().Add(c.Timeout)
+	}
+	return errs, nil
+}
+
+func (q *fifoQueue) empty() bool {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	return len(q.msgs) == 0
+}
+
+// seen records the order bodies reached the handler and checks that no two
+// messages of a group ever overlap.
+type seen struct {
+	mu        sync.Mutex
+	order     map[string][]string
+	running   map[string]bool
+	overlaps  int
+	maxGroups int
+}
+
+func newSeen() *seen { return &seen{order: map[string][]string{}, running: map[string]bool{}} }
+
+func (s *seen) handle(m *Message, work func()) {
+	s.mu.Lock()
+	if s.running[m.GroupID] {
+		s.overlaps++
+	}
+	s.running[m.GroupID] = true
+	s.order[m.GroupID] = append(s.order[m.GroupID], m.Body)
+	n := 0
+	for _, r := range s.running {
+		if r {
+			n++
+		}
+	}
+	s.maxGroups = max(s.maxGroups, n)
+	s.mu.Unlock()
+	work()
+	s.mu.Lock()
+	s.running[m.GroupID] = false
+	s.mu.Unlock()
+}
+
+func (s *seen) got(g string) string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return strings.Join(s.order[g], " ")
+}
+
+func fifoConfig(q *fifoQueue) Config {
+	return Config{
+		Queue:             q,
+		QueueURL:          "https://sqs.test/1/q.fifo",
+		Concurrency:       10,
+		VisibilityTimeout: time.Second,
+		HandlerTimeout:    30 * time.Second,
+		MaxAttempts:       5,
+		Backoff:           Backoff{Base: 300 * time.Millisecond, Max: 300 * time.Millisecond, Rand: func() float64 { return 0.999 }},
+		ShutdownTimeout:   2 * time.Second,
+		AbandonGrace:      300 * time.Millisecond,
+		FlushInterval:     5 * time.Millisecond,
+	}
+}
+
+func runFIFO(t *testing.T, q *fifoQueue, cfg Config, h HandlerFunc) (stop func()) {
+	t.Helper()
+	cfg.Handler = h
+	p, err := New(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !p.cfg.FIFO {
+		t.Fatal("a queue URL ending in .fifo did not turn FIFO mode on")
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() { _ = p.Run(ctx); close(done) }()
+	var once sync.Once
+	stop = func() {
+		once.Do(func() {
+			cancel()
+			select {
+			case <-done:
+			case <-time.After(10 * time.Second):
+				t.Error("Run did not return")
+			}
+		})
+	}
+	t.Cleanup(stop)
+	return stop
+}
+
+func TestFIFOBatchOfOneGroupRunsInOrderOneAtATime(t *testing.T) {
+	q := newFIFOQueue()
+	q.send("a", 6)
+	q.send("b", 6)
+	s := newSeen()
+	runFIFO(t, q, fifoConfig(q), func(ctx context.Context, m *Message) error {
+		s.handle(m, func() { time.Sleep(2 * time.Millisecond) })
+		return nil
+	})
+	eventually(t, 10*time.Second, q.empty, "queue drained")
+	if s.overlaps > 0 {
+		t.Errorf("%d time(s) two messages of one group ran at once", s.overlaps)
+	}
+	for _, g := range []string{"a", "b"} {
+		want := fmt.Sprintf("%[1]s:0 %[1]s:1 %[1]s:2 %[1]s:3 %[1]s:4 %[1]s:5", g)
+		if got := s.got(g); got != want {
+			t.Errorf("group %s order: got %q, want %q", g, got, want)
+		}
+	}
+	if s.maxGroups < 2 {
+		t.Errorf("groups ran one at a time (max %d at once); they must run in parallel", s.maxGroups)
+	}
+}
+
+func TestFIFORetryReleasesTheRestOfItsGroupInOrder(t *testing.T) {
+	q := newFIFOQueue()
+	q.send("a", 5)
+	q.send("b", 3)
+	s := newSeen()
+	runFIFO(t, q, fifoConfig(q), func(ctx context.Context, m *Message) error {
+		var err error
+		s.handle(m, func() {
+			if m.Body == "a:1" && m.ReceiveCount == 1 {
+				err = errors.New("transient")
+			}
+		})
+		return err
+	})
+	eventually(t, 10*time.Second, q.empty, "queue drained")
+	if got, want := s.got("a"), "a:0 a:1 a:1 a:2 a:3 a:4"; got != want {
+		t.Errorf("group a order: got %q, want %q (the messages behind a failed one must wait for it)", got, want)
+	}
+	if got, want := s.got("b"), "b:0 b:1 b:2"; got != want {
+		t.Errorf("group b order: got %q, want %q", got, want)
+	}
+	// The messages behind a:1 went back with a:1's delay, not at once.
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	retried := 0
+	for _, c := range q.vis {
+		if c.Timeout == time.Second { // 300ms backoff, rounded up to SQS's whole seconds
+			retried++
+		}
+	}
+	if retried != 4 { // a:1 and the three behind it
+		t.Errorf("%d visibility changes with the retry delay, want 4 (a:1 and its successors): %v", retried, q.vis)
+	}
+}
+
+func TestFIFOWaitingSuccessorsKeepTheirLeases(t *testing.T) {
+	q := newFIFOQueue()
+	q.send("s", 4)
+	s := newSeen()
+	runFIFO(t, q, fifoConfig(q), func(ctx context.Context, m *Message) error {
+		s.handle(m, func() {
+			if m.Body == "s:0" {
+				time.Sleep(3500 * time.Millisecond) // > 3 visibility timeouts of 1s
+			}
+		})
+		if m.ReceiveCount != 1 {
+			t.Errorf("%s delivered %d times: its lease ran out while it waited", m.Body, m.ReceiveCount)
+		}
+		return nil
+	})
+	eventually(t, 15*time.Second, q.empty, "queue drained")
+	if got, want := s.got("s"), "s:0 s:1 s:2 s:3"; got != want {
+		t.Errorf("order: got %q, want %q", got, want)
+	}
+}
+
+func TestFIFOShutdownReleasesWaitingMessagesUnstarted(t *testing.T) {
+	q := newFIFOQueue()
+	q.send("w", 3)
+	s := newSeen()
+	started := make(chan struct{})
+	release := make(chan struct{})
+	stop := runFIFO(t, q, fifoConfig(q), func(ctx context.Context, m *Message) error {
+		s.handle(m, func() {
+			if m.Body == "w:0" {
+				close(started)
+				<-release
+			}
+		})
+		return nil
+	})
+	<-started
+	go func() { time.Sleep(100 * time.Millisecond); close(release) }()
+	stop()
+	if got := s.got("w"); got != "w:0" {
+		t.Errorf("handled %q during shutdown, want only the running w:0", got)
+	}
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	if len(q.msgs) != 2 {
+		t.Fatalf("%d messages left, want w:1 and w:2", len(q.msgs))
+	}
+	for _, f := range q.msgs {
+		if f.visibleAt.After(time.Now()) {
+			t.Errorf("%s still invisible after shutdown; it must be released at once", f.m.Body)
+		}
+	}
+}
