@@ -321,3 +321,51 @@ func TestFIFOShutdownReleasesWaitingMessagesUnstarted(t *testing.T) {
 		}
 	}
 }
+
+// failingOnce fails its first receive, as a lost response would, and
+// records the attempt id of every receive.
+type failingOnce struct {
+	*fifoQueue
+	mu  sync.Mutex
+	ids []string
+	max []int
+}
+
+func (q *failingOnce) Receive(ctx context.Context, max int, vis time.Duration) ([]*Message, error) {
+	q.mu.Lock()
+	q.ids = append(q.ids, ReceiveAttemptID(ctx))
+	q.max = append(q.max, max)
+	n := len(q.ids)
+	q.mu.Unlock()
+	if n == 1 {
+		return nil, errors.New("connection reset")
+	}
+	return q.fifoQueue.Receive(ctx, max, vis)
+}
+
+func TestFIFORetriedReceiveReusesAttemptID(t *testing.T) {
+	q := &failingOnce{fifoQueue: newFIFOQueue()}
+	q.send("a", 1)
+	cfg := fifoConfig(q.fifoQueue)
+	cfg.Queue = q
+	cfg.Pollers = 1
+	cfg.PollBackoff = Backoff{Base: time.Millisecond, Max: time.Millisecond}
+	done := make(chan struct{}, 1)
+	runFIFO(t, q.fifoQueue, cfg, func(ctx context.Context, m *Message) error {
+		done <- struct{}{}
+		return nil
+	})
+	<-done
+	eventually(t, 5*time.Second, func() bool { q.mu.Lock(); defer q.mu.Unlock(); return len(q.ids) >= 3 }, "a third receive")
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	if q.ids[0] == "" || q.ids[1] != q.ids[0] {
+		t.Errorf("attempt ids %q: the retry of a failed receive must reuse the id", q.ids[:2])
+	}
+	if q.max[1] != q.max[0] {
+		t.Errorf("retry asked for %d messages, the failed receive for %d: a retry must repeat the request", q.max[1], q.max[0])
+	}
+	if q.ids[2] == q.ids[1] || q.ids[2] == "" {
+		t.Errorf("attempt ids %q: a new receive after a success needs a new id", q.ids[:3])
+	}
+}
