@@ -3,97 +3,28 @@ package scaler_test
 import (
 	"context"
 	"fmt"
-	"net/url"
 	"strings"
-	"sync"
 	"testing"
 
 	"github.com/aws/aws-sdk-go-v2/service/autoscaling"
 
+	"github.com/sqsfleet/sqsfleet/internal/awsfake"
 	"github.com/sqsfleet/sqsfleet/scaler"
 )
 
-// fakeASG is an Auto Scaling group behind the query protocol.
-type fakeASG struct {
-	mu        sync.Mutex
-	name      string
-	instances map[string]string // id -> lifecycle state
-	protected map[string]bool
-	failing   string // an action that answers with an error
-}
-
-func (g *fakeASG) respond(action string, form url.Values) (int, string) {
-	g.mu.Lock()
-	defer g.mu.Unlock()
-	if action == g.failing {
-		return 400, `<ErrorResponse xmlns="http://autoscaling.amazonaws.com/doc/2011-01-01/"><Error><Type>Sender</Type>` +
-			`<Code>AccessDenied</Code><Message>not authorized to perform ` + action + `</Message></Error><RequestId>r1</RequestId></ErrorResponse>`
-	}
-	switch action {
-	case "DescribeAutoScalingGroups":
-		var members strings.Builder
-		if form.Get("AutoScalingGroupNames.member.1") == g.name {
-			var inst strings.Builder
-			for id, state := range g.instances {
-				fmt.Fprintf(&inst, `<member><InstanceId>%s</InstanceId><LifecycleState>%s</LifecycleState>`+
-					`<HealthStatus>Healthy</HealthStatus><AvailabilityZone>us-east-1a</AvailabilityZone>`+
-					`<ProtectedFromScaleIn>%t</ProtectedFromScaleIn></member>`, id, state, g.protected[id])
-			}
-			fmt.Fprintf(&members, `<member><AutoScalingGroupName>%s</AutoScalingGroupName><MinSize>0</MinSize>`+
-				`<MaxSize>10</MaxSize><DesiredCapacity>%d</DesiredCapacity><Instances>%s</Instances></member>`,
-				g.name, len(g.instances), inst.String())
-		}
-		return 200, `<DescribeAutoScalingGroupsResponse xmlns="http://autoscaling.amazonaws.com/doc/2011-01-01/">` +
-			`<DescribeAutoScalingGroupsResult><AutoScalingGroups>` + members.String() + `</AutoScalingGroups>` +
-			`</DescribeAutoScalingGroupsResult><ResponseMetadata><RequestId>r1</RequestId></ResponseMetadata>` +
-			`</DescribeAutoScalingGroupsResponse>`
-	case "DescribeAutoScalingInstances":
-		id := form.Get("InstanceIds.member.1")
-		var members string
-		if state, ok := g.instances[id]; ok {
-			members = fmt.Sprintf(`<member><InstanceId>%s</InstanceId><AutoScalingGroupName>%s</AutoScalingGroupName>`+
-				`<LifecycleState>%s</LifecycleState><HealthStatus>HEALTHY</HealthStatus></member>`, id, g.name, state)
-		}
-		return 200, `<DescribeAutoScalingInstancesResponse xmlns="http://autoscaling.amazonaws.com/doc/2011-01-01/">` +
-			`<DescribeAutoScalingInstancesResult><AutoScalingInstances>` + members + `</AutoScalingInstances>` +
-			`</DescribeAutoScalingInstancesResult><ResponseMetadata><RequestId>r2</RequestId></ResponseMetadata>` +
-			`</DescribeAutoScalingInstancesResponse>`
-	case "SetInstanceProtection":
-		if form.Get("AutoScalingGroupName") != g.name {
-			return 400, `<ErrorResponse><Error><Type>Sender</Type><Code>ValidationError</Code><Message>no such group</Message></Error></ErrorResponse>`
-		}
-		g.protected[form.Get("InstanceIds.member.1")] = form.Get("ProtectedFromScaleIn") == "true"
-		return 200, `<SetInstanceProtectionResponse xmlns="http://autoscaling.amazonaws.com/doc/2011-01-01/">` +
-			`<SetInstanceProtectionResult/><ResponseMetadata><RequestId>r3</RequestId></ResponseMetadata>` +
-			`</SetInstanceProtectionResponse>`
-	}
-	return 400, `<ErrorResponse><Error><Code>InvalidAction</Code><Message>` + action + `</Message></Error></ErrorResponse>`
-}
-
-func (g *fakeASG) isProtected(id string) bool {
-	g.mu.Lock()
-	defer g.mu.Unlock()
-	return g.protected[id]
-}
-
-// startASG serves g and returns an Auto Scaling client reaching it through
+// asgClient returns an Auto Scaling client reaching g through
 // AWS_ENDPOINT_URL_AUTO_SCALING.
-func startASG(t *testing.T, g *fakeASG) (*autoscaling.Client, *fakeService) {
+func asgClient(t *testing.T, g *awsfake.ASG) *autoscaling.Client {
 	t.Helper()
-	if g.protected == nil {
-		g.protected = map[string]bool{}
-	}
-	srv := newQueryService(t, g.respond)
-	cfg := awsConfig(t, map[string]string{"AWS_ENDPOINT_URL_AUTO_SCALING": srv.URL})
-	return autoscaling.NewFromConfig(cfg), srv
+	return autoscaling.NewFromConfig(awsfake.Config(t, map[string]string{"AWS_ENDPOINT_URL_AUTO_SCALING": g.URL}))
 }
 
 func TestASGFleetSizeAndLeader(t *testing.T) {
-	g := &fakeASG{name: "workers", instances: map[string]string{
+	g := awsfake.NewASG(t, "workers", map[string]string{
 		"i-0b": "InService", "i-0c": "InService", "i-0a": "Pending",
 		"i-0d": "Terminating:Wait", "i-0e": "Standby", "i-0f": "InService",
-	}}
-	client, srv := startASG(t, g)
+	})
+	client := asgClient(t, g)
 	ctx := testCtx(t)
 
 	for _, tt := range []struct {
@@ -117,29 +48,33 @@ func TestASGFleetSizeAndLeader(t *testing.T) {
 		}
 	}
 	// Leader reuses the answer of Size instead of asking again.
-	if got := len(srv.calls("DescribeAutoScalingGroups")); got != 3 {
-		t.Errorf("%d DescribeAutoScalingGroups calls for 3 Size+Leader rounds, want 3", got)
+	calls := g.Calls("DescribeAutoScalingGroups")
+	if len(calls) != 3 {
+		t.Errorf("%d DescribeAutoScalingGroups calls for 3 Size+Leader rounds, want 3", len(calls))
 	}
-	call := srv.calls("DescribeAutoScalingGroups")[0]
-	if call.Form.Get("AutoScalingGroupNames.member.1") != "workers" || call.Form.Get("Version") != "2011-01-01" {
-		t.Errorf("request form %v", call.Form)
+	if f := calls[0].Form; f.Get("AutoScalingGroupNames.member.1") != "workers" || f.Get("Version") != "2011-01-01" {
+		t.Errorf("request form %v", f)
 	}
 
-	empty := &fakeASG{name: "empty", instances: map[string]string{}}
-	client2, _ := startASG(t, empty)
-	f, _ := scaler.NewASGFleet(scaler.ASGConfig{API: client2, Group: scaler.Fixed("empty")})
+	empty := awsfake.NewASG(t, "empty", nil)
+	f, _ := scaler.NewASGFleet(scaler.ASGConfig{API: asgClient(t, empty), Group: scaler.Fixed("empty")})
 	if n, err := f.Size(ctx); err != nil || n != 0 {
 		t.Errorf("empty group: Size = %d, %v; want 0", n, err)
 	}
-	missing, _ := scaler.NewASGFleet(scaler.ASGConfig{API: client2, Group: scaler.Fixed("nope")})
+	missing, _ := scaler.NewASGFleet(scaler.ASGConfig{API: client, Group: scaler.Fixed("nope")})
 	if _, err := missing.Size(ctx); err == nil || !strings.Contains(err.Error(), "no such group") {
 		t.Errorf("missing group: err = %v", err)
+	}
+	g.Fail("DescribeAutoScalingGroups", true)
+	denied, _ := scaler.NewASGFleet(scaler.ASGConfig{API: client, Group: scaler.Fixed("workers")})
+	if _, err := denied.Size(ctx); err == nil || !strings.Contains(err.Error(), "AccessDenied") {
+		t.Errorf("err = %v, want AccessDenied", err)
 	}
 }
 
 func TestASGGroupDiscovery(t *testing.T) {
-	g := &fakeASG{name: "workers", instances: map[string]string{"i-0123456789abcdef0": "InService"}}
-	client, srv := startASG(t, g)
+	g := awsfake.NewASG(t, "workers", map[string]string{"i-0123456789abcdef0": "InService"})
+	client := asgClient(t, g)
 	ctx := testCtx(t)
 
 	calls := 0
@@ -160,7 +95,7 @@ func TestASGGroupDiscovery(t *testing.T) {
 			t.Fatalf("group = %q, %v; want workers", name, err)
 		}
 	}
-	if n := len(srv.calls("DescribeAutoScalingInstances")); n != 1 {
+	if n := len(g.Calls("DescribeAutoScalingInstances")); n != 1 {
 		t.Errorf("%d DescribeAutoScalingInstances calls, want 1 (remembered)", n)
 	}
 
@@ -171,8 +106,8 @@ func TestASGGroupDiscovery(t *testing.T) {
 }
 
 func TestASGProtector(t *testing.T) {
-	g := &fakeASG{name: "workers", instances: map[string]string{"i-0a": "InService"}}
-	client, srv := startASG(t, g)
+	g := awsfake.NewASG(t, "workers", map[string]string{"i-0a": "InService"})
+	client := asgClient(t, g)
 	ctx := testCtx(t)
 	p, err := scaler.NewASGProtector(client, scaler.Fixed("workers"), scaler.Fixed("i-0a"))
 	if err != nil {
@@ -181,21 +116,22 @@ func TestASGProtector(t *testing.T) {
 	if lasts, err := p.SetProtected(ctx, true); err != nil || lasts != 0 {
 		t.Fatalf("SetProtected(true) = %s, %v", lasts, err)
 	}
-	if !g.isProtected("i-0a") {
+	if !g.Protected("i-0a") {
 		t.Error("instance not protected")
 	}
-	call := srv.calls("SetInstanceProtection")[0]
-	if call.Form.Get("AutoScalingGroupName") != "workers" || call.Form.Get("InstanceIds.member.1") != "i-0a" {
+	call := g.Calls("SetInstanceProtection")[0]
+	if call.Form.Get("AutoScalingGroupName") != "workers" || call.Form.Get("InstanceIds.member.1") != "i-0a" ||
+		call.Form.Get("ProtectedFromScaleIn") != "true" {
 		t.Errorf("SetInstanceProtection form %v", call.Form)
 	}
 	if _, err := p.SetProtected(ctx, false); err != nil {
 		t.Fatal(err)
 	}
-	if g.isProtected("i-0a") {
+	if g.Protected("i-0a") {
 		t.Error("instance still protected")
 	}
 
-	g.failing = "SetInstanceProtection"
+	g.Fail("SetInstanceProtection", true)
 	if _, err := p.SetProtected(ctx, true); err == nil || !strings.Contains(err.Error(), "AccessDenied") {
 		t.Errorf("err = %v, want AccessDenied", err)
 	}

@@ -10,6 +10,7 @@ import (
 	"github.com/aws/smithy-go"
 	"github.com/aws/smithy-go/encoding/cbor"
 
+	"github.com/sqsfleet/sqsfleet/internal/awsfake"
 	"github.com/sqsfleet/sqsfleet/scaler"
 )
 
@@ -47,8 +48,8 @@ func TestCloudWatchPublish(t *testing.T) {
 		},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
-			srv := newCBORService(t, func(string, cbor.Value) (int, cbor.Value) { return 200, nil })
-			cfg := awsConfig(t, map[string]string{"AWS_ENDPOINT_URL_CLOUDWATCH": srv.URL})
+			cw := awsfake.NewCloudWatch(t)
+			cfg := awsfake.Config(t, map[string]string{"AWS_ENDPOINT_URL_CLOUDWATCH": cw.URL})
 			pub, err := scaler.NewCloudWatch(cloudwatch.NewFromConfig(cfg), tt.metric)
 			if err != nil {
 				t.Fatal(err)
@@ -57,9 +58,9 @@ func TestCloudWatchPublish(t *testing.T) {
 			if err := pub.Publish(testCtx(t), scaler.Sample{Time: at, Backlog: 25, Fleet: 2, Value: 12.5}); err != nil {
 				t.Fatal(err)
 			}
-			calls := srv.calls("PutMetricData")
+			calls := cw.Calls("PutMetricData")
 			if len(calls) != 1 {
-				t.Fatalf("%d PutMetricData calls, want 1 (all: %v)", len(calls), srv.requests)
+				t.Fatalf("%d PutMetricData calls, want 1", len(calls))
 			}
 			c := calls[0]
 			if got := c.Header.Get("Smithy-Protocol"); got != "rpc-v2-cbor" {
@@ -68,49 +69,39 @@ func TestCloudWatchPublish(t *testing.T) {
 			if !strings.HasSuffix(c.Path, "/service/GraniteServiceVersion20100801/operation/PutMetricData") {
 				t.Errorf("path %s", c.Path)
 			}
-			if ns := cborPath(t, c.CBOR, "Namespace"); ns != cbor.String(tt.wantNS) {
+			// The raw CBOR, member by member, as CloudWatch reads it.
+			if ns := awsfake.CBORPath(t, c.CBOR, "Namespace"); ns != cbor.String(tt.wantNS) {
 				t.Errorf("Namespace = %v, want %s", ns, tt.wantNS)
 			}
-			data, ok := cborPath(t, c.CBOR, "MetricData").(cbor.List)
-			if !ok || len(data) != 1 {
-				t.Fatalf("MetricData = %v, want one datum", cborPath(t, c.CBOR, "MetricData"))
-			}
-			d := data[0]
-			if got := cborPath(t, d, "MetricName"); got != cbor.String(tt.wantName) {
+			d := awsfake.CBORPath(t, c.CBOR, "MetricData", 0)
+			if got := awsfake.CBORPath(t, d, "MetricName"); got != cbor.String(tt.wantName) {
 				t.Errorf("MetricName = %v, want %s", got, tt.wantName)
 			}
-			if got := cborPath(t, d, "Value"); got != cbor.Float64(12.5) {
+			if got := awsfake.CBORPath(t, d, "Value"); got != cbor.Float64(12.5) {
 				t.Errorf("Value = %#v, want 12.5", got)
 			}
-			if got := cborPath(t, d, "Unit"); got != cbor.String("Count") {
-				t.Errorf("Unit = %v, want Count", got)
-			}
-			sr := cborPath(t, d, "StorageResolution")
+			sr := awsfake.CBORPath(t, d, "StorageResolution")
 			if tt.resolution && sr != cbor.Uint(1) {
 				t.Errorf("StorageResolution = %#v, want 1", sr)
 			}
 			if !tt.resolution && sr != nil {
 				t.Errorf("StorageResolution = %#v, want none (standard resolution)", sr)
 			}
-			if ts, ok := cborPath(t, d, "Timestamp").(*cbor.Tag); !ok || ts.ID != 1 {
-				t.Errorf("Timestamp = %#v, want an epoch tag", cborPath(t, d, "Timestamp"))
-			} else if sec, err := cbor.AsFloat64(ts.Value); err != nil || int64(sec) != at.Unix() {
-				t.Errorf("Timestamp = %v, want %d", ts.Value, at.Unix())
+
+			data := cw.Data(t)
+			if len(data) != 1 {
+				t.Fatalf("%d datums, want 1", len(data))
 			}
-			dims := map[string]string{}
-			if l, ok := cborPath(t, d, "Dimensions").(cbor.List); ok {
-				for _, dim := range l {
-					name, _ := cborPath(t, dim, "Name").(cbor.String)
-					value, _ := cborPath(t, dim, "Value").(cbor.String)
-					dims[string(name)] = string(value)
-				}
+			got := data[0]
+			if got.Unit != "Count" || !got.Timestamp.Equal(at) {
+				t.Errorf("unit %q, timestamp %s; want Count at %s", got.Unit, got.Timestamp, at)
 			}
-			if len(dims) != len(tt.wantDims) {
-				t.Errorf("dimensions %v, want %v", dims, tt.wantDims)
+			if len(got.Dimensions) != len(tt.wantDims) {
+				t.Errorf("dimensions %v, want %v", got.Dimensions, tt.wantDims)
 			}
 			for k, v := range tt.wantDims {
-				if dims[k] != v {
-					t.Errorf("dimension %s = %q, want %q", k, dims[k], v)
+				if got.Dimensions[k] != v {
+					t.Errorf("dimension %s = %q, want %q", k, got.Dimensions[k], v)
 				}
 			}
 		})
@@ -118,13 +109,9 @@ func TestCloudWatchPublish(t *testing.T) {
 }
 
 func TestCloudWatchPublishError(t *testing.T) {
-	srv := newCBORService(t, func(string, cbor.Value) (int, cbor.Value) {
-		return 400, cbor.Map{
-			"__type":  cbor.String("com.amazonaws.cloudwatch#AccessDenied"),
-			"message": cbor.String("not authorized to perform cloudwatch:PutMetricData"),
-		}
-	})
-	cfg := awsConfig(t, map[string]string{"AWS_ENDPOINT_URL_CLOUDWATCH": srv.URL})
+	cw := awsfake.NewCloudWatch(t)
+	cw.Fail("AccessDenied")
+	cfg := awsfake.Config(t, map[string]string{"AWS_ENDPOINT_URL_CLOUDWATCH": cw.URL})
 	pub, err := scaler.NewCloudWatch(cloudwatch.NewFromConfig(cfg), scaler.Metric{})
 	if err != nil {
 		t.Fatal(err)

@@ -196,8 +196,12 @@ func (g *Guard) step(ctx context.Context) {
 	lasts, err := g.cfg.Protector.SetProtected(cctx, want)
 	cancel()
 	if err != nil {
+		// A call that failed may still have taken effect (a timeout after
+		// the change was made, a call cut short by Stop), so the state is
+		// no longer known: the next step, or Stop, sets it again.
+		g.state = protUnknown
 		if ctx.Err() != nil {
-			return // stopping; Stop decides what is left
+			return // stopping; Stop releases
 		}
 		g.cfg.Metrics.Errors.WithLabelValues(OpProtect).Inc()
 		g.backoff = min(max(2*g.backoff, 2*time.Second), time.Minute)

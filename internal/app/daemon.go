@@ -22,6 +22,7 @@ import (
 
 	"github.com/sqsfleet/sqsfleet/health"
 	"github.com/sqsfleet/sqsfleet/internal/config"
+	"github.com/sqsfleet/sqsfleet/scaler"
 	"github.com/sqsfleet/sqsfleet/worker"
 	"github.com/sqsfleet/sqsfleet/worker/awssqs"
 )
@@ -216,8 +217,20 @@ func (d *daemon) run(ctx context.Context, hurry <-chan struct{}) error {
 			}
 		}
 	}()
+	// The scaler (scaler.enabled) publishes backlog per instance, and the
+	// guard (scaler.scale_in_protection) protects this instance while it
+	// holds work. Both are no-ops when switched off.
+	stopScaler, err := startScaler(ctx, cfg, awsCfg, client, log, reg,
+		scaler.ActivityFunc(func() bool { return d.pool.Stats().InFlight > 0 }))
+	if err != nil {
+		return usageError{fmt.Errorf("sqsfleet: %w", err)}
+	}
 	log.Info("receiving", zap.String("queue_url", cfg.Queue.URL), zap.Int("concurrency", cfg.Worker.Concurrency))
-	return d.pool.Run(ctx)
+	err = d.pool.Run(ctx)
+	// After the drain, not before: stopping releases scale-in protection,
+	// which must stay on until the last message is settled.
+	stopScaler()
+	return err
 }
 
 // snapshot feeds the health server.

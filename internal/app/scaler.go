@@ -14,6 +14,7 @@ import (
 	"path"
 	"strconv"
 	"strings"
+	"sync"
 	"syscall"
 	"time"
 
@@ -71,7 +72,16 @@ func runScaler(args []string, stdout, stderr io.Writer) error {
 	if cfg.Scaler.ScaleInProtection {
 		log.Warn("scaler.scale_in_protection is ignored by `sqsfleet scaler`: it holds no messages; set it on the workers (sqsfleet run)")
 	}
-	env := newScalerEnv(cfg, awsCfg, os.Getenv)
+	sc := cfg.Scaler
+	ecsNamed := sc.ECSCluster != "" && sc.ECSService != ""
+	discovers := sc.Fleet == "asg" && sc.ASGName == "" || sc.Fleet == "ecs" && !ecsNamed ||
+		sc.Fleet == "auto" && sc.ASGName == "" && !ecsNamed
+	if discovers {
+		// Discovery finds the group or service this process runs in, which
+		// is the workers' only when it runs on a worker instance or task.
+		log.Info("the fleet is discovered from where `sqsfleet scaler` runs; when it runs apart from the workers, set scaler.asg_name, or scaler.ecs_cluster and scaler.ecs_service, to theirs")
+	}
+	env := newScalerEnv(cfg, awsCfg, os.Getenv, log)
 	loop, err := newScalerLoop(ctx, env, nil, scaler.NewMetrics(nil), log, stdout)
 	if err != nil {
 		return err
@@ -118,7 +128,7 @@ func startScaler(ctx context.Context, cfg *config.Config, awsCfg aws.Config, sqs
 		return func() {}, nil
 	}
 	metrics := scaler.NewMetrics(reg)
-	env := newScalerEnv(cfg, awsCfg, os.Getenv)
+	env := newScalerEnv(cfg, awsCfg, os.Getenv, log)
 	var stops []func()
 	stopAll := func() {
 		// Protection last: it is released after the loop is gone, and the
@@ -161,6 +171,7 @@ type scalerEnv struct {
 	cfg    *config.Config
 	awsCfg aws.Config
 	getenv func(string) string
+	log    *zap.Logger
 
 	instanceID scaler.Lookup[string]
 	task       scaler.Lookup[scaler.TaskMetadata]
@@ -170,16 +181,29 @@ type scalerEnv struct {
 	service    scaler.Lookup[scaler.ECSService]
 }
 
-func newScalerEnv(cfg *config.Config, awsCfg aws.Config, getenv func(string) string) *scalerEnv {
-	e := &scalerEnv{cfg: cfg, awsCfg: awsCfg, getenv: getenv}
+func newScalerEnv(cfg *config.Config, awsCfg aws.Config, getenv func(string) string, log *zap.Logger) *scalerEnv {
+	e := &scalerEnv{cfg: cfg, awsCfg: awsCfg, getenv: getenv, log: log}
 	sc := cfg.Scaler
 	if sc.InstanceID != "" {
 		e.instanceID = scaler.Fixed(sc.InstanceID)
 	} else {
-		e.instanceID = scaler.InstanceID(imds.NewFromConfig(awsCfg))
+		e.instanceID = announce(log, "scaler: instance id from IMDS", scaler.InstanceID(imds.NewFromConfig(awsCfg)))
 	}
 	e.task = scaler.TaskMetadataFrom(nil, getenv(scaler.EnvECSMetadata))
 	return e
+}
+
+// announce logs the first value a discovery lookup finds, so the log says
+// which group or service the scaler sizes and protects.
+func announce[T any](log *zap.Logger, msg string, f scaler.Lookup[T]) scaler.Lookup[T] {
+	var once sync.Once
+	return func(ctx context.Context) (T, error) {
+		v, err := f(ctx)
+		if err == nil {
+			once.Do(func() { log.Info(msg, zap.Any("found", v)) })
+		}
+		return v, err
+	}
 }
 
 func (e *scalerEnv) asgClient() *autoscaling.Client {
@@ -201,7 +225,7 @@ func (e *scalerEnv) asgGroup() scaler.Lookup[string] {
 		if name := e.cfg.Scaler.ASGName; name != "" {
 			e.group = scaler.Fixed(name)
 		} else {
-			e.group = scaler.ASGGroup(e.asgClient(), e.instanceID)
+			e.group = announce(e.log, "scaler: auto scaling group from DescribeAutoScalingInstances", scaler.ASGGroup(e.asgClient(), e.instanceID))
 		}
 	}
 	return e.group
@@ -209,7 +233,7 @@ func (e *scalerEnv) asgGroup() scaler.Lookup[string] {
 
 func (e *scalerEnv) ecsService() scaler.Lookup[scaler.ECSService] {
 	if e.service == nil {
-		e.service = scaler.ECSServiceOf(e.cfg.Scaler.ECSCluster, e.cfg.Scaler.ECSService, e.task, e.ecsClient())
+		e.service = announce(e.log, "scaler: ECS service", scaler.ECSServiceOf(e.cfg.Scaler.ECSCluster, e.cfg.Scaler.ECSService, e.task, e.ecsClient()))
 	}
 	return e.service
 }

@@ -25,6 +25,7 @@ type daemon struct {
 	err  error
 
 	mu      sync.Mutex
+	stdout  lines    // what the daemon prints on stdout (EMF metrics)
 	lines   []string // stderr, line by line (the JSON log)
 	partial []byte
 }
@@ -39,6 +40,7 @@ func startDaemon(t *testing.T, emu *fauxqs.Server, env ...string) *daemon {
 	cmd.WaitDelay = 5 * time.Second
 	d := &daemon{cmd: cmd, done: make(chan struct{})}
 	cmd.Stderr = d
+	cmd.Stdout = &d.stdout
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}

@@ -95,6 +95,43 @@ func Start(t testing.TB, opts ...Option) *Server {
 	return s
 }
 
+// Launch starts an emulator outside a test, for programs such as the
+// benchmark (bench/) that have no testing.TB. It installs the emulator on
+// first use like Start does, and returns once the emulator has announced its
+// port. The caller must Close the Server; if the calling process dies
+// without doing so, the emulator notices its closed stdin and exits too.
+// Unlike Start, a failure is returned rather than reported to a test, and
+// the emulator's stderr is not printed: StderrTail has its last bytes.
+func Launch(opts ...Option) (*Server, error) {
+	s := &Server{log: &tailBuffer{limit: stderrLimit}}
+	for _, o := range opts {
+		o(&s.opts)
+	}
+	root, err := setup()
+	if err != nil {
+		return nil, err
+	}
+	s.root = root
+	s.port = s.opts.port
+	if err := s.tryLaunch(); err != nil {
+		s.Stop()
+		return nil, err
+	}
+	return s, nil
+}
+
+// Close stops an emulator started with Launch. It is Stop under the name a
+// defer reads best with, and like Stop it is idempotent.
+func (s *Server) Close() { s.Stop() }
+
+// StderrTail returns the last bytes the emulator wrote to stderr (up to
+// 64 KiB), for explaining a failure.
+func (s *Server) StderrTail() string { return s.log.String() }
+
+// Client returns an SQS client for the emulator, configured like SQS's: no
+// settings from the environment or ~/.aws. It stays valid across Restart.
+func (s *Server) Client() *sqs.Client { return s.newClient() }
+
 // Endpoint is the base URL for SQS clients, e.g. http://127.0.0.1:4566.
 func (s *Server) Endpoint() string {
 	return "http://127.0.0.1:" + strconv.Itoa(s.port)
@@ -153,6 +190,14 @@ type process struct {
 
 func (s *Server) launch(t testing.TB) {
 	t.Helper()
+	if err := s.tryLaunch(); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// tryLaunch starts the emulator process, retrying for a while when a fixed
+// port is still held.
+func (s *Server) tryLaunch() error {
 	deadline := time.Now().Add(busyRetry)
 	for {
 		p, port, err := s.startProcess()
@@ -161,15 +206,15 @@ func (s *Server) launch(t testing.TB) {
 				s.port = port
 			} else if port != s.port {
 				p.stop(s.log)
-				t.Fatalf("fauxqs: asked for port %d, emulator announced %d", s.port, port)
+				return fmt.Errorf("fauxqs: asked for port %d, emulator announced %d", s.port, port)
 			}
 			s.mu.Lock()
 			s.proc = p
 			s.mu.Unlock()
-			return
+			return nil
 		}
 		if !errors.Is(err, errPortBusy) || time.Now().After(deadline) {
-			t.Fatal(err)
+			return err
 		}
 		time.Sleep(100 * time.Millisecond)
 	}

@@ -2,8 +2,9 @@
 // interfaces (worker.Queue, worker.DeadLetterQueue) and counts every SQS
 // request it makes, because requests are what SQS bills.
 //
-// It is the only package that imports the SQS service client. It is public
-// so that a Go program embedding the engine can consume a real queue. It
+// It is the engine's only route to the SQS service client (the scaler reads
+// queue attributes on its own). It is public so that a Go program embedding
+// the engine can consume a real queue. It
 // converts between SDK and engine types, maps per-entry batch failures to an
 // error at the entry's index, and classifies AWS error codes in one table.
 // It does not retry: the SDK's retryer does.
