@@ -74,10 +74,7 @@ type Guard struct {
 	retryAt  time.Time // after a failure, no call before this
 	backoff  time.Duration
 
-	mu       sync.Mutex
-	started  bool
-	stop     context.CancelFunc
-	done     chan struct{}
+	bg       background
 	stopOnce sync.Once
 }
 
@@ -116,16 +113,7 @@ func NewGuard(cfg GuardConfig) (*Guard, error) {
 // it, so a daemon can keep it through its drain and release it after.
 // Start returns an error only when the Guard was already started.
 func (g *Guard) Start(ctx context.Context) error {
-	g.mu.Lock()
-	defer g.mu.Unlock()
-	if g.started {
-		return errors.New("scaler: guard already started")
-	}
-	g.started = true
-	ctx, g.stop = context.WithCancel(ctx)
-	g.done = make(chan struct{})
-	go g.run(ctx)
-	return nil
+	return g.bg.start(ctx, "guard", g.run)
 }
 
 // Stop ends the Guard and releases protection if it may be on, with a
@@ -134,14 +122,9 @@ func (g *Guard) Start(ctx context.Context) error {
 // (EC2 protection never lapses). It is idempotent, and safe without Start.
 func (g *Guard) Stop() {
 	g.stopOnce.Do(func() {
-		g.mu.Lock()
-		stop, done := g.stop, g.done
-		g.mu.Unlock()
-		if stop == nil {
+		if !g.bg.halt() {
 			return // never started: nothing was turned on
 		}
-		stop()
-		<-done
 		if g.state == protOff {
 			return
 		}
@@ -159,7 +142,6 @@ func (g *Guard) Stop() {
 }
 
 func (g *Guard) run(ctx context.Context) {
-	defer close(g.done)
 	t := time.NewTicker(g.cfg.Poll)
 	defer t.Stop()
 	for {

@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"sync"
 	"time"
 
 	"go.uber.org/zap"
@@ -37,10 +36,7 @@ type Loop struct {
 	cfg   Config
 	fails *failureLog
 
-	mu      sync.Mutex
-	started bool
-	stop    context.CancelFunc
-	done    chan struct{}
+	bg background
 }
 
 // New checks cfg, fills in defaults and returns a Loop that is not running.
@@ -79,33 +75,14 @@ func New(cfg Config) (*Loop, error) {
 // ctx is cancelled or Stop is called. It returns an error only when the
 // loop was already started.
 func (l *Loop) Start(ctx context.Context) error {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	if l.started {
-		return errors.New("scaler: loop already started")
-	}
-	l.started = true
-	ctx, l.stop = context.WithCancel(ctx)
-	l.done = make(chan struct{})
-	go l.run(ctx)
-	return nil
+	return l.bg.start(ctx, "loop", l.run)
 }
 
 // Stop ends the loop and waits for a computation in progress to finish.
 // It is idempotent, and safe to call without Start.
-func (l *Loop) Stop() {
-	l.mu.Lock()
-	stop, done := l.stop, l.done
-	l.mu.Unlock()
-	if stop == nil {
-		return
-	}
-	stop()
-	<-done
-}
+func (l *Loop) Stop() { l.bg.halt() }
 
 func (l *Loop) run(ctx context.Context) {
-	defer close(l.done)
 	// The first value goes out at once: a daemon that starts because the
 	// queue filled up should not wait a whole interval to say so.
 	t := time.NewTicker(l.cfg.Interval)
