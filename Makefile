@@ -7,7 +7,7 @@ VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 LDFLAGS := -s -w -X github.com/sqsfleet/sqsfleet/internal/app.Version=$(VERSION)
 FUZZTIME ?= 5s
 
-.PHONY: all build test unit vet fmt-check fuzz tools demo clean
+.PHONY: all build test unit vet fmt-check fuzz tools demo clean deploy-check
 
 all: build
 
@@ -20,12 +20,17 @@ tools:
 	bash scripts/fauxqs-install.sh
 
 ## test: everything CI checks: formatting, vet, all tests with the race detector, brief fuzzing
-test: tools fmt-check vet
+test: tools fmt-check vet deploy-check
 	$(GO) test -race -count=1 -timeout 15m ./...
 	$(MAKE) --no-print-directory fuzz FUZZTIME=$(FUZZTIME)
 
 vet:
 	$(GO) vet ./...
+
+## deploy-check: deploy/ and the Dockerfile: tflint, terraform fmt, systemd-analyze, the binary alone in an empty root
+deploy-check: build
+	bash scripts/tflint-install.sh
+	bash scripts/deploy-check.sh
 
 fmt-check:
 	@out=$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go' -not -path './.tools/*')); \
@@ -44,6 +49,12 @@ fuzz:
 ## demo: start the emulator, create a queue and DLQ, run the daemon, send sample messages
 demo: build tools
 	bash scripts/demo.sh
+
+## bench: throughput, SQS requests per message, latency and memory against the emulator (README: Performance); BENCHFLAGS=-help lists the knobs
+.PHONY: bench
+bench: build tools
+	$(GO) build -o bin/sqsfleet-bench ./bench
+	bin/sqsfleet-bench $(BENCHFLAGS)
 
 clean:
 	rm -rf bin

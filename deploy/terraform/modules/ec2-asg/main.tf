@@ -1,0 +1,517 @@
+# A fleet of sqsfleet workers on EC2: systemd on each instance, an Auto
+# Scaling group that tracks backlog per instance, drains on scale-in, and
+# replaces workers whose /healthz fails.
+
+data "aws_partition" "current" {}
+data "aws_region" "current" {}
+data "aws_caller_identity" "current" {}
+
+data "aws_ssm_parameter" "al2023" {
+  count = var.ami_id == null ? 1 : 0
+  name  = "/aws/service/ami-amazon-linux-latest/al2023-ami-kernel-default-${var.architecture}"
+}
+
+locals {
+  partition  = data.aws_partition.current.partition
+  region     = data.aws_region.current.region
+  account_id = data.aws_caller_identity.current.account_id
+  asg_arn    = "arn:${local.partition}:autoscaling:${local.region}:${local.account_id}:autoScalingGroup:*:autoScalingGroupName/${var.name}"
+  hook_name  = "${var.name}-drain"
+  queue_name = element(split(":", var.queue_arn), 5)
+  ami_id     = var.ami_id != null ? var.ami_id : data.aws_ssm_parameter.al2023[0].insecure_value
+
+  # With metric_math nothing is published: CloudWatch divides the queue's
+  # depth by the group's size itself.
+  publish     = var.scaling_metric == "backlog_per_instance"
+  artifact_s3 = startswith(var.artifact_url, "s3://")
+
+  # The module's keys win over var.settings: the role, the scaling policy
+  # and the dashboard are built for exactly these values.
+  settings = merge(var.settings, {
+    "queue.url"                  = var.queue_url
+    "queue.dlq_url"              = var.dlq_url
+    "queue.max_attempts"         = tostring(var.max_attempts)
+    "http.addr"                  = ":${var.http_port}"
+    "scaler.enabled"             = tostring(local.publish)
+    "scaler.fleet"               = "asg"
+    "scaler.asg_name"            = var.name
+    "scaler.publisher"           = "cloudwatch"
+    "scaler.namespace"           = var.metric_namespace
+    "scaler.metric_name"         = var.metric_name
+    "scaler.dimension_name"      = var.metric_dimension_name
+    "scaler.leader_only"         = tostring(var.leader_only)
+    "scaler.scale_in_protection" = "true"
+  })
+
+  # /etc/sqsfleet/sqsfleet.env, single-quoted for systemd's EnvironmentFile=.
+  env_file = join("\n", [
+    for key in sort(keys(local.settings)) :
+    "SQSFLEET_${upper(replace(key, ".", "_"))}='${local.settings[key]}'"
+  ])
+
+  systemd_dir = "${path.module}/../../../systemd"
+  user_data = templatefile("${path.module}/user_data.sh.tftpl", {
+    env_file         = local.env_file
+    unit             = file("${local.systemd_dir}/sqsfleet.service")
+    lifecycle_unit   = file("${local.systemd_dir}/sqsfleet-lifecycle.service")
+    lifecycle_script = file("${local.systemd_dir}/sqsfleet-lifecycle.sh")
+    asg_name         = var.name
+    hook_name        = local.hook_name
+    artifact_url     = var.artifact_url
+    artifact_s3      = local.artifact_s3
+    artifact_sha256  = var.artifact_sha256
+    extra_user_data  = var.extra_user_data
+  })
+}
+
+# --- IAM: exactly the calls the daemon and sqsfleet-lifecycle make ---------
+
+data "aws_iam_policy_document" "assume" {
+  statement {
+    actions = ["sts:AssumeRole"]
+
+    principals {
+      type        = "Service"
+      identifiers = ["ec2.${data.aws_partition.current.dns_suffix}"]
+    }
+  }
+}
+
+data "aws_iam_policy_document" "worker" {
+  statement {
+    sid = "ConsumeQueue"
+    actions = [
+      "sqs:ReceiveMessage",
+      "sqs:DeleteMessage",           # DeleteMessageBatch
+      "sqs:ChangeMessageVisibility", # ChangeMessageVisibilityBatch
+      "sqs:GetQueueAttributes",      # redrive policy at start; backlog for the scaler
+    ]
+    resources = [var.queue_arn]
+  }
+
+  statement {
+    sid = "DeadLetter"
+    actions = [
+      "sqs:SendMessage",        # the failed message and its failure record
+      "sqs:GetQueueAttributes", # MaximumMessageSize
+      "sqs:GetQueueUrl",        # resolving the redrive policy's target
+    ]
+    resources = [var.dlq_arn]
+  }
+
+  dynamic "statement" {
+    for_each = local.publish ? [1] : []
+    content {
+      sid       = "PublishScalingMetric"
+      actions   = ["cloudwatch:PutMetricData"]
+      resources = ["*"] # PutMetricData has no resource type; the condition scopes it
+
+      condition {
+        test     = "StringEquals"
+        variable = "cloudwatch:namespace"
+        values   = [var.metric_namespace]
+      }
+    }
+  }
+
+  dynamic "statement" {
+    for_each = local.publish ? [1] : []
+    content {
+      sid       = "FleetSize"
+      actions   = ["autoscaling:DescribeAutoScalingGroups"]
+      resources = ["*"] # Describe calls have no resource-level permissions
+    }
+  }
+
+  statement {
+    sid = "ProtectAndDrain"
+    actions = [
+      "autoscaling:SetInstanceProtection",   # the daemon, while it holds messages
+      "autoscaling:CompleteLifecycleAction", # sqsfleet-lifecycle, once drained
+    ]
+    resources = [local.asg_arn]
+  }
+
+  dynamic "statement" {
+    for_each = local.artifact_s3 ? [1] : []
+    content {
+      sid       = "DownloadBinary"
+      actions   = ["s3:GetObject"]
+      resources = ["arn:${local.partition}:s3:::${trimprefix(var.artifact_url, "s3://")}"]
+    }
+  }
+}
+
+resource "aws_iam_role" "this" {
+  name_prefix        = "${var.name}-"
+  description        = "sqsfleet workers of ${var.name}"
+  assume_role_policy = data.aws_iam_policy_document.assume.json
+  tags               = var.tags
+}
+
+resource "aws_iam_role_policy" "worker" {
+  name   = "sqsfleet"
+  role   = aws_iam_role.this.id
+  policy = data.aws_iam_policy_document.worker.json
+}
+
+resource "aws_iam_role_policy_attachment" "extra" {
+  for_each   = toset(var.iam_policy_arns)
+  role       = aws_iam_role.this.name
+  policy_arn = each.value
+}
+
+resource "aws_iam_instance_profile" "this" {
+  name_prefix = "${var.name}-"
+  role        = aws_iam_role.this.name
+  tags        = var.tags
+}
+
+# --- Network ----------------------------------------------------------------
+
+resource "aws_security_group" "instances" {
+  name_prefix = "${var.name}-workers-"
+  description = "sqsfleet workers of ${var.name}"
+  vpc_id      = var.vpc_id
+  tags        = merge(var.tags, { Name = "${var.name}-workers" })
+
+  lifecycle {
+    create_before_destroy = true
+  }
+}
+
+# Workers call SQS, CloudWatch and Auto Scaling, and whatever the handler
+# needs.
+resource "aws_vpc_security_group_egress_rule" "instances_ipv4" {
+  security_group_id = aws_security_group.instances.id
+  description       = "Outbound IPv4"
+  ip_protocol       = "-1"
+  cidr_ipv4         = "0.0.0.0/0"
+}
+
+resource "aws_vpc_security_group_egress_rule" "instances_ipv6" {
+  security_group_id = aws_security_group.instances.id
+  description       = "Outbound IPv6"
+  ip_protocol       = "-1"
+  cidr_ipv6         = "::/0"
+}
+
+resource "aws_vpc_security_group_ingress_rule" "metrics" {
+  for_each          = toset(var.metrics_cidr_blocks)
+  security_group_id = aws_security_group.instances.id
+  description       = "Prometheus /metrics"
+  ip_protocol       = "tcp"
+  from_port         = var.http_port
+  to_port           = var.http_port
+  cidr_ipv4         = each.value
+}
+
+# --- Optional internal ALB: it only health-checks /healthz ---------------------
+
+resource "aws_security_group" "alb" {
+  count       = var.alb_health_check ? 1 : 0
+  name_prefix = "${var.name}-health-"
+  description = "Health-check-only load balancer of ${var.name}: no inbound rules"
+  vpc_id      = var.vpc_id
+  tags        = merge(var.tags, { Name = "${var.name}-health" })
+
+  lifecycle {
+    create_before_destroy = true
+  }
+}
+
+resource "aws_vpc_security_group_egress_rule" "alb_to_instances" {
+  count                        = var.alb_health_check ? 1 : 0
+  security_group_id            = aws_security_group.alb[0].id
+  description                  = "Health checks to the workers"
+  ip_protocol                  = "tcp"
+  from_port                    = var.http_port
+  to_port                      = var.http_port
+  referenced_security_group_id = aws_security_group.instances.id
+}
+
+resource "aws_vpc_security_group_ingress_rule" "instances_from_alb" {
+  count                        = var.alb_health_check ? 1 : 0
+  security_group_id            = aws_security_group.instances.id
+  description                  = "Health checks from the load balancer"
+  ip_protocol                  = "tcp"
+  from_port                    = var.http_port
+  to_port                      = var.http_port
+  referenced_security_group_id = aws_security_group.alb[0].id
+}
+
+resource "aws_lb" "health" {
+  count                      = var.alb_health_check ? 1 : 0
+  name                       = "${var.name}-hc"
+  internal                   = true
+  load_balancer_type         = "application"
+  subnets                    = var.subnet_ids
+  security_groups            = [aws_security_group.alb[0].id]
+  drop_invalid_header_fields = true
+  tags                       = var.tags
+}
+
+resource "aws_lb_target_group" "health" {
+  count       = var.alb_health_check ? 1 : 0
+  name        = "${var.name}-hc"
+  port        = var.http_port
+  protocol    = "HTTP"
+  target_type = "instance"
+  vpc_id      = var.vpc_id
+  # Nothing is routed to the workers, so there is nothing to drain here:
+  # the daemon's own drain happens in the lifecycle hook.
+  deregistration_delay = 0
+  tags                 = var.tags
+
+  health_check {
+    path                = "/healthz"
+    port                = "traffic-port"
+    protocol            = "HTTP"
+    matcher             = "200"
+    interval            = 15
+    timeout             = 5
+    healthy_threshold   = 2
+    unhealthy_threshold = 4
+  }
+}
+
+# A target group is health-checked only while a listener uses it. The
+# load balancer's security group admits nobody, so this forwards nothing.
+resource "aws_lb_listener" "health" {
+  count             = var.alb_health_check ? 1 : 0
+  load_balancer_arn = aws_lb.health[0].arn
+  port              = 80
+  protocol          = "HTTP"
+  tags              = var.tags
+
+  default_action {
+    type             = "forward"
+    target_group_arn = aws_lb_target_group.health[0].arn
+  }
+}
+
+# --- Launch template and group -----------------------------------------------
+
+resource "aws_launch_template" "this" {
+  name_prefix            = "${var.name}-"
+  description            = "sqsfleet workers of ${var.name}"
+  image_id               = local.ami_id
+  instance_type          = var.instance_types[0]
+  vpc_security_group_ids = concat([aws_security_group.instances.id], var.security_group_ids)
+  user_data              = base64encode(local.user_data)
+  update_default_version = true
+  tags                   = var.tags
+
+  iam_instance_profile {
+    arn = aws_iam_instance_profile.this.arn
+  }
+
+  metadata_options {
+    http_endpoint = "enabled"
+    http_tokens   = "required" # IMDSv2 only
+    # 2 lets a container on the instance (a handler's, say) reach IMDS
+    # through the docker bridge.
+    http_put_response_hop_limit = 2
+    instance_metadata_tags      = "disabled"
+  }
+
+  tag_specifications {
+    resource_type = "instance"
+    tags          = merge(var.tags, { Name = var.name })
+  }
+
+  tag_specifications {
+    resource_type = "volume"
+    tags          = merge(var.tags, { Name = var.name })
+  }
+
+  lifecycle {
+    precondition {
+      condition     = alltrue([for v in values(local.settings) : !can(regex("['\\n]", v))])
+      error_message = "settings values may not contain a single quote or a newline: they are written single-quoted to a systemd EnvironmentFile."
+    }
+  }
+}
+
+resource "aws_autoscaling_group" "this" {
+  name                      = var.name
+  min_size                  = var.min_size
+  max_size                  = var.max_size
+  vpc_zone_identifier       = var.subnet_ids
+  health_check_type         = "ELB"
+  health_check_grace_period = var.instance_warmup_seconds
+  default_instance_warmup   = var.instance_warmup_seconds
+  target_group_arns         = aws_lb_target_group.health[*].arn
+  capacity_rebalance        = var.on_demand_percentage_above_base_capacity < 100
+  metrics_granularity       = "1Minute"
+  enabled_metrics = [
+    "GroupDesiredCapacity",
+    "GroupInServiceInstances",
+    "GroupPendingInstances",
+    "GroupTerminatingInstances",
+  ]
+
+  mixed_instances_policy {
+    instances_distribution {
+      on_demand_base_capacity                  = var.on_demand_base_capacity
+      on_demand_percentage_above_base_capacity = var.on_demand_percentage_above_base_capacity
+      spot_allocation_strategy                 = "price-capacity-optimized"
+    }
+
+    launch_template {
+      launch_template_specification {
+        launch_template_id = aws_launch_template.this.id
+        version            = aws_launch_template.this.latest_version
+      }
+
+      dynamic "override" {
+        for_each = var.instance_types
+        content {
+          instance_type = override.value
+        }
+      }
+    }
+  }
+
+  # Every termination waits here until sqsfleet-lifecycle has drained the
+  # daemon and completed the action, or until the heartbeat timeout.
+  initial_lifecycle_hook {
+    name                 = local.hook_name
+    lifecycle_transition = "autoscaling:EC2_INSTANCE_TERMINATING"
+    default_result       = "CONTINUE"
+    heartbeat_timeout    = var.drain_timeout_seconds
+  }
+
+  instance_refresh {
+    strategy = "Rolling"
+
+    preferences {
+      # Launch the replacement before terminating the old instance.
+      min_healthy_percentage = 100
+      max_healthy_percentage = 150
+      skip_matching          = true
+      auto_rollback          = true
+      # A worker holding messages is protected from scale-in; a refresh
+      # replaces it anyway, through the lifecycle hook, so it drains.
+      scale_in_protected_instances = "Refresh"
+      standby_instances            = "Terminate"
+    }
+  }
+
+  dynamic "tag" {
+    for_each = merge(var.tags, { Name = var.name })
+    content {
+      key                 = tag.key
+      value               = tag.value
+      propagate_at_launch = true
+    }
+  }
+
+  lifecycle {
+    precondition {
+      condition     = var.drain_timeout_seconds > 90
+      error_message = "drain_timeout_seconds must be above sqsfleet.service's TimeoutStopSec (90s)."
+    }
+  }
+
+  depends_on = [aws_iam_role_policy.worker]
+}
+
+# --- Scaling -------------------------------------------------------------------
+
+resource "aws_autoscaling_policy" "backlog" {
+  name                   = "${var.name}-backlog-per-instance"
+  autoscaling_group_name = aws_autoscaling_group.this.name
+  policy_type            = "TargetTrackingScaling"
+
+  target_tracking_configuration {
+    target_value = var.target_backlog_per_instance
+
+    # The metric the workers publish (scaler.enabled).
+    dynamic "customized_metric_specification" {
+      for_each = local.publish ? [1] : []
+      content {
+        namespace   = var.metric_namespace
+        metric_name = var.metric_name
+        statistic   = "Average"
+
+        metric_dimension {
+          name  = var.metric_dimension_name
+          value = local.queue_name
+        }
+      }
+    }
+
+    # The alternative: the same quotient computed by CloudWatch.
+    dynamic "customized_metric_specification" {
+      for_each = local.publish ? [] : [1]
+      content {
+        metrics {
+          id          = "backlog"
+          label       = "Messages visible in the queue"
+          return_data = false
+
+          metric_stat {
+            stat = "Sum"
+
+            metric {
+              namespace   = "AWS/SQS"
+              metric_name = "ApproximateNumberOfMessagesVisible"
+
+              dimensions {
+                name  = "QueueName"
+                value = local.queue_name
+              }
+            }
+          }
+        }
+
+        metrics {
+          id          = "fleet"
+          label       = "InService instances"
+          return_data = false
+
+          metric_stat {
+            stat = "Average"
+
+            metric {
+              namespace   = "AWS/AutoScaling"
+              metric_name = "GroupInServiceInstances"
+
+              dimensions {
+                name  = "AutoScalingGroupName"
+                value = aws_autoscaling_group.this.name
+              }
+            }
+          }
+        }
+
+        metrics {
+          id          = "backlog_per_instance"
+          label       = "Backlog per instance"
+          expression  = "backlog / fleet"
+          return_data = true
+        }
+      }
+    }
+  }
+}
+
+# Target tracking does nothing while its metric is missing; say so.
+resource "aws_cloudwatch_metric_alarm" "metric_missing" {
+  count               = local.publish ? 1 : 0
+  alarm_name          = "${var.name}-scaling-metric-missing"
+  alarm_description   = "No ${var.metric_namespace}/${var.metric_name} datapoints for 10 minutes: the group ${var.name} is not scaling. Are workers running (min_size >= 1)? Check their logs for scaler errors."
+  namespace           = var.metric_namespace
+  metric_name         = var.metric_name
+  dimensions          = { (var.metric_dimension_name) = local.queue_name }
+  statistic           = "SampleCount"
+  period              = 60
+  evaluation_periods  = 10
+  comparison_operator = "LessThanThreshold"
+  threshold           = 1
+  treat_missing_data  = "breaching"
+  alarm_actions       = var.alarm_actions
+  ok_actions          = var.alarm_actions
+  tags                = var.tags
+}

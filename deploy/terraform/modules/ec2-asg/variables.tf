@@ -1,0 +1,228 @@
+variable "name" {
+  description = "Name of the Auto Scaling group; also the prefix of the role, launch template, security groups and alarms."
+  type        = string
+
+  validation {
+    condition     = can(regex("^[A-Za-z0-9-]{1,28}$", var.name))
+    error_message = "name must be 1 to 28 letters, digits and hyphens (load balancer names derived from it are limited to 32 characters)."
+  }
+}
+
+variable "vpc_id" {
+  description = "VPC of the instances."
+  type        = string
+}
+
+variable "subnet_ids" {
+  description = "Subnets of the instances (and of the internal load balancer), normally private ones with a NAT gateway or VPC endpoints for SQS, CloudWatch and Auto Scaling."
+  type        = list(string)
+}
+
+variable "queue_url" {
+  description = "URL of the queue the workers consume (the queue module's queue_url)."
+  type        = string
+}
+
+variable "queue_arn" {
+  description = "ARN of that queue: the workers may receive, delete and change the visibility of its messages, and nothing else."
+  type        = string
+}
+
+variable "dlq_url" {
+  description = "URL of the dead-letter queue (the queue module's dlq_url)."
+  type        = string
+}
+
+variable "dlq_arn" {
+  description = "ARN of the dead-letter queue: the workers may only send to it."
+  type        = string
+}
+
+variable "max_attempts" {
+  description = "queue.max_attempts for the daemon; keep it below the queue's maxReceiveCount (the queue module's max_attempts output)."
+  type        = number
+  default     = 5
+}
+
+variable "artifact_url" {
+  description = "Where each instance downloads the sqsfleet binary at boot (linux, the instances' architecture): an https:// URL, or s3://bucket/key (the role is then allowed s3:GetObject on that object only)."
+  type        = string
+
+  validation {
+    condition     = can(regex("^(https|s3)://", var.artifact_url))
+    error_message = "artifact_url must start with https:// or s3://."
+  }
+}
+
+variable "artifact_sha256" {
+  description = "SHA-256 of the binary at artifact_url (sha256sum bin/sqsfleet). An instance whose download does not match refuses to start."
+  type        = string
+
+  validation {
+    condition     = can(regex("^[0-9a-f]{64}$", var.artifact_sha256))
+    error_message = "artifact_sha256 must be 64 lower-case hex digits."
+  }
+}
+
+variable "settings" {
+  description = "The daemon's configuration, by key as in configs/sqsfleet.yaml (\"handler.type\" = \"exec\", \"handler.command\" = \"python3 /opt/app/worker.py\", \"worker.concurrency\" = \"20\", ...). Written to /etc/sqsfleet/sqsfleet.env as SQSFLEET_* variables. The queue, DLQ, http.addr and scaler keys are set by the module."
+  type        = map(string)
+  default     = {}
+}
+
+variable "extra_user_data" {
+  description = "Shell commands run as root at boot before sqsfleet starts: install the handler your settings name, for example."
+  type        = string
+  default     = ""
+}
+
+variable "ami_id" {
+  description = "AMI of the instances. null: the latest Amazon Linux 2023 for architecture (it has curl, the AWS CLI and systemd, which the user data needs). A new AMI release changes the launch template, and the next apply rolls the fleet."
+  type        = string
+  default     = null
+}
+
+variable "architecture" {
+  description = "x86_64 or arm64: picks the default AMI. The binary at artifact_url and instance_types must match it."
+  type        = string
+  default     = "x86_64"
+
+  validation {
+    condition     = contains(["x86_64", "arm64"], var.architecture)
+    error_message = "architecture must be x86_64 or arm64."
+  }
+}
+
+variable "instance_types" {
+  description = "Instance types, in order of preference. Several types help Spot capacity."
+  type        = list(string)
+  default     = ["t3.small", "t3a.small"]
+}
+
+variable "on_demand_base_capacity" {
+  description = "Instances that are always On-Demand."
+  type        = number
+  default     = 0
+}
+
+variable "on_demand_percentage_above_base_capacity" {
+  description = "Percentage of On-Demand instances above the base; the rest are Spot. 100: no Spot."
+  type        = number
+  default     = 100
+}
+
+variable "min_size" {
+  description = "Fewest instances. At least 1: the running workers publish the scaling metric, so a group at 0 would never see its backlog."
+  type        = number
+  default     = 1
+
+  validation {
+    condition     = var.min_size >= 1
+    error_message = "min_size must be at least 1: the workers publish the scaling metric (deploy/README.md, \"Scaling to zero\")."
+  }
+}
+
+variable "max_size" {
+  description = "Most instances."
+  type        = number
+  default     = 10
+}
+
+variable "target_backlog_per_instance" {
+  description = "The target of the scaling policy: acceptable messages waiting per instance. Compute it with `sqsfleet scaler target --latency D --processing-time D --concurrency N`."
+  type        = number
+
+  validation {
+    condition     = var.target_backlog_per_instance > 0
+    error_message = "target_backlog_per_instance must be positive."
+  }
+}
+
+variable "scaling_metric" {
+  description = "\"backlog_per_instance\": track SQSFleet/BacklogPerInstance, which the workers compute and publish (the default; it counts the fleet the way the daemon does). \"metric_math\": track the queue's ApproximateNumberOfMessagesVisible divided by the group's GroupInServiceInstances in CloudWatch metric math; nothing is published and the role gets no cloudwatch:PutMetricData."
+  type        = string
+  default     = "backlog_per_instance"
+
+  validation {
+    condition     = contains(["backlog_per_instance", "metric_math"], var.scaling_metric)
+    error_message = "scaling_metric must be backlog_per_instance or metric_math."
+  }
+}
+
+variable "leader_only" {
+  description = "Only one worker (the lowest InService instance id) publishes the metric, instead of all of them: fewer PutMetricData calls in a large fleet."
+  type        = bool
+  default     = false
+}
+
+variable "metric_namespace" {
+  description = "CloudWatch namespace of the scaling metric (the daemon's scaler.namespace)."
+  type        = string
+  default     = "SQSFleet"
+}
+
+variable "metric_name" {
+  description = "Name of the scaling metric (the daemon's scaler.metric_name)."
+  type        = string
+  default     = "BacklogPerInstance"
+}
+
+variable "metric_dimension_name" {
+  description = "The metric's one dimension, whose value is the queue's name (the daemon's scaler.dimension_name)."
+  type        = string
+  default     = "QueueName"
+}
+
+variable "http_port" {
+  description = "Port of the daemon's /healthz and /metrics listener (http.addr)."
+  type        = number
+  default     = 8080
+}
+
+variable "alb_health_check" {
+  description = "Create an internal Application Load Balancer whose target group checks /healthz, so that the group (health_check_type ELB) replaces a worker that cannot reach SQS or is wedged. It serves no traffic and accepts none."
+  type        = bool
+  default     = true
+}
+
+variable "metrics_cidr_blocks" {
+  description = "CIDR blocks allowed to reach http_port on the instances (Prometheus scraping /metrics)."
+  type        = list(string)
+  default     = []
+}
+
+variable "security_group_ids" {
+  description = "More security groups for the instances, e.g. to reach the handler's databases."
+  type        = list(string)
+  default     = []
+}
+
+variable "instance_warmup_seconds" {
+  description = "Seconds from launch until a new instance counts in scaling and health checks (boot, download, first poll)."
+  type        = number
+  default     = 120
+}
+
+variable "drain_timeout_seconds" {
+  description = "Heartbeat timeout of the termination lifecycle hook: the longest an instance waits in Terminating:Wait for its daemon to drain. sqsfleet-lifecycle ends the wait as soon as the daemon has stopped; keep this above the unit's TimeoutStopSec (90s)."
+  type        = number
+  default     = 300
+}
+
+variable "iam_policy_arns" {
+  description = "More managed policies for the instance role, e.g. arn:aws:iam::aws:policy/AmazonSSMManagedInstanceCore for Session Manager, or what the handler needs."
+  type        = list(string)
+  default     = []
+}
+
+variable "alarm_actions" {
+  description = "ARNs notified by the module's alarm (scaling metric missing)."
+  type        = list(string)
+  default     = []
+}
+
+variable "tags" {
+  description = "Tags for every resource, propagated to the instances."
+  type        = map(string)
+  default     = {}
+}

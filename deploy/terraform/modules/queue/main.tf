@@ -1,0 +1,117 @@
+# The work queue and its dead-letter queue, encrypted at rest (SSE-SQS),
+# reachable only over TLS, with the two alarms an on-call engineer needs.
+
+locals {
+  suffix = var.fifo ? ".fifo" : ""
+}
+
+resource "aws_sqs_queue" "dlq" {
+  name                      = "${var.name}-dlq${local.suffix}"
+  fifo_queue                = var.fifo
+  message_retention_seconds = var.dlq_message_retention_seconds
+  sqs_managed_sse_enabled   = true
+  tags                      = var.tags
+}
+
+resource "aws_sqs_queue" "this" {
+  name                       = "${var.name}${local.suffix}"
+  fifo_queue                 = var.fifo
+  visibility_timeout_seconds = var.visibility_timeout_seconds
+  message_retention_seconds  = var.message_retention_seconds
+  receive_wait_time_seconds  = 20
+  sqs_managed_sse_enabled    = true
+  tags                       = var.tags
+
+  # SQS's own redrive is the safety net: the daemon dead-letters a message
+  # itself after max_attempts, with a failure record. Only a message that
+  # keeps killing the daemon reaches maxReceiveCount.
+  redrive_policy = jsonencode({
+    deadLetterTargetArn = aws_sqs_queue.dlq.arn
+    maxReceiveCount     = var.max_receive_count
+  })
+
+  lifecycle {
+    precondition {
+      condition     = var.max_receive_count > var.max_attempts
+      error_message = "max_receive_count must be above max_attempts: otherwise SQS moves messages to the DLQ before the daemon records why they failed."
+    }
+  }
+}
+
+resource "aws_sqs_queue_redrive_allow_policy" "dlq" {
+  queue_url = aws_sqs_queue.dlq.id
+  redrive_allow_policy = jsonencode({
+    redrivePermission = "byQueue"
+    sourceQueueArns   = [aws_sqs_queue.this.arn]
+  })
+}
+
+data "aws_iam_policy_document" "tls_only" {
+  for_each = {
+    queue = aws_sqs_queue.this.arn
+    dlq   = aws_sqs_queue.dlq.arn
+  }
+
+  statement {
+    sid       = "DenyInsecureTransport"
+    effect    = "Deny"
+    actions   = ["sqs:*"]
+    resources = [each.value]
+
+    principals {
+      type        = "*"
+      identifiers = ["*"]
+    }
+
+    condition {
+      test     = "Bool"
+      variable = "aws:SecureTransport"
+      values   = ["false"]
+    }
+  }
+}
+
+resource "aws_sqs_queue_policy" "tls_only" {
+  for_each = {
+    queue = aws_sqs_queue.this.id
+    dlq   = aws_sqs_queue.dlq.id
+  }
+
+  queue_url = each.value
+  policy    = data.aws_iam_policy_document.tls_only[each.key].json
+}
+
+resource "aws_cloudwatch_metric_alarm" "dlq_depth" {
+  alarm_name          = "${var.name}-dlq-not-empty"
+  alarm_description   = "Messages in ${aws_sqs_queue.dlq.name}: they failed for good. Each carries its sqsfleet-failure record; fix the cause, then redrive them."
+  namespace           = "AWS/SQS"
+  metric_name         = "ApproximateNumberOfMessagesVisible"
+  dimensions          = { QueueName = aws_sqs_queue.dlq.name }
+  statistic           = "Maximum"
+  period              = 300
+  evaluation_periods  = 1
+  comparison_operator = "GreaterThanThreshold"
+  threshold           = 0
+  treat_missing_data  = "notBreaching"
+  alarm_actions       = var.alarm_actions
+  ok_actions          = var.alarm_actions
+  tags                = var.tags
+}
+
+resource "aws_cloudwatch_metric_alarm" "oldest_message" {
+  alarm_name          = "${var.name}-oldest-message"
+  alarm_description   = "The oldest message in ${aws_sqs_queue.this.name} is older than ${var.max_message_age_seconds}s: the fleet is not keeping up (at max size? workers unhealthy? scaling metric missing?)."
+  namespace           = "AWS/SQS"
+  metric_name         = "ApproximateAgeOfOldestMessage"
+  dimensions          = { QueueName = aws_sqs_queue.this.name }
+  statistic           = "Maximum"
+  period              = 60
+  evaluation_periods  = 5
+  datapoints_to_alarm = 5
+  comparison_operator = "GreaterThanThreshold"
+  threshold           = var.max_message_age_seconds
+  treat_missing_data  = "notBreaching"
+  alarm_actions       = var.alarm_actions
+  ok_actions          = var.alarm_actions
+  tags                = var.tags
+}

@@ -1,0 +1,34 @@
+output "queue_url" {
+  description = "URL of the queue: the daemon's queue.url."
+  value       = aws_sqs_queue.this.id
+}
+
+output "queue_arn" {
+  description = "ARN of the queue."
+  value       = aws_sqs_queue.this.arn
+}
+
+output "queue_name" {
+  description = "Name of the queue: the QueueName dimension of the scaling metric."
+  value       = aws_sqs_queue.this.name
+}
+
+output "dlq_url" {
+  description = "URL of the dead-letter queue: the daemon's queue.dlq_url."
+  value       = aws_sqs_queue.dlq.id
+}
+
+output "dlq_arn" {
+  description = "ARN of the dead-letter queue."
+  value       = aws_sqs_queue.dlq.arn
+}
+
+output "dlq_name" {
+  description = "Name of the dead-letter queue."
+  value       = aws_sqs_queue.dlq.name
+}
+
+output "max_attempts" {
+  description = "The queue.max_attempts the redrive policy was sized for; give the workers the same."
+  value       = var.max_attempts
+}

@@ -1,0 +1,63 @@
+variable "name" {
+  description = "Name of the queue. The dead-letter queue is named \"<name>-dlq\"."
+  type        = string
+
+  validation {
+    condition     = can(regex("^[A-Za-z0-9_-]{1,71}$", var.name))
+    error_message = "name must be 1 to 71 characters (\"-dlq.fifo\" must fit within SQS's 80): letters, digits, hyphens and underscores."
+  }
+}
+
+variable "fifo" {
+  description = "Make both queues FIFO queues (names end in \".fifo\")."
+  type        = bool
+  default     = false
+}
+
+variable "max_attempts" {
+  description = "The daemon's queue.max_attempts: deliveries before the daemon dead-letters a message itself, with the reason. Keep it equal to what the workers are configured with."
+  type        = number
+  default     = 5
+}
+
+variable "max_receive_count" {
+  description = "maxReceiveCount of the redrive policy: after this many receives SQS moves a message to the DLQ by itself. It must be above max_attempts, so that it only catches what the daemon could not handle (a handler that crashes the daemon, say)."
+  type        = number
+  default     = 10
+}
+
+variable "visibility_timeout_seconds" {
+  description = "The queue's visibility timeout. The daemon asks for queue.visibility_timeout (30s by default) on every receive and extends it while a handler runs, so this only matters to other consumers."
+  type        = number
+  default     = 30
+}
+
+variable "message_retention_seconds" {
+  description = "How long a message stays in the queue (4 days by default, up to 14)."
+  type        = number
+  default     = 345600
+}
+
+variable "dlq_message_retention_seconds" {
+  description = "How long a message stays in the dead-letter queue. 14 days, the maximum, to leave time to look at failures."
+  type        = number
+  default     = 1209600
+}
+
+variable "max_message_age_seconds" {
+  description = "Alarm when the oldest message in the queue is older than this: the fleet is not keeping up. Set it to your latency objective."
+  type        = number
+  default     = 900
+}
+
+variable "alarm_actions" {
+  description = "ARNs notified when an alarm fires and when it clears, e.g. an SNS topic."
+  type        = list(string)
+  default     = []
+}
+
+variable "tags" {
+  description = "Tags for every resource."
+  type        = map(string)
+  default     = {}
+}

@@ -1,0 +1,835 @@
+package deploy
+
+import (
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"slices"
+	"sort"
+	"strconv"
+	"strings"
+	"testing"
+
+	"github.com/hashicorp/hcl/v2"
+	"github.com/hashicorp/hcl/v2/hclparse"
+	"github.com/hashicorp/hcl/v2/hclsyntax"
+	"github.com/zclconf/go-cty/cty"
+)
+
+// The modules and examples the issue asks for, each linted by tflint.
+var wantDirs = []string{
+	"modules/queue", "modules/ec2-asg", "modules/ecs-fargate", "modules/dashboard",
+	"examples/ec2-asg", "examples/ecs-fargate",
+}
+
+func TestTerraformLayout(t *testing.T) {
+	mods := tfModules(t)
+	var got []string
+	for dir := range mods {
+		got = append(got, dir)
+	}
+	sort.Strings(got)
+	want := slices.Clone(wantDirs)
+	sort.Strings(want)
+	if !slices.Equal(got, want) {
+		t.Errorf("directories with .tf files: got %v, want %v", got, want)
+	}
+	for dir, m := range mods {
+		if _, err := os.Stat(filepath.Join(m.abs, ".tflint.hcl")); err != nil {
+			t.Errorf("terraform/%s has no .tflint.hcl, so scripts/deploy-check.sh does not lint it", dir)
+		}
+		if len(m.blocks("terraform")) != 1 {
+			t.Errorf("terraform/%s: want one terraform block (required_version, required_providers)", dir)
+		}
+	}
+}
+
+// TestTerraformReferences does part of what `terraform validate` would:
+// every var., local., data., resource and module reference resolves, module
+// calls pass declared variables and every required one, and the files that
+// file() and templatefile() read exist, with every template variable given.
+func TestTerraformReferences(t *testing.T) {
+	for dir, m := range tfModules(t) {
+		declared := map[string]bool{}
+		for _, typ := range []string{"resource", "data"} {
+			for _, b := range m.blocks(typ) {
+				declared[typ+"."+b.Labels[0]+"."+b.Labels[1]] = true
+			}
+		}
+		modules := map[string]*tfModule{}
+		for _, b := range m.blocks("module") {
+			modules[b.Labels[0]] = calledModule(t, m, b)
+		}
+		for _, tr := range m.traversals() {
+			root := tr.RootName()
+			name := func(i int) string {
+				if len(tr) > i {
+					if a, ok := tr[i].(hcl.TraverseAttr); ok {
+						return a.Name
+					}
+				}
+				return ""
+			}
+			where := fmt.Sprintf("terraform/%s: %s:%d", dir, filepath.Base(tr.SourceRange().Filename), tr.SourceRange().Start.Line)
+			switch {
+			case root == "var" && m.vars[name(1)] == nil:
+				t.Errorf("%s: var.%s is not declared", where, name(1))
+			case root == "local" && m.locals[name(1)] == nil:
+				t.Errorf("%s: local.%s is not defined", where, name(1))
+			case root == "data" && !declared["data."+name(1)+"."+name(2)]:
+				t.Errorf("%s: data.%s.%s is not declared", where, name(1), name(2))
+			case strings.HasPrefix(root, "aws_") && !declared["resource."+root+"."+name(1)]:
+				t.Errorf("%s: %s.%s is not declared", where, root, name(1))
+			case root == "module":
+				called := modules[name(1)]
+				if called == nil {
+					t.Errorf("%s: module.%s is not declared", where, name(1))
+				} else if called.outputs[name(2)] == nil {
+					t.Errorf("%s: module.%s has no output %q", where, name(1), name(2))
+				}
+			}
+		}
+		checkFiles(t, m)
+	}
+}
+
+// calledModule checks a module block's arguments against the module it
+// calls, and returns that module.
+func calledModule(t *testing.T, m *tfModule, b *hclsyntax.Block) *tfModule {
+	t.Helper()
+	src := m.attr(t, b.Body, "source")
+	if !src.IsKnown() || src.Type() != cty.String || !strings.HasPrefix(src.AsString(), "../") {
+		t.Fatalf("terraform/%s: module %q: source must be a local path", m.dir, b.Labels[0])
+	}
+	dir := filepath.ToSlash(filepath.Join(m.dir, src.AsString()))
+	called := tfModuleAt(t, dir)
+	meta := map[string]bool{"source": true, "version": true, "count": true, "for_each": true, "providers": true, "depends_on": true}
+	for arg := range b.Body.Attributes {
+		if !meta[arg] && called.vars[arg] == nil {
+			t.Errorf("terraform/%s: module %q passes %s, which terraform/%s does not declare", m.dir, b.Labels[0], arg, dir)
+		}
+	}
+	for name, v := range called.vars {
+		if v.Body.Attributes["default"] == nil && b.Body.Attributes[name] == nil {
+			t.Errorf("terraform/%s: module %q does not pass %s, which terraform/%s requires", m.dir, b.Labels[0], name, dir)
+		}
+	}
+	return called
+}
+
+// checkFiles finds every file() and templatefile() call: the file must
+// exist, and a template's variables must be exactly the ones passed.
+func checkFiles(t *testing.T, m *tfModule) {
+	t.Helper()
+	for _, body := range m.bodies {
+		hclsyntax.VisitAll(body, func(n hclsyntax.Node) hcl.Diagnostics {
+			call, ok := n.(*hclsyntax.FunctionCallExpr)
+			if !ok || (call.Name != "file" && call.Name != "templatefile") {
+				return nil
+			}
+			where := call.Range().String()
+			path := m.eval(call.Args[0])
+			if !path.IsKnown() || path.Type() != cty.String {
+				t.Errorf("%s: %s path is not known from the configuration alone", where, call.Name)
+				return nil
+			}
+			if _, err := os.Stat(path.AsString()); err != nil {
+				t.Errorf("%s: %v", where, err)
+				return nil
+			}
+			if call.Name == "file" {
+				return nil
+			}
+			tmpl, err := parseTemplate(path.AsString())
+			if err != nil {
+				t.Errorf("%s: %v", where, err)
+				return nil
+			}
+			obj, ok := call.Args[1].(*hclsyntax.ObjectConsExpr)
+			if !ok {
+				t.Errorf("%s: templatefile variables should be an object literal", where)
+				return nil
+			}
+			passed := map[string]bool{}
+			for _, item := range obj.Items {
+				k := m.eval(item.KeyExpr)
+				if k.IsKnown() && k.Type() == cty.String {
+					passed[k.AsString()] = true
+				}
+			}
+			used := map[string]bool{}
+			for _, tr := range tmpl.Variables() {
+				used[tr.RootName()] = true
+			}
+			for k := range used {
+				if !passed[k] {
+					t.Errorf("%s: the template uses %s, which is not passed", where, k)
+				}
+			}
+			for k := range passed {
+				if !used[k] {
+					t.Errorf("%s: %s is passed but the template does not use it", where, k)
+				}
+			}
+			return nil
+		})
+	}
+}
+
+// fleets are the modules that run the daemon, with the resources that
+// carry its wiring.
+var fleets = []struct {
+	dir, policyDoc, settingsPublisher string
+}{
+	{"modules/ec2-asg", "worker", "cloudwatch"},
+	{"modules/ecs-fargate", "task", "emf"},
+}
+
+// TestDaemonSettings: the configuration the fleet modules give the daemon
+// uses real keys, and the values the rest of the module depends on.
+func TestDaemonSettings(t *testing.T) {
+	d := daemonDefaults(t)
+	for _, f := range fleets {
+		m := tfModuleAt(t, f.dir)
+		settings, ok := goValue(m.ctx.Variables["local"].GetAttr("settings")).(map[string]any)
+		if !ok {
+			t.Fatalf("terraform/%s: local.settings is not a known map", f.dir)
+		}
+		for k := range settings {
+			if !d.keys[k] {
+				t.Errorf("terraform/%s: local.settings sets %q, which is no configuration key", f.dir, k)
+			}
+		}
+		want := map[string]any{
+			"http.addr":                  ":" + d.httpPort,
+			"scaler.namespace":           d.namespace,
+			"scaler.metric_name":         d.metric,
+			"scaler.dimension_name":      d.dimension,
+			"scaler.publisher":           f.settingsPublisher,
+			"scaler.scale_in_protection": "true",
+			"queue.max_attempts":         strconv.Itoa(d.attempts),
+		}
+		for k, v := range want {
+			if settings[k] != v {
+				t.Errorf("terraform/%s: local.settings[%q] = %v, want %v", f.dir, k, settings[k], v)
+			}
+		}
+		for _, k := range []string{"queue.url", "queue.dlq_url", "scaler.enabled", "scaler.fleet"} {
+			if _, ok := settings[k]; !ok {
+				t.Errorf("terraform/%s: local.settings does not set %s", f.dir, k)
+			}
+		}
+	}
+
+	// The examples' variable files: real keys, and every required variable.
+	for _, dir := range []string{"examples/ec2-asg", "examples/ecs-fargate"} {
+		m := tfModuleAt(t, dir)
+		path := filepath.Join("terraform", dir, "terraform.tfvars.example")
+		file, diags := hclparse.NewParser().ParseHCLFile(path)
+		if diags.HasErrors() {
+			t.Fatalf("%s: %s", path, diags.Error())
+		}
+		attrs := file.Body.(*hclsyntax.Body).Attributes
+		for name := range attrs {
+			if m.vars[name] == nil {
+				t.Errorf("%s sets %s, which terraform/%s does not declare", path, name, dir)
+			}
+		}
+		for name, v := range m.vars {
+			if v.Body.Attributes["default"] == nil && attrs[name] == nil {
+				t.Errorf("%s does not set %s, which terraform/%s requires", path, name, dir)
+			}
+		}
+		if a := attrs["settings"]; a != nil {
+			v, diags := a.Expr.Value(nil)
+			if diags.HasErrors() {
+				t.Fatalf("%s: settings: %s", path, diags.Error())
+			}
+			for k := range v.AsValueMap() {
+				if !d.keys[k] {
+					t.Errorf("%s: settings has %q, which is no configuration key", path, k)
+				}
+			}
+		}
+	}
+}
+
+// TestHealthCheckWiring: the load balancer and ECS probe the daemon's
+// health endpoint on its port, the way the Dockerfile does.
+func TestHealthCheckWiring(t *testing.T) {
+	d := daemonDefaults(t)
+	port, _ := strconv.ParseFloat(d.httpPort, 64)
+
+	ec2 := tfModuleAt(t, "modules/ec2-asg")
+	tg := ec2.block(t, "resource", "aws_lb_target_group", "health")
+	if got := goValue(ec2.attr(t, tg.Body, "port")); got != port {
+		t.Errorf("target group port %v, want the daemon's %v", got, port)
+	}
+	hc := nested(tg.Body, "health_check")
+	if len(hc) != 1 {
+		t.Fatal("target group: want one health_check block")
+	}
+	if got := goValue(ec2.attr(t, hc[0], "path")); got != d.healthPath {
+		t.Errorf("target group health check path %v, want %s", got, d.healthPath)
+	}
+	asg := ec2.block(t, "resource", "aws_autoscaling_group", "this")
+	if got := goValue(ec2.attr(t, asg.Body, "health_check_type")); got != "ELB" {
+		t.Errorf("health_check_type %v, want ELB", got)
+	}
+	if !references(asg.Body.Attributes["target_group_arns"].Expr, "aws_lb_target_group", "health") {
+		t.Error("the Auto Scaling group does not use the /healthz target group")
+	}
+
+	ecs := tfModuleAt(t, "modules/ecs-fargate")
+	c := ecsContainer(t, ecs)
+	pathDefault, _ := ecs.defaultOf("sqsfleet_path")
+	path, _ := goValue(pathDefault).(string)
+	hcCmd := strs(t, "ECS healthCheck.command", c["healthCheck"].(map[string]any)["command"])
+	if want := []string{"CMD", path, "healthcheck"}; !slices.Equal(hcCmd, want) {
+		t.Errorf("ECS healthCheck.command %q, want %q", hcCmd, want)
+	}
+	if path != dockerfile(t).entrypoint[0] {
+		t.Errorf("ECS sqsfleet_path %s, but the image has the binary at %s", path, dockerfile(t).entrypoint[0])
+	}
+	pm, _ := c["portMappings"].([]any)
+	if len(pm) != 1 || pm[0].(map[string]any)["containerPort"] != port {
+		t.Errorf("ECS portMappings %v, want the daemon's port %v", c["portMappings"], port)
+	}
+}
+
+// ecsContainer is the sqsfleet container definition, as far as known.
+func ecsContainer(t *testing.T, m *tfModule) map[string]any {
+	t.Helper()
+	c, ok := goValue(m.ctx.Variables["local"].GetAttr("container_base")).(map[string]any)
+	if !ok {
+		t.Fatal("terraform/modules/ecs-fargate: local.container_base is not known")
+	}
+	td := m.block(t, "resource", "aws_ecs_task_definition", "this")
+	if !references(td.Body.Attributes["container_definitions"].Expr, "local", "container") {
+		t.Fatal("the task definition does not use local.container")
+	}
+	if !references(m.locals["container"].Expr, "local", "container_base") {
+		t.Fatal("local.container is not built from local.container_base")
+	}
+	return c
+}
+
+// TestScalingMetricWiring: the scaling policies, the alarms and the
+// dashboard name the metric the daemon publishes.
+func TestScalingMetricWiring(t *testing.T) {
+	d := daemonDefaults(t)
+	for _, f := range []struct{ dir, typ, config, dims string }{
+		{"modules/ec2-asg", "aws_autoscaling_policy", "target_tracking_configuration", "metric_dimension"},
+		{"modules/ecs-fargate", "aws_appautoscaling_policy", "target_tracking_scaling_policy_configuration", "dimensions"},
+	} {
+		m := tfModuleAt(t, f.dir)
+		p := m.block(t, "resource", f.typ, "backlog")
+		if got := goValue(m.attr(t, p.Body, "policy_type")); got != "TargetTrackingScaling" {
+			t.Errorf("terraform/%s: policy_type %v", f.dir, got)
+		}
+		cfg := nested(p.Body, f.config)
+		if len(cfg) != 1 {
+			t.Fatalf("terraform/%s: want one %s", f.dir, f.config)
+		}
+		if !references(cfg[0].Attributes["target_value"].Expr, "var", "target_backlog_per_instance") {
+			t.Errorf("terraform/%s: target_value is not var.target_backlog_per_instance", f.dir)
+		}
+		found := false
+		for _, spec := range nested(cfg[0], "customized_metric_specification") {
+			if spec.Attributes["namespace"] == nil {
+				continue // the metric-math alternative
+			}
+			found = true
+			if got := goValue(m.attr(t, spec, "namespace")); got != d.namespace {
+				t.Errorf("terraform/%s: policy namespace %v, want %s", f.dir, got, d.namespace)
+			}
+			if got := goValue(m.attr(t, spec, "metric_name")); got != d.metric {
+				t.Errorf("terraform/%s: policy metric_name %v, want %s", f.dir, got, d.metric)
+			}
+			if got := goValue(m.attr(t, spec, "statistic")); got != "Average" {
+				t.Errorf("terraform/%s: policy statistic %v, want Average (what target tracking expects of a per-instance metric)", f.dir, got)
+			}
+			dims := nested(spec, f.dims)
+			if len(dims) != 1 {
+				t.Fatalf("terraform/%s: want one %s", f.dir, f.dims)
+			}
+			if got := goValue(m.attr(t, dims[0], "name")); got != d.dimension {
+				t.Errorf("terraform/%s: policy dimension %v, want %s", f.dir, got, d.dimension)
+			}
+			if !references(dims[0].Attributes["value"].Expr, "local", "queue_name") {
+				t.Errorf("terraform/%s: the dimension's value is not the queue's name", f.dir)
+			}
+		}
+		if !found {
+			t.Errorf("terraform/%s: no customized_metric_specification on the published metric", f.dir)
+		}
+		alarm := m.block(t, "resource", "aws_cloudwatch_metric_alarm", "metric_missing")
+		if goValue(m.attr(t, alarm.Body, "namespace")) != d.namespace || goValue(m.attr(t, alarm.Body, "metric_name")) != d.metric {
+			t.Errorf("terraform/%s: the metric-missing alarm watches another metric", f.dir)
+		}
+	}
+
+	// The metric-math alternative is there, behind its switch.
+	ec2 := tfModuleAt(t, "modules/ec2-asg")
+	if v, _ := ec2.defaultOf("scaling_metric"); goValue(v) != "backlog_per_instance" {
+		t.Errorf("ec2-asg: scaling_metric defaults to %v", goValue(v))
+	}
+
+	dash := tfModuleAt(t, "modules/dashboard")
+	widgets, _ := goValue(dash.ctx.Variables["local"].GetAttr("widgets")).([]any)
+	found := false
+	for _, w := range widgets {
+		metrics, _ := w.(map[string]any)["metrics"].([]any) // the fleet's are unknown: var.fleet has no default
+		for _, metric := range metrics {
+			if m, ok := metric.([]any); ok && len(m) >= 3 && m[0] == d.namespace && m[1] == d.metric && m[2] == d.dimension {
+				found = true
+			}
+		}
+	}
+	if !found {
+		t.Errorf("the dashboard has no %s/%s by %s graph", d.namespace, d.metric, d.dimension)
+	}
+	var titles []string
+	for _, w := range widgets {
+		title, _ := w.(map[string]any)["title"].(string)
+		titles = append(titles, strings.ToLower(title))
+	}
+	for _, want := range []string{"backlog", "backlog per instance", "fleet size", "oldest message", "dead-letter", "outcomes"} {
+		if !slices.ContainsFunc(titles, func(s string) bool { return strings.Contains(s, want) }) {
+			t.Errorf("the dashboard has no %q widget (titles: %q)", want, titles)
+		}
+	}
+
+	for _, dir := range []string{"modules/ec2-asg", "modules/ecs-fargate", "modules/dashboard"} {
+		m := tfModuleAt(t, dir)
+		for name, want := range map[string]string{"metric_namespace": d.namespace, "metric_name": d.metric, "metric_dimension_name": d.dimension} {
+			if v, err := m.defaultOf(name); err != nil || goValue(v) != want {
+				t.Errorf("terraform/%s: var.%s defaults to %v, want the daemon's %s", dir, name, goValue(v), want)
+			}
+		}
+	}
+}
+
+// TestStopTimeouts: every layer that stops a worker waits longer than the
+// daemon's drain (worker.shutdown_timeout plus a long poll in flight).
+func TestStopTimeouts(t *testing.T) {
+	d := daemonDefaults(t)
+	drain := d.shutdown + d.waitTime
+
+	ecs := tfModuleAt(t, "modules/ecs-fargate")
+	stop, ok := ecsContainer(t, ecs)["stopTimeout"].(float64)
+	if !ok {
+		t.Fatal("ECS container has no known stopTimeout")
+	}
+	if stop <= drain.Seconds() || stop > 120 {
+		t.Errorf("ECS stopTimeout %vs: want above the drain (%s) and at most Fargate's 120", stop, drain)
+	}
+
+	unitStop := unit(t).timeoutStop(t)
+	if unitStop <= drain {
+		t.Errorf("TimeoutStopSec %s: want above the drain (%s)", unitStop, drain)
+	}
+
+	// The lifecycle hook outlasts the unit's stop, and the module refuses a
+	// shorter one.
+	ec2 := tfModuleAt(t, "modules/ec2-asg")
+	hb, _ := ec2.defaultOf("drain_timeout_seconds")
+	if got, _ := number(hb); got <= unitStop.Seconds() {
+		t.Errorf("drain_timeout_seconds defaults to %v, want above TimeoutStopSec (%s)", got, unitStop)
+	}
+	asg := ec2.block(t, "resource", "aws_autoscaling_group", "this")
+	hooks := nested(asg.Body, "initial_lifecycle_hook")
+	if len(hooks) != 1 || goValue(ec2.attr(t, hooks[0], "lifecycle_transition")) != "autoscaling:EC2_INSTANCE_TERMINATING" ||
+		!references(hooks[0].Attributes["heartbeat_timeout"].Expr, "var", "drain_timeout_seconds") {
+		t.Error("the Auto Scaling group needs a termination lifecycle hook timed by var.drain_timeout_seconds")
+	}
+	var cond hcl.Expression
+	for _, lc := range nested(asg.Body, "lifecycle") {
+		for _, pre := range nested(lc, "precondition") {
+			if references(pre.Attributes["condition"].Expr, "var", "drain_timeout_seconds") {
+				cond = pre.Attributes["condition"].Expr
+			}
+		}
+	}
+	if cond == nil {
+		t.Fatal("the Auto Scaling group has no precondition on drain_timeout_seconds")
+	}
+	s := unitStop.Seconds()
+	for v, want := range map[float64]bool{s: false, s + 1: true} {
+		got := ec2.evalWith(t, cond, map[string]cty.Value{"drain_timeout_seconds": cty.NumberFloatVal(v)})
+		if got.True() != want {
+			t.Errorf("precondition with drain_timeout_seconds = %v: %v, want %v (TimeoutStopSec is %s)", v, got.True(), want, unitStop)
+		}
+	}
+}
+
+// statement is one IAM policy statement, as far as the configuration
+// alone decides it.
+type statement struct {
+	where      string
+	doc        string
+	effect     string
+	actions    []string
+	resources  hcl.Expression
+	conditions []condition
+	principals []string // types
+}
+
+type condition struct {
+	test, variable string
+	values         any
+}
+
+func policyStatements(t *testing.T, m *tfModule) []statement {
+	t.Helper()
+	var out []statement
+	for _, doc := range m.blocks("data", "aws_iam_policy_document") {
+		for _, body := range nested(doc.Body, "statement") {
+			s := statement{where: body.SrcRange.String(), doc: doc.Labels[1], effect: "Allow"}
+			if a := body.Attributes["effect"]; a != nil {
+				s.effect, _ = goValue(m.eval(a.Expr)).(string)
+			}
+			for _, forbidden := range []string{"not_actions", "not_resources", "not_principals"} {
+				if body.Attributes[forbidden] != nil || len(nested(body, forbidden)) > 0 {
+					t.Errorf("%s: %s makes a policy hard to review; list what is allowed", s.where, forbidden)
+				}
+			}
+			s.actions = strs(t, s.where+": actions", goValue(m.attr(t, body, "actions")))
+			if a := body.Attributes["resources"]; a != nil {
+				s.resources = a.Expr
+			}
+			for _, c := range nested(body, "condition") {
+				test, _ := goValue(m.attr(t, c, "test")).(string)
+				variable, _ := goValue(m.attr(t, c, "variable")).(string)
+				s.conditions = append(s.conditions, condition{test, variable, goValue(m.attr(t, c, "values"))})
+			}
+			for _, p := range nested(body, "principals") {
+				typ, _ := goValue(m.attr(t, p, "type")).(string)
+				s.principals = append(s.principals, typ)
+			}
+			out = append(out, s)
+		}
+	}
+	return out
+}
+
+// TestIAMLeastPrivilege: every policy allows only calls the deployment
+// makes, never a wildcard action, and the workers' SQS permissions are
+// exactly the daemon's SQS calls, on the two queues.
+func TestIAMLeastPrivilege(t *testing.T) {
+	d := daemonDefaults(t)
+	allowed := allowedActions()
+	wantSQS := sqsActions()
+
+	for dir, m := range tfModules(t) {
+		// Every policy goes through an aws_iam_policy_document, so that this
+		// test sees it.
+		for _, typ := range []string{"aws_iam_role_policy", "aws_iam_role", "aws_sqs_queue_policy", "aws_iam_policy"} {
+			for _, r := range m.blocks("resource", typ) {
+				for _, attr := range []string{"policy", "assume_role_policy"} {
+					if a := r.Body.Attributes[attr]; a != nil && !hasRoot(a.Expr, "data") {
+						t.Errorf("terraform/%s: %s.%s.%s is not an aws_iam_policy_document", dir, typ, r.Labels[1], attr)
+					}
+				}
+			}
+		}
+		// Managed policies only come from the user.
+		for _, r := range m.blocks("resource", "aws_iam_role_policy_attachment") {
+			if !hasRoot(r.Body.Attributes["policy_arn"].Expr, "each") {
+				t.Errorf("terraform/%s: %s attaches a managed policy of its own", dir, r.Labels[1])
+			}
+		}
+
+		for _, s := range policyStatements(t, m) {
+			for _, a := range s.actions {
+				if s.effect == "Deny" {
+					continue // denying broadly is fine
+				}
+				if strings.Contains(a, "*") {
+					t.Errorf("%s: allows the wildcard action %q", s.where, a)
+				} else if allowed[a] == "" {
+					t.Errorf("%s: allows %s, which nothing in the deployment calls", s.where, a)
+				}
+				if a == "sts:AssumeRole" && !slices.Equal(s.principals, []string{"Service"}) {
+					t.Errorf("%s: sts:AssumeRole for principals %v, want one Service", s.where, s.principals)
+				}
+				if strings.HasPrefix(a, "sqs:") {
+					if !references(s.resources, "var", "queue_arn") && !references(s.resources, "var", "dlq_arn") {
+						t.Errorf("%s: %s on something else than var.queue_arn or var.dlq_arn", s.where, a)
+					}
+				}
+				if a == "cloudwatch:PutMetricData" {
+					ok := slices.ContainsFunc(s.conditions, func(c condition) bool {
+						v, _ := c.values.([]any)
+						return c.test == "StringEquals" && c.variable == "cloudwatch:namespace" && len(v) == 1 && v[0] == d.namespace
+					})
+					if !ok {
+						t.Errorf("%s: cloudwatch:PutMetricData without a StringEquals cloudwatch:namespace = %s condition", s.where, d.namespace)
+					}
+				}
+			}
+			if s.effect == "Allow" && s.resources != nil {
+				if res, ok := goValue(m.eval(s.resources)).([]any); ok && slices.Contains(res, any("*")) {
+					for _, a := range s.actions {
+						if strings.HasPrefix(a, "sqs:") || a == "autoscaling:SetInstanceProtection" || a == "autoscaling:CompleteLifecycleAction" || a == "ecs:UpdateTaskProtection" {
+							t.Errorf("%s: %s on all resources", s.where, a)
+						}
+					}
+				}
+			}
+		}
+	}
+
+	// The workers' roles: exactly the daemon's SQS calls.
+	for _, f := range fleets {
+		m := tfModuleAt(t, f.dir)
+		got := map[string]bool{}
+		for _, s := range policyStatements(t, m) {
+			if s.doc != f.policyDoc {
+				continue
+			}
+			for _, a := range s.actions {
+				if strings.HasPrefix(a, "sqs:") {
+					got[a] = true
+				}
+			}
+		}
+		if !mapsEqual(got, wantSQS) {
+			t.Errorf("terraform/%s: the %s policy allows SQS actions %v; the daemon calls %v", f.dir, f.policyDoc, sortedKeys(got), sortedKeys(wantSQS))
+		}
+	}
+}
+
+func hasRoot(expr hcl.Expression, root string) bool {
+	for _, tr := range expr.Variables() {
+		if tr.RootName() == root {
+			return true
+		}
+	}
+	return false
+}
+
+func mapsEqual(a, b map[string]bool) bool {
+	return slices.Equal(sortedKeys(a), sortedKeys(b))
+}
+
+func sortedKeys(m map[string]bool) []string {
+	var out []string
+	for k := range m {
+		out = append(out, k)
+	}
+	sort.Strings(out)
+	return out
+}
+
+// TestQueueModule: the redrive policy is a safety net behind the daemon's
+// own dead-lettering, the queues are encrypted and TLS-only, and the two
+// alarms exist.
+func TestQueueModule(t *testing.T) {
+	d := daemonDefaults(t)
+	m := tfModuleAt(t, "modules/queue")
+	attempts, _ := m.defaultOf("max_attempts")
+	receives, _ := m.defaultOf("max_receive_count")
+	a, _ := number(attempts)
+	r, _ := number(receives)
+	if int(a) != d.attempts {
+		t.Errorf("queue: max_attempts defaults to %v, the daemon's queue.max_attempts to %d", a, d.attempts)
+	}
+	if r <= a {
+		t.Errorf("queue: max_receive_count defaults to %v, not above max_attempts %v", r, a)
+	}
+	for _, f := range fleets {
+		v, _ := tfModuleAt(t, f.dir).defaultOf("max_attempts")
+		if n, _ := number(v); int(n) != d.attempts {
+			t.Errorf("terraform/%s: max_attempts defaults to %v, the daemon's to %d", f.dir, n, d.attempts)
+		}
+	}
+
+	q := m.block(t, "resource", "aws_sqs_queue", "this")
+	redrive, ok := q.Body.Attributes["redrive_policy"].Expr.(*hclsyntax.FunctionCallExpr)
+	if !ok || redrive.Name != "jsonencode" {
+		t.Fatal("queue: redrive_policy should be jsonencode({...})")
+	}
+	if !references(redrive.Args[0], "var", "max_receive_count") || !references(redrive.Args[0], "aws_sqs_queue", "dlq") {
+		t.Error("queue: the redrive policy should send to the DLQ after var.max_receive_count receives")
+	}
+	for _, name := range []string{"this", "dlq"} {
+		b := m.block(t, "resource", "aws_sqs_queue", name)
+		if goValue(m.attr(t, b.Body, "sqs_managed_sse_enabled")) != true {
+			t.Errorf("queue: aws_sqs_queue.%s is not encrypted with SSE-SQS", name)
+		}
+	}
+
+	tls := false
+	for _, s := range policyStatements(t, m) {
+		if s.effect == "Deny" && slices.ContainsFunc(s.conditions, func(c condition) bool {
+			v, _ := c.values.([]any)
+			return c.test == "Bool" && c.variable == "aws:SecureTransport" && slices.Equal(v, []any{"false"})
+		}) {
+			tls = true
+		}
+	}
+	if !tls {
+		t.Error("queue: no policy statement denies aws:SecureTransport = false")
+	}
+	policies := m.block(t, "resource", "aws_sqs_queue_policy", "tls_only")
+	fe, _ := goValue(m.attr(t, policies.Body, "for_each")).(map[string]any)
+	if len(fe) != 2 {
+		t.Errorf("queue: the TLS-only policy should cover both queues, for_each is %v", fe)
+	}
+
+	alarms := map[string]string{}
+	for _, b := range m.blocks("resource", "aws_cloudwatch_metric_alarm") {
+		metric, _ := goValue(m.attr(t, b.Body, "metric_name")).(string)
+		dims := b.Body.Attributes["dimensions"].Expr
+		switch {
+		case references(dims, "aws_sqs_queue", "dlq"):
+			alarms[metric] = "dlq"
+		case references(dims, "aws_sqs_queue", "this"):
+			alarms[metric] = "queue"
+		}
+	}
+	if alarms["ApproximateNumberOfMessagesVisible"] != "dlq" {
+		t.Error("queue: no alarm on the DLQ's depth")
+	}
+	if alarms["ApproximateAgeOfOldestMessage"] != "queue" {
+		t.Error("queue: no alarm on the age of the queue's oldest message")
+	}
+}
+
+// sampleInputs are values for the fleet modules' required variables.
+func sampleInputs(extra map[string]cty.Value) map[string]cty.Value {
+	in := map[string]cty.Value{
+		"name":                        cty.StringVal("jobs"),
+		"vpc_id":                      cty.StringVal("vpc-0123456789abcdef0"),
+		"subnet_ids":                  cty.ListVal([]cty.Value{cty.StringVal("subnet-0123456789abcdef0")}),
+		"queue_url":                   cty.StringVal("https://sqs.eu-west-1.amazonaws.com/123456789012/jobs"),
+		"queue_arn":                   cty.StringVal("arn:aws:sqs:eu-west-1:123456789012:jobs"),
+		"dlq_url":                     cty.StringVal("https://sqs.eu-west-1.amazonaws.com/123456789012/jobs-dlq"),
+		"dlq_arn":                     cty.StringVal("arn:aws:sqs:eu-west-1:123456789012:jobs-dlq"),
+		"target_backlog_per_instance": cty.NumberIntVal(300),
+		"settings": cty.MapVal(map[string]cty.Value{
+			"handler.type":       cty.StringVal("exec"),
+			"handler.command":    cty.StringVal("/usr/bin/python3 /opt/worker/worker.py"),
+			"worker.concurrency": cty.StringVal("20"),
+		}),
+	}
+	for k, v := range extra {
+		in[k] = v
+	}
+	return in
+}
+
+// TestRenderedConfiguration renders what the fleet modules give the daemon,
+// with sample inputs, and loads it the way the daemon would.
+func TestRenderedConfiguration(t *testing.T) {
+	d := daemonDefaults(t)
+
+	// EC2: the user data script, and the environment file inside it.
+	ec2 := tfModuleAt(t, "modules/ec2-asg")
+	for _, url := range []string{"https://artifacts.example.com/sqsfleet", "s3://artifacts/sqsfleet/v1/sqsfleet"} {
+		script := ec2.evalWith(t, &hclsyntax.ScopeTraversalExpr{Traversal: hcl.Traversal{hcl.TraverseRoot{Name: "local"}, hcl.TraverseAttr{Name: "user_data"}}},
+			sampleInputs(map[string]cty.Value{
+				"artifact_url":    cty.StringVal(url),
+				"artifact_sha256": cty.StringVal(strings.Repeat("ab", 32)),
+				"extra_user_data": cty.StringVal("dnf install -y python3"),
+			}))
+		if !script.IsKnown() {
+			t.Fatal("ec2-asg: local.user_data is not known from the inputs alone")
+		}
+		ud := script.AsString()
+		if n := len(ud); n > 16<<10 {
+			t.Errorf("the user data is %d bytes; EC2 takes at most 16 KiB", n)
+		}
+		if strings.HasPrefix(url, "s3://") != strings.Contains(ud, "aws s3 cp --only-show-errors '"+url+"'") {
+			t.Errorf("user data for %s does not download it the right way:\n%s", url, ud)
+		}
+		if _, err := exec.LookPath("bash"); err == nil {
+			cmd := exec.Command("bash", "-n")
+			cmd.Stdin = strings.NewReader(ud)
+			if out, err := cmd.CombinedOutput(); err != nil {
+				t.Errorf("bash -n on the user data: %v\n%s\n%s", err, out, ud)
+			}
+		}
+		_, rest, ok := strings.Cut(ud, "cat > /etc/sqsfleet/sqsfleet.env <<'SQSFLEET_EOF'\n")
+		envText, _, ok2 := strings.Cut(rest, "\nSQSFLEET_EOF\n")
+		if !ok || !ok2 {
+			t.Fatalf("no environment file in the user data:\n%s", ud)
+		}
+		env := parseEnvFile(t, envText)
+		if err := loadEnv(t, d, env); err != nil {
+			t.Errorf("the daemon rejects the ec2-asg environment file:\n%v\n%s", err, envText)
+		}
+		if env["SQSFLEET_WORKER_CONCURRENCY"] != "20" || env["SQSFLEET_SCALER_ASG_NAME"] != "jobs" {
+			t.Errorf("the ec2-asg environment file lost a setting:\n%s", envText)
+		}
+	}
+
+	// ECS: the container's environment.
+	ecs := tfModuleAt(t, "modules/ecs-fargate")
+	c := ecs.evalWith(t, ecs.locals["container_base"].Expr, sampleInputs(map[string]cty.Value{"image": cty.StringVal("sqsfleet:v1")}))
+	envList, _ := goValue(c.GetAttr("environment")).([]any)
+	env := map[string]string{}
+	for _, e := range envList {
+		kv, _ := e.(map[string]any)
+		name, _ := kv["name"].(string)
+		value, ok := kv["value"].(string)
+		if !ok {
+			t.Fatalf("ecs-fargate: environment %s is not known from the inputs alone", name)
+		}
+		env[name] = value
+	}
+	if err := loadEnv(t, d, env); err != nil {
+		t.Errorf("the daemon rejects the ecs-fargate container environment:\n%v\n%v", err, env)
+	}
+	if env["SQSFLEET_SCALER_ECS_SERVICE"] != "jobs" || env["SQSFLEET_SCALER_ECS_CLUSTER"] != "jobs" {
+		t.Errorf("ecs-fargate: the scaler is not told its cluster and service: %v", env)
+	}
+}
+
+// TestECSTask: the container runs the way the image is meant to run.
+func TestECSTask(t *testing.T) {
+	m := tfModuleAt(t, "modules/ecs-fargate")
+	c := ecsContainer(t, m)
+	img := dockerfile(t)
+	if got := strs(t, "entryPoint", c["entryPoint"]); !slices.Equal(got, img.entrypoint) {
+		t.Errorf("entryPoint %q, the image's ENTRYPOINT is %q", got, img.entrypoint)
+	}
+	if got := strs(t, "command", c["command"]); !slices.Equal(got, []string{"run"}) {
+		t.Errorf("command %q, want [run]", got)
+	}
+	if c["readonlyRootFilesystem"] != true {
+		t.Error("the root file system is not read-only")
+	}
+	user, _ := c["user"].(string)
+	if uid, _, _ := strings.Cut(user, ":"); uid == "" || uid == "0" || uid == "root" {
+		t.Errorf("the container runs as %q", user)
+	}
+	if imgUID, _, _ := strings.Cut(img.user, ":"); !strings.HasPrefix(user, imgUID+":") {
+		t.Errorf("the container runs as %s, the image as %s", user, img.user)
+	}
+	logs, _ := c["logConfiguration"].(map[string]any)
+	if logs["logDriver"] != "awslogs" {
+		t.Errorf("logDriver %v, want awslogs (which also carries the EMF lines)", logs["logDriver"])
+	}
+	if lp, _ := c["linuxParameters"].(map[string]any); lp["initProcessEnabled"] != true {
+		t.Error("no init process: exec handlers' orphans would not be reaped")
+	}
+	td := m.block(t, "resource", "aws_ecs_task_definition", "this")
+	if got := goValue(m.attr(t, td.Body, "requires_compatibilities")); !slices.Equal(strs(t, "requires_compatibilities", got), []string{"FARGATE"}) {
+		t.Errorf("requires_compatibilities %v", got)
+	}
+	svc := m.block(t, "resource", "aws_ecs_service", "this")
+	providers := map[string]bool{}
+	for _, s := range nested(svc.Body, "capacity_provider_strategy") {
+		p, _ := goValue(m.attr(t, s, "capacity_provider")).(string)
+		providers[p] = true
+	}
+	if !providers["FARGATE"] || !providers["FARGATE_SPOT"] || len(providers) != 2 {
+		t.Errorf("capacity providers %v, want FARGATE and the optional FARGATE_SPOT", sortedKeys(providers))
+	}
+	if v, _ := m.defaultOf("fargate_spot_weight"); goValue(v) != 0.0 {
+		t.Errorf("fargate_spot_weight defaults to %v, want 0 (Spot is opt-in)", goValue(v))
+	}
+}
