@@ -355,6 +355,8 @@ func (p *Pool) poll(stop, hard context.Context) {
 			if n, err = p.slots.acquire(stop, p.cfg.BatchSize); err != nil {
 				return
 			}
+		} else {
+			p.slots.receiving()
 		}
 		held = 0
 		rctx, cancel := context.WithTimeout(hard, p.cfg.ReceiveTimeout)
@@ -371,6 +373,7 @@ func (p *Pool) poll(stop, hard context.Context) {
 		p.receiving.Add(1)
 		msgs, err := p.cfg.Queue.Receive(rctx, n, p.cfg.VisibilityTimeout)
 		p.receiving.Add(-1)
+		p.slots.received()
 		p.lastReturn.Store(p.now().UnixNano())
 		cancel()
 		if err != nil {

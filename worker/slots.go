@@ -9,28 +9,41 @@ import (
 // ReceiveMessage and hand unused ones back, so the daemon never holds a
 // message it has no slot for: a held message would sit invisible to the rest
 // of the fleet while it waits.
+//
+// It also counts receives in flight, to keep receives full: while one is
+// outstanding, another poller waits for a whole batch of free slots rather
+// than ask for the one or two that just came free. SQS bills per request,
+// so at saturation ten messages per receive is a third fewer requests than
+// the partial batches handlers finishing one by one would produce. With no
+// receive outstanding, a poller takes whatever is free, so free slots are
+// never left without a receive that could fill them.
 type slots struct {
-	mu    sync.Mutex
-	free  int
-	total int
-	wake  chan struct{} // closed and replaced whenever slots are released
+	mu      sync.Mutex
+	free    int
+	total   int
+	pending int           // receives in flight
+	wake    chan struct{} // closed and replaced whenever free or pending changes
 }
 
 func newSlots(n int) *slots {
 	return &slots{free: n, total: n, wake: make(chan struct{})}
 }
 
-// acquire blocks until at least one slot is free, then takes up to max. It
-// takes none once ctx is done, even if slots are free.
+// acquire blocks until it can take a batch for one receive: max slots (or
+// all of them, if there are fewer), or, when no receive is in flight, any
+// free slots at all. It counts the receive as in flight; the caller reports
+// its end with received. It takes none once ctx is done.
 func (s *slots) acquire(ctx context.Context, max int) (int, error) {
 	for {
 		if err := ctx.Err(); err != nil {
 			return 0, err
 		}
 		s.mu.Lock()
-		if s.free > 0 {
+		full := min(max, s.total)
+		if s.free >= full || (s.free > 0 && s.pending == 0) {
 			n := min(max, s.free)
 			s.free -= n
+			s.pending++
 			s.mu.Unlock()
 			return n, nil
 		}
@@ -44,13 +57,26 @@ func (s *slots) acquire(ctx context.Context, max int) (int, error) {
 	}
 }
 
-// tryAcquire takes up to max free slots without blocking.
-func (s *slots) tryAcquire(max int) int {
+// receiving counts a receive in flight for slots already held (a FIFO
+// receive retried with the same slots).
+func (s *slots) receiving() {
 	s.mu.Lock()
-	defer s.mu.Unlock()
-	n := min(max, s.free)
-	s.free -= n
-	return n
+	s.pending++
+	s.mu.Unlock()
+}
+
+// received ends a receive counted by acquire or receiving.
+func (s *slots) received() {
+	s.mu.Lock()
+	s.pending--
+	s.signal()
+	s.mu.Unlock()
+}
+
+// signal wakes every waiter; the caller holds mu.
+func (s *slots) signal() {
+	close(s.wake)
+	s.wake = make(chan struct{})
 }
 
 func (s *slots) release(n int) {
@@ -59,8 +85,7 @@ func (s *slots) release(n int) {
 	}
 	s.mu.Lock()
 	s.free += n
-	close(s.wake)
-	s.wake = make(chan struct{})
+	s.signal()
 	s.mu.Unlock()
 }
 

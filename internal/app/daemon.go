@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net/http"
 	"net/url"
 	"os"
 	"os/signal"
@@ -13,6 +14,7 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
+	awshttp "github.com/aws/aws-sdk-go-v2/aws/transport/http"
 	awsconfig "github.com/aws/aws-sdk-go-v2/config"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
@@ -302,6 +304,21 @@ func loadAWS(ctx context.Context, queueURL string) (aws.Config, error) {
 	cfg, err := awsconfig.LoadDefaultConfig(ctx)
 	if err != nil {
 		return aws.Config{}, usageError{fmt.Errorf("sqsfleet: AWS configuration: %w", err)}
+	}
+	// The SDK keeps 10 idle connections per host; every poller, delete
+	// flush and heartbeat beyond that opened a new connection (a TLS
+	// handshake on real SQS) under load.
+	// Built on the client the chain made (AWS_CA_BUNDLE, for one, lives
+	// there), or on the SDK's default.
+	bc, ok := cfg.HTTPClient.(*awshttp.BuildableClient)
+	if !ok && cfg.HTTPClient == nil {
+		bc, ok = awshttp.NewBuildableClient(), true
+	}
+	if ok {
+		cfg.HTTPClient = bc.WithTransportOptions(func(tr *http.Transport) {
+			tr.MaxIdleConns = 200
+			tr.MaxIdleConnsPerHost = 100
+		})
 	}
 	if cfg.Region == "" {
 		cfg.Region = regionFromURL(queueURL)

@@ -128,6 +128,17 @@ func (s *Server) Close() { s.Stop() }
 // 64 KiB), for explaining a failure.
 func (s *Server) StderrTail() string { return s.log.String() }
 
+// PID is the process id of the running emulator, 0 when it is stopped. The
+// benchmark reads the emulator's CPU time from /proc with it.
+func (s *Server) PID() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.proc == nil {
+		return 0
+	}
+	return s.proc.cmd.Process.Pid
+}
+
 // Client returns an SQS client for the emulator, configured like SQS's: no
 // settings from the environment or ~/.aws. It stays valid across Restart.
 func (s *Server) Client() *sqs.Client { return s.newClient() }

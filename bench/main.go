@@ -1,0 +1,360 @@
+// Command bench measures what sqsfleet costs and how fast it goes, against
+// the fauxqs SQS emulator on this machine, and reports it in one run as a
+// table and as one JSON line (the last line of stdout). `make bench` builds
+// the daemon and runs it; progress goes to stderr.
+//
+// It measures, each on a fresh queue:
+//
+//   - raw: the ceiling. A plain Go loop that only receives (10 at a time)
+//     and batch-deletes, with the SDK client the engine uses, asking for the
+//     same attributes, from as many goroutines as the engine has pollers.
+//     Every throughput below is also given as a ratio to it: the emulator
+//     and the consumer share the machine's two cores, so absolute numbers
+//     move between runs and machines while the ratios hold.
+//   - go, http, exec: messages per second through the engine at -concurrency
+//     with a no-op Go handler, the http handler POSTing to a minimal local
+//     sink, and the exec handler running `true`, from a backlog of
+//     -messages (-exec-messages). The Go handler runs in a child process
+//     that embeds the engine (this program with -engine-child); the http and
+//     exec handlers run in the real daemon binary (-binary). Both are
+//     observed from outside in the same way: /metrics is scraped every
+//     50 ms, CPU time is read from /proc/PID/stat and peak RSS is VmHWM from
+//     /proc/PID/status, so the figures are the consumer's own and not the
+//     benchmark's. SQS requests per message come from
+//     sqsfleet_sqs_requests_total. Throughput and CPU are taken over the
+//     steady state, from 10% to 90% of the messages done; requests per
+//     message over the whole phase.
+//   - trickle: -trickle-rate messages per second, one at a time, to an
+//     in-process engine: SQS requests per message when nothing can be
+//     batched, and the latency from just before SendMessage to the
+//     handler's start (p50, p99).
+//   - idle: SQS requests per minute of an engine on an empty queue,
+//     counted over -idle-window after the first polls (one long-poll wait,
+//     20 s, is the period of an idle engine, so the window is a multiple of
+//     it) and extrapolated to a minute. It runs alongside hol and heartbeat,
+//     which do not touch its queue.
+//   - hol: head-of-line blocking. Concurrency 10, one message whose handler
+//     takes -hol-slow and -hol-fast instant ones behind it: when do the
+//     fast ones finish, against when the slow one does?
+//   - heartbeat: -heartbeat-messages held in flight by handlers that block,
+//     with a -heartbeat-visibility timeout, for -heartbeat-hold: how many
+//     ChangeMessageVisibilityBatch requests per 10 messages per extension
+//     period (one wave of extensions every half visibility timeout).
+//   - big: peak RSS of the daemon with the http handler at -concurrency and
+//     -big-size messages.
+//
+// The targets of issue 6 are checked and marked in the table. Flags choose
+// sizes; the defaults finish in under two minutes on a 2-core machine.
+//
+// The raw loop runs once to warm the emulator up (Node compiles its hot
+// paths as they run), then before and after the consumer phases; ratios are
+// to the better of the two, and a warning says so when they differ by more
+// than 15% (something else was using the CPU: run again).
+//
+// A receive whose response the SDK fails to read after SQS sent it (seen
+// here about once per 50,000 receives under full CPU load: "deserialization
+// failed ... use of closed network connection", which the SDK retries)
+// leaves its messages invisible until their visibility timeout. A phase
+// then ends once only such messages are left, and reports them as
+// stranded rather than waiting 30 s.
+//
+// For investigating: -profile DIR writes CPU and allocation profiles of the
+// engine child (with -via child, also for the http and exec phases) for `go
+// tool pprof`; -consumer-env KEY=value tries a setting such as GOGC=50 or
+// GOMEMLIMIT=28MiB on the consumers; BENCH_DEBUG=1 in the environment prints
+// every sample, the consumers' stderr, and the child's SQS connection reuse.
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"flag"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"runtime"
+	"strings"
+	"sync/atomic"
+	"syscall"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/sqs"
+
+	"github.com/sqsfleet/sqsfleet/internal/fauxqs"
+)
+
+type options struct {
+	messages     int
+	execMessages int
+	concurrency  int
+	bodySize     int
+	rawWorkers   int
+	binary       string
+	via          string
+	phases       string
+	profileDir   string
+	phaseTimeout time.Duration
+	jsonOut      string
+	consumerEnv  multiFlag
+
+	trickleRate     float64
+	trickleDuration time.Duration
+	idleWindow      time.Duration
+
+	holConcurrency int
+	holFast        int
+	holSlow        time.Duration
+
+	hbMessages   int
+	hbVisibility time.Duration
+	hbHold       time.Duration
+
+	bigMessages int
+	bigSize     int
+}
+
+var allPhases = []string{"raw", "go", "http", "exec", "big", "trickle", "idle", "hol", "heartbeat"}
+
+func main() {
+	if len(os.Args) > 1 && os.Args[1] == childFlag {
+		os.Exit(runChild(os.Args[2:]))
+	}
+	var o options
+	flag.IntVar(&o.messages, "messages", 50000, "backlog per throughput phase (raw, go, http)")
+	flag.IntVar(&o.execMessages, "exec-messages", 3000, "backlog for the exec phase (a process per message is slower)")
+	flag.IntVar(&o.concurrency, "concurrency", 64, "worker concurrency of the throughput, trickle and idle phases")
+	flag.IntVar(&o.bodySize, "body-size", 256, "message body size in bytes for the throughput phases")
+	flag.IntVar(&o.rawWorkers, "raw-workers", 0, "goroutines of the raw loop; 0: as many as the engine's pollers at -concurrency")
+	flag.StringVar(&o.binary, "binary", "bin/sqsfleet", "the daemon binary (make build)")
+	flag.StringVar(&o.via, "via", "binary", "what runs the http and exec phases: binary (the daemon) or child (the engine child, for -profile)")
+	flag.StringVar(&o.phases, "phases", strings.Join(allPhases, ","), "phases to run, comma-separated")
+	flag.StringVar(&o.profileDir, "profile", "", "write CPU and allocation profiles of engine children into this directory")
+	flag.DurationVar(&o.phaseTimeout, "phase-timeout", 3*time.Minute, "give up on a phase after this long")
+	flag.StringVar(&o.jsonOut, "json-out", "", "also write the JSON result to this file")
+	flag.Var(&o.consumerEnv, "consumer-env", "KEY=value added to the consumer processes' environment, for experiments (e.g. GOGC=50); repeatable")
+	flag.Float64Var(&o.trickleRate, "trickle-rate", 20, "messages per second in the trickle phase")
+	flag.DurationVar(&o.trickleDuration, "trickle-duration", 10*time.Second, "length of the trickle phase")
+	flag.DurationVar(&o.idleWindow, "idle-window", 20*time.Second, "how long idle requests are counted (use a multiple of the 20s long-poll wait)")
+	flag.IntVar(&o.holConcurrency, "hol-concurrency", 10, "concurrency of the head-of-line check")
+	flag.IntVar(&o.holFast, "hol-fast", 200, "fast messages behind the slow one")
+	flag.DurationVar(&o.holSlow, "hol-slow", 5*time.Second, "how long the slow message's handler takes")
+	flag.IntVar(&o.hbMessages, "heartbeat-messages", 1000, "messages held in flight in the heartbeat phase (also its concurrency)")
+	flag.DurationVar(&o.hbVisibility, "heartbeat-visibility", 4*time.Second, "visibility timeout of the heartbeat phase (whole seconds)")
+	flag.DurationVar(&o.hbHold, "heartbeat-hold", 10*time.Second, "how long the heartbeat phase holds its messages")
+	flag.IntVar(&o.bigMessages, "big-messages", 1280, "messages in the big-message phase")
+	flag.IntVar(&o.bigSize, "big-size", 64<<10, "body size in bytes of the big-message phase")
+	flag.Parse()
+	if o.rawWorkers <= 0 {
+		o.rawWorkers = pollers(o.concurrency)
+	}
+	for _, p := range strings.Split(o.phases, ",") {
+		if !contains(allPhases, p) {
+			fmt.Fprintf(os.Stderr, "bench: unknown phase %q (have %s)\n", p, strings.Join(allPhases, ","))
+			os.Exit(2)
+		}
+	}
+	if o.via != "binary" && o.via != "child" {
+		fmt.Fprintf(os.Stderr, "bench: -via must be binary or child\n")
+		os.Exit(2)
+	}
+
+	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
+	defer stop()
+	if err := run(ctx, o); err != nil {
+		fmt.Fprintln(os.Stderr, "bench:", err)
+		os.Exit(1)
+	}
+}
+
+func contains(list []string, s string) bool {
+	for _, x := range list {
+		if x == s {
+			return true
+		}
+	}
+	return false
+}
+
+// pollers is the engine's default number of concurrent receivers.
+func pollers(concurrency int) int { return min((concurrency+9)/10+1, concurrency) }
+
+type bench struct {
+	o        options
+	emu      *fauxqs.Server
+	aws      aws.Config
+	admin    *sqs.Client // queue creation, seeding, waking; not metered
+	self     string      // this program, for the engine child
+	sinkURL  string
+	sinkHits atomic.Int64
+	log      io.Writer
+}
+
+func (b *bench) logf(format string, args ...any) {
+	fmt.Fprintf(b.log, "bench: "+format+"\n", args...)
+}
+
+func run(ctx context.Context, o options) error {
+	started := time.Now()
+	b := &bench{o: o, log: os.Stderr}
+	want := func(p string) bool { return contains(strings.Split(o.phases, ","), p) }
+
+	var err error
+	if b.self, err = os.Executable(); err != nil {
+		return err
+	}
+	if (want("http") || want("exec") || want("big")) && o.via == "binary" {
+		if o.binary, err = filepath.Abs(o.binary); err != nil {
+			return err
+		}
+		if _, err := os.Stat(o.binary); err != nil {
+			return fmt.Errorf("daemon binary: %w (run make build, or pass -binary)", err)
+		}
+		b.o.binary = o.binary
+	}
+	if o.profileDir != "" {
+		if err := os.MkdirAll(o.profileDir, 0o755); err != nil {
+			return err
+		}
+	}
+
+	b.logf("starting fauxqs")
+	b.emu, err = fauxqs.Launch()
+	if err != nil {
+		return err
+	}
+	defer b.emu.Close()
+	b.aws = awsConfig(b.emu.Endpoint())
+	b.admin = sqs.NewFromConfig(b.aws)
+
+	sink, err := b.startSink()
+	if err != nil {
+		return err
+	}
+	defer sink.Close()
+
+	r := &results{
+		Machine: machine{CPUs: runtime.NumCPU(), Go: runtime.Version(), OS: runtime.GOOS + "/" + runtime.GOARCH},
+		Config: config{
+			Messages: o.messages, ExecMessages: o.execMessages, Concurrency: o.concurrency,
+			BodySize: o.bodySize, RawWorkers: o.rawWorkers, Via: o.via,
+		},
+	}
+	step := func(name string, f func() error) error {
+		if !want(name) || ctx.Err() != nil {
+			return ctx.Err()
+		}
+		t := time.Now()
+		b.logf("phase %s", name)
+		if err := f(); err != nil {
+			return fmt.Errorf("phase %s: %w\nfauxqs stderr:\n%s", name, err, b.emu.StderrTail())
+		}
+		b.logf("phase %s done in %.1fs", name, time.Since(t).Seconds())
+		return nil
+	}
+	pctx := ctx
+	steps := []struct {
+		name string
+		f    func() error
+	}{
+		{"raw", func() error {
+			// Warm the emulator up first (Node compiles its hot paths
+			// as they run), so the first phase is not measured cold.
+			if _, err := b.raw(pctx, max(o.messages/5, 1000)); err != nil {
+				return err
+			}
+			var err error
+			r.Raw, err = b.raw(pctx, o.messages)
+			return err
+		}},
+		{"go", func() (err error) { r.Go, err = b.consumer(pctx, "go", o.messages, o.bodySize); return }},
+		{"http", func() (err error) { r.HTTP, err = b.consumer(pctx, "http", o.messages, o.bodySize); return }},
+		{"exec", func() (err error) { r.Exec, err = b.consumer(pctx, "exec", o.execMessages, o.bodySize); return }},
+		{"big", func() (err error) { r.Big, err = b.consumer(pctx, "http", o.bigMessages, o.bigSize); return }},
+		// The ceiling again, after the consumers: the ratios use the
+		// better of both, and a large difference flags a busy machine.
+		{"raw", func() (err error) { r.RawAfter, err = b.raw(pctx, o.messages); return }},
+		{"trickle", func() (err error) { r.Trickle, err = b.trickle(pctx); return }},
+	}
+	for _, s := range steps {
+		if err := step(s.name, s.f); err != nil {
+			return err
+		}
+	}
+
+	// idle runs alongside hol and heartbeat: it only waits, on its own queue.
+	var idleDone chan error
+	if want("idle") && ctx.Err() == nil {
+		b.logf("phase idle (%s window, in the background)", o.idleWindow)
+		idleDone = make(chan error, 1)
+		go func() {
+			var err error
+			r.Idle, err = b.idle(pctx)
+			idleDone <- err
+		}()
+	}
+	for _, s := range []struct {
+		name string
+		f    func() error
+	}{
+		{"hol", func() (err error) { r.HOL, err = b.hol(pctx); return }},
+		{"heartbeat", func() (err error) { r.Heartbeat, err = b.heartbeat(pctx); return }},
+	} {
+		if err := step(s.name, s.f); err != nil {
+			return err
+		}
+	}
+	if idleDone != nil {
+		if err := <-idleDone; err != nil {
+			return fmt.Errorf("phase idle: %w", err)
+		}
+		b.logf("phase idle done")
+	}
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+
+	r.finish(time.Since(started))
+	r.printTables(os.Stdout)
+	line, err := json.Marshal(r)
+	if err != nil {
+		return err
+	}
+	if o.jsonOut != "" {
+		if err := os.WriteFile(o.jsonOut, append(line, '\n'), 0o644); err != nil {
+			return err
+		}
+	}
+	fmt.Printf("%s\n", line)
+	return nil
+}
+
+// startSink serves the http handler's endpoint: it reads each request's
+// body and answers 200, nothing else.
+func (b *bench) startSink() (io.Closer, error) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return nil, err
+	}
+	srv := &http.Server{
+		Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			_, _ = io.Copy(io.Discard, r.Body)
+			b.sinkHits.Add(1)
+			w.WriteHeader(http.StatusOK)
+		}),
+		ReadHeaderTimeout: 5 * time.Second,
+	}
+	go func() { _ = srv.Serve(ln) }()
+	b.sinkURL = "http://" + ln.Addr().String() + "/"
+	return srv, nil
+}
+
+// multiFlag is a repeatable string flag.
+type multiFlag []string
+
+func (m *multiFlag) String() string     { return strings.Join(*m, ",") }
+func (m *multiFlag) Set(v string) error { *m = append(*m, v); return nil }
