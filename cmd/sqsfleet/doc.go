@@ -1,0 +1,2 @@
+// Command sqsfleet is the worker daemon. All wiring lives in internal/app.
+package main
