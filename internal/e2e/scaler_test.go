@@ -107,8 +107,11 @@ func TestRunWithScalerAndScaleInProtection(t *testing.T) {
 	}
 	sendN(t, c, url, "late", 1)
 	eventually(t, 20*time.Second, "protection while busy again", agent.Protected)
-	go func() { time.Sleep(200 * time.Millisecond); _ = os.WriteFile(gate, nil, 0o600) }()
 	if err := d.cmd.Process.Signal(syscall.SIGTERM); err != nil {
+		t.Fatal(err)
+	}
+	// The handler finishes during the drain; protection stays until then.
+	if err := os.WriteFile(gate, nil, 0o600); err != nil {
 		t.Fatal(err)
 	}
 	if code := d.wait(t, 30*time.Second); code != 0 {
