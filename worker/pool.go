@@ -157,6 +157,9 @@ type Pool struct {
 
 	errLog rateLog
 
+	dispatchMu     sync.Mutex
+	dispatchClosed bool // set at shutdown: dispatch starts nothing more
+
 	// FIFO: the messages of each group waiting for, or under, their
 	// group's runner, in the order SQS returned them.
 	groupsMu sync.Mutex
@@ -226,6 +229,11 @@ func (p *Pool) Run(ctx context.Context) error {
 
 	<-ctx.Done()
 	p.draining.Store(true)
+	// From here on no handler starts, so waiting on handlers below cannot
+	// race with a dispatch adding to it.
+	p.dispatchMu.Lock()
+	p.dispatchClosed = true
+	p.dispatchMu.Unlock()
 	p.log.Info("stopped receiving; waiting for running handlers and pending receives",
 		zap.Int("inflight", p.leases.len()), zap.Duration("shutdown_timeout", p.cfg.ShutdownTimeout))
 
@@ -436,6 +444,16 @@ func (p *Pool) poll(stop, hard context.Context) {
 // standard queue every message runs at once. On a FIFO queue the messages
 // of a group join their group's line and run one after another.
 func (p *Pool) dispatch(leases []*lease) {
+	p.dispatchMu.Lock()
+	defer p.dispatchMu.Unlock()
+	if p.dispatchClosed {
+		// Shutdown began between the receive and here: no new work.
+		for _, l := range leases {
+			p.giveBack(l, 0)
+			p.slots.release(1)
+		}
+		return
+	}
 	p.handlers.Add(len(leases))
 	if !p.cfg.FIFO {
 		for _, l := range leases {
