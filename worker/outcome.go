@@ -279,7 +279,6 @@ func (p *Pool) flushDeletes(batch []*lease) {
 	ctx, cancel := context.WithTimeout(context.Background(), callTimeout)
 	errs, err := p.cfg.Queue.Delete(ctx, receipts)
 	cancel()
-	now := p.now()
 	for i, l := range batch {
 		e := err
 		if e == nil && i < len(errs) {
@@ -287,14 +286,11 @@ func (p *Pool) flushDeletes(batch []*lease) {
 		}
 		switch {
 		case e == nil:
+			p.done(l)
+			// A dead-lettered message was counted when its send succeeded.
 			if !l.deadLettered {
-				p.done(l)
 				p.metrics.Completed.WithLabelValues(OutcomeSuccess).Inc()
-				if !l.m.SentAt.IsZero() {
-					p.metrics.MessageAge.Observe(now.Sub(l.m.SentAt).Seconds())
-				}
-			} else {
-				p.done(l)
+				p.observeAge(l.m)
 			}
 		case errors.Is(e, ErrLeaseLost):
 			p.done(l)

@@ -207,16 +207,13 @@ func (d *daemon) run(ctx context.Context, hurry <-chan struct{}) error {
 	if err != nil {
 		return err
 	}
+	ran := make(chan struct{})
+	defer close(ran)
 	go func() {
 		select {
 		case <-hurry:
 			d.pool.Hurry()
-		case <-ctx.Done():
-			select {
-			case <-hurry:
-				d.pool.Hurry()
-			case <-time.After(cfg.Worker.ShutdownTimeout + time.Minute):
-			}
+		case <-ran:
 		}
 	}()
 	// The scaler (scaler.enabled) publishes backlog per instance, and the

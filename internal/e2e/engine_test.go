@@ -237,10 +237,9 @@ func TestHTTPHandlerHeadersAndStatuses(t *testing.T) {
 	})
 	send(t, c, url, "reject", nil)
 	send(t, c, url, "busy", nil)
-	xml := send(t, c, url, "<x/>", map[string]types.MessageAttributeValue{
+	send(t, c, url, "<x/>", map[string]types.MessageAttributeValue{
 		"Content-Type": {DataType: aws.String("String"), StringValue: aws.String("application/xml")},
 	})
-	_ = xml
 	e := startEngine(t, emu, url, dlq, h, nil)
 
 	got := receiveAll(t, c, dlq, 1, 20*time.Second)
