@@ -144,7 +144,7 @@ func (b *bench) raw(ctx context.Context, n int) (*throughput, error) {
 					VisibilityTimeout:           30,
 					MessageSystemAttributeNames: []types.MessageSystemAttributeName{types.MessageSystemAttributeNameAll},
 					MessageAttributeNames:       []string{"All"},
-				})
+				}, awssqs.ReceiveOptions) // the engine's own receive decoding
 				if err != nil {
 					errc <- err
 					return

@@ -55,7 +55,7 @@ func (q *Queue) Receive(ctx context.Context, max int, visibility time.Duration) 
 		MessageSystemAttributeNames: []types.MessageSystemAttributeName{types.MessageSystemAttributeNameAll},
 		MessageAttributeNames:       []string{"All"},
 		ReceiveRequestAttemptId:     attemptID(ctx),
-	})
+	}, ReceiveOptions)
 	if err != nil {
 		return nil, fmt.Errorf("sqs receive: %w", err)
 	}
