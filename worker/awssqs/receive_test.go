@@ -203,4 +203,3 @@ func createQueue(t *testing.T, c *sqs.Client, name string) string {
 	}
 	return aws.ToString(out.QueueUrl)
 }
-
