@@ -53,7 +53,7 @@ type options struct {
 	bigSize     int
 }
 
-var allPhases = []string{"raw", "go", "http", "exec", "big", "trickle", "idle", "hol", "heartbeat"}
+var allPhases = []string{"raw", "go", "http", "rawhttp", "exec", "big", "trickle", "idle", "hol", "heartbeat"}
 
 func main() {
 	if len(os.Args) > 1 && os.Args[1] == childFlag {
@@ -199,20 +199,21 @@ func run(ctx context.Context, o options) error {
 		{"raw", func() error {
 			// Warm the emulator up first (Node compiles its hot paths
 			// as they run), so the first phase is not measured cold.
-			if _, err := b.raw(pctx, max(o.messages/5, 1000)); err != nil {
+			if _, err := b.raw(pctx, max(o.messages/5, 1000), false); err != nil {
 				return err
 			}
 			var err error
-			r.Raw, err = b.raw(pctx, o.messages)
+			r.Raw, err = b.raw(pctx, o.messages, false)
 			return err
 		}},
 		{"go", func() (err error) { r.Go, err = b.consumer(pctx, "go", o.messages, o.bodySize); return }},
 		{"http", func() (err error) { r.HTTP, err = b.consumer(pctx, "http", o.messages, o.bodySize); return }},
+		{"rawhttp", func() (err error) { r.RawHTTP, err = b.raw(pctx, o.messages, true); return }},
 		{"exec", func() (err error) { r.Exec, err = b.consumer(pctx, "exec", o.execMessages, o.bodySize); return }},
 		{"big", func() (err error) { r.Big, err = b.consumer(pctx, "http", o.bigMessages, o.bigSize); return }},
 		// The ceiling again, after the consumers: the ratios use the
 		// better of both, and a large difference flags a busy machine.
-		{"raw", func() (err error) { r.RawAfter, err = b.raw(pctx, o.messages); return }},
+		{"raw", func() (err error) { r.RawAfter, err = b.raw(pctx, o.messages, false); return }},
 		{"trickle", func() (err error) { r.Trickle, err = b.trickle(pctx); return }},
 	}
 	for _, s := range steps {

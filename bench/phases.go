@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
+	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -119,8 +121,19 @@ func summarize(samples []sample, n int) *throughput {
 // rawWorkers goroutines, with nothing else in between. It asks for the same
 // attributes, long-poll wait and visibility timeout as the engine, so the
 // emulator does the same work per request.
-func (b *bench) raw(ctx context.Context, n int) (*throughput, error) {
-	url, err := b.newSeededQueue(ctx, "raw", n, paddedBody(b.o.bodySize))
+//
+// With post set it is the raw http loop instead: the same loop POSTs each
+// received body to the sink (the ten of a batch in parallel, over a plain
+// keep-alive net/http client) before deleting them. It is what any Go
+// program that hands SQS messages to a local HTTP app costs here, with no
+// engine at all, so it bounds what the http handler can reach on this
+// machine.
+func (b *bench) raw(ctx context.Context, n int, post bool) (*throughput, error) {
+	name := "raw"
+	if post {
+		name = "rawhttp"
+	}
+	url, err := b.newSeededQueue(ctx, name, n, paddedBody(b.o.bodySize))
 	if err != nil {
 		return nil, err
 	}
@@ -131,7 +144,25 @@ func (b *bench) raw(ctx context.Context, n int) (*throughput, error) {
 	ctx, cancel := context.WithTimeout(ctx, b.o.phaseTimeout)
 	defer cancel()
 	var done, receives, deletes atomic.Int64
-	errc := make(chan error, b.o.rawWorkers)
+	errc := make(chan error, b.o.rawWorkers*11)
+	tr := http.DefaultTransport.(*http.Transport).Clone()
+	tr.MaxIdleConnsPerHost = 10 * b.o.rawWorkers
+	hc := &http.Client{Transport: tr}
+	defer tr.CloseIdleConnections()
+	postAll := func(msgs []types.Message) bool {
+		var posts sync.WaitGroup
+		failed := atomic.Bool{}
+		for _, m := range msgs {
+			posts.Go(func() {
+				if err := postBody(ctx, hc, b.sinkURL, aws.ToString(m.Body)); err != nil {
+					failed.Store(true)
+					errc <- err
+				}
+			})
+		}
+		posts.Wait()
+		return !failed.Load()
+	}
 	var wg sync.WaitGroup
 	for range b.o.rawWorkers {
 		wg.Go(func() {
@@ -151,6 +182,9 @@ func (b *bench) raw(ctx context.Context, n int) (*throughput, error) {
 				}
 				if len(out.Messages) == 0 || done.Load() >= int64(n) {
 					continue
+				}
+				if post && !postAll(out.Messages) {
+					return
 				}
 				entries := make([]types.DeleteMessageBatchRequestEntry, len(out.Messages))
 				for i, m := range out.Messages {
@@ -196,6 +230,9 @@ func (b *bench) raw(ctx context.Context, n int) (*throughput, error) {
 		b.logf("  raw: %.0f SQS request attempts failed (the SDK retried them), %.0f messages stranded until their visibility timeout", t.SQSErrors, t.Stranded)
 	}
 	t.Process, t.Handler = "bench (plain loop)", fmt.Sprintf("receive 10 + delete batch, %d loops", b.o.rawWorkers)
+	if post {
+		t.Handler = fmt.Sprintf("receive 10 + POST each + delete batch, %d loops", b.o.rawWorkers)
+	}
 	t.BenchCPUPer10k = 0 // the loop is this program: it is CPUPer10k
 	t.BodySize = b.o.bodySize
 	return t, nil
@@ -708,4 +745,24 @@ func (b *bench) heartbeat(ctx context.Context) (*heartbeatResult, error) {
 	r.PerTenPerPeriod = r.Requests / float64(k) / (float64(n) / 10)
 	r.EntriesPerRequest = r.Entries / r.Requests
 	return r, nil
+}
+
+// postBody is the raw http loop's handler call: POST the body, read the
+// answer, want a 2xx.
+func postBody(ctx context.Context, hc *http.Client, url, body string) error {
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, url, strings.NewReader(body))
+	if err != nil {
+		return err
+	}
+	req.Header.Set("Content-Type", "application/json")
+	resp, err := hc.Do(req)
+	if err != nil {
+		return err
+	}
+	_, _ = io.Copy(io.Discard, resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode/100 != 2 {
+		return fmt.Errorf("sink answered %s", resp.Status)
+	}
+	return nil
 }

@@ -38,6 +38,7 @@ type results struct {
 	Ceiling   float64          `json:"ceiling_msgs_per_s,omitempty"`
 	Go        *throughput      `json:"go,omitempty"`
 	HTTP      *throughput      `json:"http,omitempty"`
+	RawHTTP   *throughput      `json:"raw_http,omitempty"`
 	Exec      *throughput      `json:"exec,omitempty"`
 	Big       *throughput      `json:"big,omitempty"`
 	Trickle   *trickleResult   `json:"trickle,omitempty"`
@@ -64,7 +65,7 @@ func (r *results) finish(elapsed time.Duration) {
 		r.Warnings = append(r.Warnings, fmt.Sprintf("the two raw runs differ by more than 15%% (%.0f and %.0f msgs/s): the machine was busy with something else, so the ratios are unreliable; run again",
 			r.Raw.MsgsPerSec, r.RawAfter.MsgsPerSec))
 	}
-	for _, t := range []*throughput{r.Raw, r.RawAfter, r.Go, r.HTTP, r.Exec, r.Big} {
+	for _, t := range []*throughput{r.Raw, r.RawAfter, r.Go, r.HTTP, r.RawHTTP, r.Exec, r.Big} {
 		if t != nil && r.Ceiling > 0 {
 			t.Ratio = t.MsgsPerSec / r.Ceiling
 		}
@@ -111,7 +112,7 @@ func (r *results) printTables(w io.Writer) {
 	for _, row := range []struct {
 		name string
 		t    *throughput
-	}{{"raw ceiling, before", r.Raw}, {"Go handler (no-op)", r.Go}, {"http handler", r.HTTP}, {"exec handler (`true`)", r.Exec}, {"http handler, big messages", r.Big}, {"raw ceiling, after", r.RawAfter}} {
+	}{{"raw ceiling, before", r.Raw}, {"Go handler (no-op)", r.Go}, {"http handler", r.HTTP}, {"raw http loop (no engine)", r.RawHTTP}, {"exec handler (`true`)", r.Exec}, {"http handler, big messages", r.Big}, {"raw ceiling, after", r.RawAfter}} {
 		t := row.t
 		if t == nil {
 			continue
@@ -121,7 +122,7 @@ func (r *results) printTables(w io.Writer) {
 			name += fmt.Sprintf(" (%d KiB)", t.BodySize>>10)
 		}
 		ratio, rss, proc := fmt.Sprintf("%.2f", t.Ratio), "n/a", t.Handler
-		if t != r.Raw && t != r.RawAfter {
+		if t != r.Raw && t != r.RawAfter && t != r.RawHTTP {
 			rss = fmt.Sprintf("%.1f MiB (%.0f + %.0f)", t.PeakRSSMiB, t.PeakAnonMiB, t.PeakFileMiB)
 			proc = t.Process
 		}
@@ -154,6 +155,10 @@ func (r *results) printTables(w io.Writer) {
 	}
 	if r.HTTP != nil && r.Ceiling > 0 {
 		row("http handler throughput / raw ceiling", fmt.Sprintf("%.2f", r.HTTP.Ratio), "≥ 0.8", yes(r.HTTP.Ratio >= 0.8))
+	}
+	if r.HTTP != nil && r.RawHTTP != nil && r.Ceiling > 0 {
+		row("raw http loop (no engine) / raw ceiling: what an http handler can reach here", fmt.Sprintf("%.2f", r.RawHTTP.Ratio), "", nil)
+		row("http handler throughput / raw http loop", fmt.Sprintf("%.2f", r.HTTP.MsgsPerSec/r.RawHTTP.MsgsPerSec), "", nil)
 	}
 	for _, t := range []*throughput{r.Go, r.HTTP, r.Exec} {
 		if t != nil {

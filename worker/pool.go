@@ -160,6 +160,14 @@ type Pool struct {
 	dispatchMu     sync.Mutex
 	dispatchClosed bool // set at shutdown: dispatch starts nothing more
 
+	// work feeds the standard queue's handler goroutines, one per slot,
+	// which live as long as Run. A goroutine per message cost about a tenth
+	// of the daemon's CPU in stack growth (runtime.newstack) under load,
+	// because every new goroutine grows its stack again through the SDK
+	// and net/http call depth. The buffer holds every slot, so a send never
+	// blocks.
+	work chan *lease
+
 	// FIFO: the messages of each group waiting for, or under, their
 	// group's runner, in the order SQS returned them.
 	groupsMu sync.Mutex
@@ -207,6 +215,12 @@ func (p *Pool) Run(ctx context.Context) error {
 	// running work is only cancelled when the shutdown timeout runs out.
 	p.workCtx, p.cancelWork = context.WithCancel(context.WithoutCancel(ctx))
 	defer p.cancelWork()
+	if !p.cfg.FIFO {
+		p.work = make(chan *lease, p.cfg.Concurrency)
+		for range p.cfg.Concurrency {
+			go p.handle()
+		}
+	}
 	p.lastReturn.Store(p.now().UnixNano())
 
 	extCtx, stopExt := context.WithCancel(context.WithoutCancel(ctx))
@@ -233,6 +247,10 @@ func (p *Pool) Run(ctx context.Context) error {
 	// race with a dispatch adding to it.
 	p.dispatchMu.Lock()
 	p.dispatchClosed = true
+	if p.work != nil {
+		// Handler goroutines finish what was dispatched, then end.
+		close(p.work)
+	}
 	p.dispatchMu.Unlock()
 	p.log.Info("stopped receiving; waiting for running handlers and pending receives",
 		zap.Int("inflight", p.leases.len()), zap.Duration("shutdown_timeout", p.cfg.ShutdownTimeout))
@@ -457,11 +475,7 @@ func (p *Pool) dispatch(leases []*lease) {
 	p.handlers.Add(len(leases))
 	if !p.cfg.FIFO {
 		for _, l := range leases {
-			go func() {
-				defer p.handlers.Done()
-				defer p.slots.release(1)
-				p.process(l)
-			}()
+			p.work <- l
 		}
 		return
 	}
@@ -474,6 +488,15 @@ func (p *Pool) dispatch(leases []*lease) {
 		if !running {
 			go p.runGroup(g)
 		}
+	}
+}
+
+// handle runs the handlers of a standard queue, one message at a time.
+func (p *Pool) handle() {
+	for l := range p.work {
+		p.process(l)
+		p.slots.release(1)
+		p.handlers.Done()
 	}
 }
 
