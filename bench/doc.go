@@ -11,6 +11,12 @@
 //     Every throughput below is also given as a ratio to it: the emulator
 //     and the consumer share the machine's two cores, so absolute numbers
 //     move between runs and machines while the ratios hold.
+//   - rawhttp: the raw loop that also POSTs each message to the http sink
+//     (the ten of a batch in parallel, plain net/http keep-alive client)
+//     before deleting them: what any program that hands SQS messages to a
+//     local HTTP app costs here, with no engine. It bounds what the http
+//     handler can reach on this machine, and the table shows the http
+//     handler's throughput as a ratio to it too.
 //   - go, http, exec: messages per second through the engine at -concurrency
 //     with a no-op Go handler, the http handler POSTing to a minimal local
 //     sink, and the exec handler running `true`, from a backlog of

@@ -412,11 +412,25 @@ func (d *jsonDecoder) stringMap(m map[string]string) (map[string]string, error) 
 	}
 	err := d.object(func(key []byte) error {
 		v, err := d.str()
-		m[string(key)] = v
+		k, ok := systemAttributeNames[string(key)] // no allocation for the usual names
+		if !ok {
+			k = string(key)
+		}
+		m[k] = v
 		return err
 	})
 	return m, err
 }
+
+// systemAttributeNames holds the names SQS sends in Attributes, so that
+// decoding them does not allocate a new key string per message.
+var systemAttributeNames = func() map[string]string {
+	m := map[string]string{}
+	for _, n := range types.MessageSystemAttributeName("").Values() {
+		m[string(n)] = string(n)
+	}
+	return m
+}()
 
 func (d *jsonDecoder) attributeMap(m map[string]types.MessageAttributeValue) (map[string]types.MessageAttributeValue, error) {
 	if isNull, err := d.null(); isNull || err != nil {

@@ -3,6 +3,7 @@ package awssqs
 import (
 	"encoding/json"
 	"reflect"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -141,4 +142,31 @@ func minimalString(s string) string {
 func b64(b []byte) string {
 	out, _ := json.Marshal(b)
 	return strings.Trim(string(out), `"`)
+}
+
+// BenchmarkDecodeReceive decodes a full ReceiveMessage response (ten
+// messages with system and message attributes, JSON bodies that need
+// unescaping), as the adapter does on every receive.
+func BenchmarkDecodeReceive(b *testing.B) {
+	for _, size := range []int{256, 64 << 10} {
+		b.Run(strconv.Itoa(size)+"B", func(b *testing.B) {
+			body := `{"i":1,"pad":"` + strings.Repeat("x", size-16) + `"}`
+			var msgs []string
+			for i := range 10 {
+				msgs = append(msgs, `{"MessageId":"`+strconv.Itoa(i)+`-5fea7756-0ea4-451a-a703-a558b933e274","ReceiptHandle":"`+strings.Repeat("AQEB", 40)+
+					`","MD5OfBody":"0123456789abcdef0123456789abcdef","Body":`+jsonString(body)+
+					`,"Attributes":{"SenderId":"AIDAEXAMPLE","ApproximateFirstReceiveTimestamp":"1700000000000","ApproximateReceiveCount":"1","SentTimestamp":"1700000000000"}`+
+					`,"MD5OfMessageAttributes":"0123456789abcdef0123456789abcdef","MessageAttributes":{"kind":{"StringValue":"order","DataType":"String"}}}`)
+			}
+			doc := []byte(`{"Messages":[` + strings.Join(msgs, ",") + `]}`)
+			b.SetBytes(int64(len(doc)))
+			b.ReportAllocs()
+			for b.Loop() {
+				var out sqs.ReceiveMessageOutput
+				if err := decodeReceiveJSON(doc, &out); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
 }
