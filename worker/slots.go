@@ -21,8 +21,16 @@ type slots struct {
 	mu      sync.Mutex
 	free    int
 	total   int
-	pending int           // receives in flight
-	wake    chan struct{} // closed and replaced whenever free or pending changes
+	pending int // receives in flight
+	// wake is closed, and replaced, when a waiting acquire may now succeed.
+	// Waking only then, rather than on every release, matters: at
+	// saturation a slot frees up per message, and waking every waiting
+	// poller for each one, to find that a batch is not yet free, cost more
+	// CPU than the rest of the slot accounting.
+	wake chan struct{}
+	// waitFull is the smallest batch a waiting acquire needs (0: nobody
+	// waits).
+	waitFull int
 }
 
 func newSlots(n int) *slots {
@@ -46,6 +54,9 @@ func (s *slots) acquire(ctx context.Context, max int) (int, error) {
 			s.pending++
 			s.mu.Unlock()
 			return n, nil
+		}
+		if s.waitFull == 0 || full < s.waitFull {
+			s.waitFull = full
 		}
 		wake := s.wake
 		s.mu.Unlock()
@@ -73,8 +84,14 @@ func (s *slots) received() {
 	s.mu.Unlock()
 }
 
-// signal wakes every waiter; the caller holds mu.
+// signal wakes every waiter if one of them may now take its batch; the
+// caller holds mu.
 func (s *slots) signal() {
+	if s.waitFull == 0 || !(s.free >= s.waitFull || (s.free > 0 && s.pending == 0)) {
+		return
+	}
+	// Every waiter wakes, retries, and registers again if it still waits.
+	s.waitFull = 0
 	close(s.wake)
 	s.wake = make(chan struct{})
 }
