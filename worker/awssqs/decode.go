@@ -454,9 +454,9 @@ func (d *jsonDecoder) attributeMap(m map[string]types.MessageAttributeValue) (ma
 			case "BinaryValue":
 				v.BinaryValue, err = d.blob()
 			case "StringListValues":
-				v.StringListValues, err = d.stringList()
+				v.StringListValues, err = list(d, d.str)
 			case "BinaryListValues":
-				v.BinaryListValues, err = d.blobList()
+				v.BinaryListValues, err = list(d, d.blob)
 			default:
 				err = d.skip()
 			}
@@ -468,27 +468,15 @@ func (d *jsonDecoder) attributeMap(m map[string]types.MessageAttributeValue) (ma
 	return m, err
 }
 
-func (d *jsonDecoder) stringList() ([]string, error) {
+// list decodes an array (or null) whose elements elem decodes.
+func list[T any](d *jsonDecoder, elem func() (T, error)) ([]T, error) {
 	if isNull, err := d.null(); isNull || err != nil {
 		return nil, err
 	}
-	l := []string{}
+	l := []T{}
 	err := d.array(func() error {
-		s, err := d.str()
-		l = append(l, s)
-		return err
-	})
-	return l, err
-}
-
-func (d *jsonDecoder) blobList() ([][]byte, error) {
-	if isNull, err := d.null(); isNull || err != nil {
-		return nil, err
-	}
-	l := [][]byte{}
-	err := d.array(func() error {
-		b, err := d.blob()
-		l = append(l, b)
+		v, err := elem()
+		l = append(l, v)
 		return err
 	})
 	return l, err
