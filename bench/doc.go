@@ -53,9 +53,15 @@
 // sizes; the defaults finish in under two minutes on a 2-core machine.
 //
 // The raw loop runs once to warm the emulator up (Node compiles its hot
-// paths as they run), then before and after the consumer phases; ratios are
-// to the better of the two, and a warning says so when they differ by more
-// than 15% (something else was using the CPU: run again).
+// paths as they run). Then raw, go, http and rawhttp run -rounds times
+// (3), interleaved: one round is each of them in turn. Each reports its
+// median run, and ratios are median to median. A run's steady state lasts
+// about a second here and single runs move by 10%; interleaving spreads
+// whatever else the machine does over every phase rather than one. A
+// warning says so when the raw runs spread by more than 15% of their
+// median (something else was using the CPU: run again). /metrics is
+// scraped without compression, since at 20 scrapes a second gzip would be
+// a cost of the measurement rather than of the daemon.
 //
 // A receive whose response the SDK fails to read after SQS sent it (seen
 // here about once per 50,000 receives under full CPU load: "deserialization

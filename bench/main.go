@@ -1,6 +1,7 @@
 package main
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"flag"
@@ -12,6 +13,7 @@ import (
 	"os/signal"
 	"path/filepath"
 	"runtime"
+	"slices"
 	"strings"
 	"sync/atomic"
 	"syscall"
@@ -24,6 +26,7 @@ import (
 )
 
 type options struct {
+	rounds       int
 	messages     int
 	execMessages int
 	concurrency  int
@@ -60,7 +63,8 @@ func main() {
 		os.Exit(runChild(os.Args[2:]))
 	}
 	var o options
-	flag.IntVar(&o.messages, "messages", 50000, "backlog per throughput phase (raw, go, http)")
+	flag.IntVar(&o.messages, "messages", 50000, "backlog per throughput phase (raw, go, http, rawhttp)")
+	flag.IntVar(&o.rounds, "rounds", 3, "rounds of the phases raw, go, http and rawhttp, in turn; each reports its median run")
 	flag.IntVar(&o.execMessages, "exec-messages", 3000, "backlog for the exec phase (a process per message is slower)")
 	flag.IntVar(&o.concurrency, "concurrency", 64, "worker concurrency of the throughput, trickle and idle phases")
 	flag.IntVar(&o.bodySize, "body-size", 256, "message body size in bytes for the throughput phases")
@@ -92,6 +96,10 @@ func main() {
 			fmt.Fprintf(os.Stderr, "bench: unknown phase %q (have %s)\n", p, strings.Join(allPhases, ","))
 			os.Exit(2)
 		}
+	}
+	if o.rounds < 1 {
+		fmt.Fprintf(os.Stderr, "bench: -rounds must be at least 1\n")
+		os.Exit(2)
 	}
 	if o.via != "binary" && o.via != "child" {
 		fmt.Fprintf(os.Stderr, "bench: -via must be binary or child\n")
@@ -175,7 +183,7 @@ func run(ctx context.Context, o options) error {
 	r := &results{
 		Machine: machine{CPUs: runtime.NumCPU(), Go: runtime.Version(), OS: runtime.GOOS + "/" + runtime.GOARCH},
 		Config: config{
-			Messages: o.messages, ExecMessages: o.execMessages, Concurrency: o.concurrency,
+			Rounds: o.rounds, Messages: o.messages, ExecMessages: o.execMessages, Concurrency: o.concurrency,
 			BodySize: o.bodySize, RawWorkers: o.rawWorkers, Via: o.via,
 		},
 	}
@@ -196,26 +204,42 @@ func run(ctx context.Context, o options) error {
 		name string
 		f    func() error
 	}{
-		{"raw", func() error {
-			// Warm the emulator up first (Node compiles its hot paths
-			// as they run), so the first phase is not measured cold.
-			if _, err := b.raw(pctx, max(o.messages/5, 1000), false); err != nil {
-				return err
-			}
-			var err error
-			r.Raw, err = b.raw(pctx, o.messages, false)
-			return err
-		}},
-		{"go", func() (err error) { r.Go, err = b.consumer(pctx, "go", o.messages, o.bodySize); return }},
-		{"http", func() (err error) { r.HTTP, err = b.consumer(pctx, "http", o.messages, o.bodySize); return }},
-		{"rawhttp", func() (err error) { r.RawHTTP, err = b.raw(pctx, o.messages, true); return }},
 		{"exec", func() (err error) { r.Exec, err = b.consumer(pctx, "exec", o.execMessages, o.bodySize); return }},
 		{"big", func() (err error) { r.Big, err = b.consumer(pctx, "http", o.bigMessages, o.bigSize); return }},
-		// The ceiling again, after the consumers: the ratios use the
-		// better of both, and a large difference flags a busy machine.
-		{"raw", func() (err error) { r.RawAfter, err = b.raw(pctx, o.messages, false); return }},
 		{"trickle", func() (err error) { r.Trickle, err = b.trickle(pctx); return }},
 	}
+	// The throughput phases run in rounds, each round all of them in turn,
+	// and each reports its median run. On two cores shared with the
+	// emulator one run's steady state lasts about a second and moves by
+	// 10% from run to run; interleaving spreads whatever else the machine
+	// does over all of them instead of one, and the median of each set is
+	// compared with the median of the raw runs.
+	if want("raw") && ctx.Err() == nil {
+		// Warm the emulator up first (Node compiles its hot paths as they
+		// run), so the first round is not measured cold.
+		b.logf("warming the emulator up")
+		if _, err := b.raw(pctx, max(o.messages/5, 1000), false); err != nil {
+			return fmt.Errorf("warm-up: %w\nfauxqs stderr:\n%s", err, b.emu.StderrTail())
+		}
+	}
+	var raws, gos, https, rawhttps []*throughput
+	for round := 1; round <= o.rounds; round++ {
+		b.logf("round %d of %d", round, o.rounds)
+		for _, s := range []struct {
+			name string
+			f    func() error
+		}{
+			{"raw", func() error { return collect(&raws)(b.raw(pctx, o.messages, false)) }},
+			{"go", func() error { return collect(&gos)(b.consumer(pctx, "go", o.messages, o.bodySize)) }},
+			{"http", func() error { return collect(&https)(b.consumer(pctx, "http", o.messages, o.bodySize)) }},
+			{"rawhttp", func() error { return collect(&rawhttps)(b.raw(pctx, o.messages, true)) }},
+		} {
+			if err := step(s.name, s.f); err != nil {
+				return err
+			}
+		}
+	}
+	r.Raw, r.Go, r.HTTP, r.RawHTTP = median(raws), median(gos), median(https), median(rawhttps)
 	for _, s := range steps {
 		if err := step(s.name, s.f); err != nil {
 			return err
@@ -294,3 +318,29 @@ type multiFlag []string
 
 func (m *multiFlag) String() string     { return strings.Join(*m, ",") }
 func (m *multiFlag) Set(v string) error { *m = append(*m, v); return nil }
+
+// collect returns a function that appends a phase's result to *runs.
+func collect(runs *[]*throughput) func(*throughput, error) error {
+	return func(t *throughput, err error) error {
+		if err == nil {
+			*runs = append(*runs, t)
+		}
+		return err
+	}
+}
+
+// median returns the run with the median throughput (the upper one of an
+// even count), with every run's throughput listed in it; nil for none.
+func median(runs []*throughput) *throughput {
+	if len(runs) == 0 {
+		return nil
+	}
+	sorted := slices.Clone(runs)
+	slices.SortFunc(sorted, func(a, b *throughput) int { return cmp.Compare(a.MsgsPerSec, b.MsgsPerSec) })
+	m := *sorted[len(sorted)/2]
+	m.Runs = nil
+	for _, t := range runs {
+		m.Runs = append(m.Runs, t.MsgsPerSec)
+	}
+	return &m
+}

@@ -45,17 +45,20 @@ func (b *bench) newSeededQueue(ctx context.Context, phase string, n int, body fu
 
 // throughput is the result of a backlog phase.
 type throughput struct {
-	Process     string             `json:"process"`
-	Handler     string             `json:"handler"`
-	Messages    int                `json:"messages"`
-	BodySize    int                `json:"body_size"`
-	Concurrency int                `json:"concurrency,omitempty"`
-	MsgsPerSec  float64            `json:"msgs_per_s"`
-	Ratio       float64            `json:"ratio_to_ceiling,omitempty"`
-	ReqPerMsg   float64            `json:"sqs_requests_per_msg"`
-	Requests    map[string]float64 `json:"sqs_requests"`
-	CPUPer10k   float64            `json:"cpu_s_per_10k"`
-	PeakRSSMiB  float64            `json:"peak_rss_mib,omitempty"`
+	Process     string  `json:"process"`
+	Handler     string  `json:"handler"`
+	Messages    int     `json:"messages"`
+	BodySize    int     `json:"body_size"`
+	Concurrency int     `json:"concurrency,omitempty"`
+	MsgsPerSec  float64 `json:"msgs_per_s"`
+	// Runs lists the throughput of every run, in order, where the phase
+	// ran in rounds and this is its median run.
+	Runs       []float64          `json:"runs_msgs_per_s,omitempty"`
+	Ratio      float64            `json:"ratio_to_ceiling,omitempty"`
+	ReqPerMsg  float64            `json:"sqs_requests_per_msg"`
+	Requests   map[string]float64 `json:"sqs_requests"`
+	CPUPer10k  float64            `json:"cpu_s_per_10k"`
+	PeakRSSMiB float64            `json:"peak_rss_mib,omitempty"`
 	// The largest anonymous (heap, stacks) and file-backed (the mapped
 	// executable) parts of the resident set seen while sampling.
 	PeakAnonMiB float64 `json:"peak_rss_anon_mib,omitempty"`

@@ -3,6 +3,7 @@ package main
 import (
 	"fmt"
 	"io"
+	"slices"
 	"strings"
 	"time"
 )
@@ -14,6 +15,7 @@ type machine struct {
 }
 
 type config struct {
+	Rounds       int    `json:"rounds"`
 	Messages     int    `json:"messages"`
 	ExecMessages int    `json:"exec_messages"`
 	Concurrency  int    `json:"concurrency"`
@@ -34,7 +36,6 @@ type results struct {
 	Machine   machine          `json:"machine"`
 	Config    config           `json:"config"`
 	Raw       *throughput      `json:"raw,omitempty"`
-	RawAfter  *throughput      `json:"raw_after,omitempty"`
 	Ceiling   float64          `json:"ceiling_msgs_per_s,omitempty"`
 	Go        *throughput      `json:"go,omitempty"`
 	HTTP      *throughput      `json:"http,omitempty"`
@@ -54,18 +55,15 @@ type results struct {
 // finish computes the ratios to the ceiling and checks the targets.
 func (r *results) finish(elapsed time.Duration) {
 	r.Seconds = elapsed.Seconds()
-	// The ceiling is the better of the two raw runs: something else
-	// running on the machine can only make a run slower.
-	for _, t := range []*throughput{r.Raw, r.RawAfter} {
-		if t != nil {
-			r.Ceiling = max(r.Ceiling, t.MsgsPerSec)
+	// The ceiling is the median raw run, as every consumer figure is its
+	// median run.
+	if r.Raw != nil {
+		r.Ceiling = r.Raw.MsgsPerSec
+		if lo, hi := slices.Min(r.Raw.Runs), slices.Max(r.Raw.Runs); hi-lo > 0.15*r.Ceiling {
+			r.Warnings = append(r.Warnings, fmt.Sprintf("the raw runs differ by more than 15%% of their median (%.0f to %.0f msgs/s): the machine was busy with something else, so the ratios are unreliable; run again", lo, hi))
 		}
 	}
-	if r.Raw != nil && r.RawAfter != nil && min(r.Raw.MsgsPerSec, r.RawAfter.MsgsPerSec) < 0.85*r.Ceiling {
-		r.Warnings = append(r.Warnings, fmt.Sprintf("the two raw runs differ by more than 15%% (%.0f and %.0f msgs/s): the machine was busy with something else, so the ratios are unreliable; run again",
-			r.Raw.MsgsPerSec, r.RawAfter.MsgsPerSec))
-	}
-	for _, t := range []*throughput{r.Raw, r.RawAfter, r.Go, r.HTTP, r.RawHTTP, r.Exec, r.Big} {
+	for _, t := range []*throughput{r.Raw, r.Go, r.HTTP, r.RawHTTP, r.Exec, r.Big} {
 		if t != nil && r.Ceiling > 0 {
 			t.Ratio = t.MsgsPerSec / r.Ceiling
 		}
@@ -112,7 +110,7 @@ func (r *results) printTables(w io.Writer) {
 	for _, row := range []struct {
 		name string
 		t    *throughput
-	}{{"raw ceiling, before", r.Raw}, {"Go handler (no-op)", r.Go}, {"http handler", r.HTTP}, {"raw http loop (no engine)", r.RawHTTP}, {"exec handler (`true`)", r.Exec}, {"http handler, big messages", r.Big}, {"raw ceiling, after", r.RawAfter}} {
+	}{{"raw ceiling", r.Raw}, {"Go handler (no-op)", r.Go}, {"http handler", r.HTTP}, {"raw http loop (no engine)", r.RawHTTP}, {"exec handler (`true`)", r.Exec}, {"http handler, big messages", r.Big}} {
 		t := row.t
 		if t == nil {
 			continue
@@ -122,7 +120,7 @@ func (r *results) printTables(w io.Writer) {
 			name += fmt.Sprintf(" (%d KiB)", t.BodySize>>10)
 		}
 		ratio, rss, proc := fmt.Sprintf("%.2f", t.Ratio), "n/a", t.Handler
-		if t != r.Raw && t != r.RawAfter && t != r.RawHTTP {
+		if t != r.Raw && t != r.RawHTTP {
 			rss = fmt.Sprintf("%.1f MiB (%.0f + %.0f)", t.PeakRSSMiB, t.PeakAnonMiB, t.PeakFileMiB)
 			proc = t.Process
 		}
@@ -130,7 +128,7 @@ func (r *results) printTables(w io.Writer) {
 			name, proc, t.Messages, t.MsgsPerSec, ratio, t.ReqPerMsg, t.CPUPer10k, t.EmulatorCPUPer10k, rss)
 	}
 
-	fmt.Fprintf(w, "\nCeiling: %.0f msgs/s, the better of the two raw runs. Throughput and CPU are over the steady state (10%% to 90%% of the messages done); requests per message over the whole run. Peak RSS is VmHWM, with the largest anonymous (heap, stacks) + file-backed (mapped executable) parts seen while sampling.\n", r.Ceiling)
+	fmt.Fprintf(w, "\nCeiling: %.0f msgs/s, the median raw run. %s Throughput and CPU are over the steady state (10%% to 90%% of the messages done); requests per message over the whole run. Peak RSS is VmHWM, with the largest anonymous (heap, stacks) + file-backed (mapped executable) parts seen while sampling.\n", r.Ceiling, r.runsNote())
 	for _, t := range []*throughput{r.Go, r.HTTP, r.Exec, r.Big} {
 		if t != nil && t.SQSErrors > 0 {
 			fmt.Fprintf(w, "Note: %s handler: %.0f SQS request attempt(s) failed on the client side and were retried by the SDK; %.0f message(s) in a lost receive response stayed invisible until their visibility timeout.\n", t.Handler, t.SQSErrors, t.Stranded)
@@ -201,4 +199,26 @@ func (r *results) printTables(w io.Writer) {
 		fmt.Fprintf(w, "Targets NOT met: %s\n", strings.Join(missed, "; "))
 	}
 	fmt.Fprintln(w)
+}
+
+// runsNote says how many rounds there were and lists each phase's runs.
+func (r *results) runsNote() string {
+	if r.Config.Rounds <= 1 {
+		return ""
+	}
+	var parts []string
+	for _, p := range []struct {
+		name string
+		t    *throughput
+	}{{"raw", r.Raw}, {"go", r.Go}, {"http", r.HTTP}, {"raw http", r.RawHTTP}} {
+		if p.t == nil {
+			continue
+		}
+		var runs []string
+		for _, v := range p.t.Runs {
+			runs = append(runs, fmt.Sprintf("%.0f", v))
+		}
+		parts = append(parts, p.name+" "+strings.Join(runs, ", "))
+	}
+	return fmt.Sprintf("Raw, Go, http and raw http ran in %d interleaved rounds; each row is the phase's median run (msgs/s of every run: %s).", r.Config.Rounds, strings.Join(parts, "; "))
 }
