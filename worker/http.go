@@ -11,6 +11,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"time"
 )
 
@@ -93,7 +94,13 @@ type HTTPHandler struct {
 	client       *http.Client
 	permanent    []int
 	responseTail int
+	// queueName caches the X-Aws-Sqsd-Queue value of the last queue URL
+	// seen: a daemon consumes one queue, so it is parsed once, not per
+	// message.
+	queueName atomic.Pointer[queueName]
 }
+
+type queueName struct{ url, name string }
 
 // NewHTTPHandler validates cfg and returns a handler.
 func NewHTTPHandler(cfg HTTPConfig) (*HTTPHandler, error) {
@@ -198,24 +205,41 @@ func sqsQueueName(queueURL string) string {
 	return s[strings.LastIndexByte(s, '/')+1:]
 }
 
+// queue returns the sanitised queue name of queueURL, from the cache when
+// it is the last one seen.
+func (h *HTTPHandler) queue(queueURL string) string {
+	if c := h.queueName.Load(); c != nil && c.url == queueURL {
+		return c.name
+	}
+	c := &queueName{url: queueURL, name: sanitizeHeaderValue(sqsQueueName(queueURL))}
+	h.queueName.Store(c)
+	return c.name
+}
+
 func (h *HTTPHandler) newRequest(ctx context.Context, m *Message) (*http.Request, error) {
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, h.url, strings.NewReader(m.Body))
 	if err != nil {
 		return nil, err
 	}
-	hd := req.Header
-	hd.Set("User-Agent", "sqsfleet")
-	hd.Set("Content-Type", "application/json")
-	hd.Set(HeaderMsgID, sanitizeHeaderValue(m.ID))
-	if q := sqsQueueName(m.QueueURL); q != "" {
-		hd.Set(HeaderQueue, sanitizeHeaderValue(q))
+	// The names below are already in canonical form, so they are stored
+	// directly rather than through Set, which canonicalises each one again.
+	hd := make(http.Header, 8+len(m.Attributes))
+	req.Header = hd
+	hd["User-Agent"] = []string{"sqsfleet"}
+	hd["Content-Type"] = []string{"application/json"}
+	hd[HeaderMsgID] = []string{sanitizeHeaderValue(m.ID)}
+	if q := h.queue(m.QueueURL); q != "" {
+		hd[HeaderQueue] = []string{q}
 	}
 	if !m.FirstReceivedAt.IsZero() {
-		hd.Set(HeaderFirstReceivedAt, m.FirstReceivedAt.UTC().Format(time.RFC3339))
+		hd[HeaderFirstReceivedAt] = []string{m.FirstReceivedAt.UTC().Format(time.RFC3339)}
 	}
-	hd.Set(HeaderReceiveCount, strconv.Itoa(m.ReceiveCount))
+	hd[HeaderReceiveCount] = []string{strconv.Itoa(m.ReceiveCount)}
 	if m.SenderID != "" {
-		hd.Set(HeaderSenderID, sanitizeHeaderValue(m.SenderID))
+		hd[HeaderSenderID] = []string{sanitizeHeaderValue(m.SenderID)}
+	}
+	if len(m.Attributes) == 0 {
+		return req, nil
 	}
 	// Attribute headers are stored under their exact name rather than via
 	// Set, which would canonicalise "myAttr" to "Myattr" and hide the
