@@ -17,6 +17,10 @@
 //     local HTTP app costs here, with no engine. It bounds what the http
 //     handler can reach on this machine, and the table shows the http
 //     handler's throughput as a ratio to it too.
+//   - the http sink is a process of its own (this program with
+//     -sink-child), a minimal net/http server that reads each body and
+//     answers 200, as an application beside the daemon would be. Its CPU
+//     per 10k messages has a column of its own.
 //   - go, http, exec: messages per second through the engine at -concurrency
 //     with a no-op Go handler, the http handler POSTing to a minimal local
 //     sink, and the exec handler running `true`, from a backlog of

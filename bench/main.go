@@ -7,15 +7,12 @@ import (
 	"flag"
 	"fmt"
 	"io"
-	"net"
-	"net/http"
 	"os"
 	"os/signal"
 	"path/filepath"
 	"runtime"
 	"slices"
 	"strings"
-	"sync/atomic"
 	"syscall"
 	"time"
 
@@ -61,6 +58,9 @@ var allPhases = []string{"raw", "go", "http", "rawhttp", "exec", "big", "trickle
 func main() {
 	if len(os.Args) > 1 && os.Args[1] == childFlag {
 		os.Exit(runChild(os.Args[2:]))
+	}
+	if len(os.Args) > 1 && os.Args[1] == sinkFlag {
+		os.Exit(runSink())
 	}
 	var o options
 	flag.IntVar(&o.messages, "messages", 50000, "backlog per throughput phase (raw, go, http, rawhttp)")
@@ -133,7 +133,7 @@ type bench struct {
 	admin    *sqs.Client // queue creation, seeding, waking; not metered
 	self     string      // this program, for the engine child
 	sinkURL  string
-	sinkHits atomic.Int64
+	sinkPID  int
 	log      io.Writer
 }
 
@@ -179,6 +179,7 @@ func run(ctx context.Context, o options) error {
 		return err
 	}
 	defer sink.Close()
+	b.sinkURL, b.sinkPID = sink.url, sink.pid()
 
 	r := &results{
 		Machine: machine{CPUs: runtime.NumCPU(), Go: runtime.Version(), OS: runtime.GOOS + "/" + runtime.GOARCH},
@@ -291,26 +292,6 @@ func run(ctx context.Context, o options) error {
 	}
 	fmt.Printf("%s\n", line)
 	return nil
-}
-
-// startSink serves the http handler's endpoint: it reads each request's
-// body and answers 200, nothing else.
-func (b *bench) startSink() (io.Closer, error) {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return nil, err
-	}
-	srv := &http.Server{
-		Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-			_, _ = io.Copy(io.Discard, r.Body)
-			b.sinkHits.Add(1)
-			w.WriteHeader(http.StatusOK)
-		}),
-		ReadHeaderTimeout: 5 * time.Second,
-	}
-	go func() { _ = srv.Serve(ln) }()
-	b.sinkURL = "http://" + ln.Addr().String() + "/"
-	return srv, nil
 }
 
 // multiFlag is a repeatable string flag.

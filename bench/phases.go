@@ -74,10 +74,11 @@ type throughput struct {
 	// visibility timeout, and the phase ends without waiting for them.
 	Stranded float64 `json:"stranded"`
 	// CPU seconds per 10k messages of the other processes, over the same
-	// window: the emulator, and this program (the http sink, sampling;
-	// for raw, the loop itself, so it is not counted twice).
+	// window: the emulator, this program (sampling; for the raw loops, the
+	// loop itself, so it is not counted twice) and the http sink.
 	EmulatorCPUPer10k float64 `json:"emulator_cpu_s_per_10k"`
 	BenchCPUPer10k    float64 `json:"bench_cpu_s_per_10k,omitempty"`
+	SinkCPUPer10k     float64 `json:"sink_cpu_s_per_10k,omitempty"`
 }
 
 // observe adds the emulator's and this program's CPU time to a probe.
@@ -93,7 +94,14 @@ func (b *bench) observe(probe func() (sample, error)) func() (sample, error) {
 			return s, fmt.Errorf("emulator: %w", err)
 		}
 		s.benchCPU, _, err = cpuTimes(self)
-		return s, err
+		if err != nil {
+			return s, err
+		}
+		s.sinkCPU, _, err = cpuTimes(b.sinkPID)
+		if err != nil {
+			return s, fmt.Errorf("sink: %w", err)
+		}
+		return s, nil
 	}
 }
 
@@ -116,6 +124,7 @@ func summarize(samples []sample, n int) *throughput {
 		t.CPUPer10k = ((z.cpu + z.childCPU) - (a.cpu + a.childCPU)).Seconds() / d * 10000
 		t.EmulatorCPUPer10k = (z.emuCPU - a.emuCPU).Seconds() / d * 10000
 		t.BenchCPUPer10k = (z.benchCPU - a.benchCPU).Seconds() / d * 10000
+		t.SinkCPUPer10k = (z.sinkCPU - a.sinkCPU).Seconds() / d * 10000
 	}
 	return t
 }

@@ -90,7 +90,8 @@ type sample struct {
 	anon     int64              // RssAnon now, bytes
 	file     int64              // RssFile now, bytes
 	emuCPU   time.Duration      // the emulator's CPU so far
-	benchCPU time.Duration      // this program's CPU so far (sink, sampling)
+	benchCPU time.Duration      // this program's CPU so far (sampling; the raw loops)
+	sinkCPU  time.Duration      // the http sink's CPU so far
 }
 
 // window is the steady-state part of a run: from the first sample with at

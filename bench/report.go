@@ -105,8 +105,8 @@ func (r *results) printTables(w io.Writer) {
 	fmt.Fprintf(w, "\nsqsfleet bench: %d CPUs, %s, %s, fauxqs emulator; concurrency %d, %d-byte bodies, run took %.0fs\n\n",
 		r.Machine.CPUs, r.Machine.Go, r.Machine.OS, r.Config.Concurrency, r.Config.BodySize, r.Seconds)
 
-	fmt.Fprintln(w, "| run | process | messages | msgs/s | ratio to ceiling | SQS requests/msg | CPU s per 10k msgs | emulator CPU s per 10k | peak RSS |")
-	fmt.Fprintln(w, "|---|---|---:|---:|---:|---:|---:|---:|---:|")
+	fmt.Fprintln(w, "| run | process | messages | msgs/s | ratio to ceiling | SQS requests/msg | CPU s per 10k msgs | emulator CPU s per 10k | http sink CPU s per 10k | peak RSS |")
+	fmt.Fprintln(w, "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|")
 	for _, row := range []struct {
 		name string
 		t    *throughput
@@ -124,8 +124,12 @@ func (r *results) printTables(w io.Writer) {
 			rss = fmt.Sprintf("%.1f MiB (%.0f + %.0f)", t.PeakRSSMiB, t.PeakAnonMiB, t.PeakFileMiB)
 			proc = t.Process
 		}
-		fmt.Fprintf(w, "| %s | %s | %d | %.0f | %s | %.3f | %.2f | %.2f | %s |\n",
-			name, proc, t.Messages, t.MsgsPerSec, ratio, t.ReqPerMsg, t.CPUPer10k, t.EmulatorCPUPer10k, rss)
+		sink := ""
+		if t.SinkCPUPer10k >= 0.005 {
+			sink = fmt.Sprintf("%.2f", t.SinkCPUPer10k)
+		}
+		fmt.Fprintf(w, "| %s | %s | %d | %.0f | %s | %.3f | %.2f | %.2f | %s | %s |\n",
+			name, proc, t.Messages, t.MsgsPerSec, ratio, t.ReqPerMsg, t.CPUPer10k, t.EmulatorCPUPer10k, sink, rss)
 	}
 
 	fmt.Fprintf(w, "\nCeiling: %.0f msgs/s, the median raw run. %s Throughput and CPU are over the steady state (10%% to 90%% of the messages done); requests per message over the whole run. Peak RSS is VmHWM, with the largest anonymous (heap, stacks) + file-backed (mapped executable) parts seen while sampling.\n", r.Ceiling, r.runsNote())
