@@ -127,14 +127,14 @@ func contains(list []string, s string) bool {
 func pollers(concurrency int) int { return min((concurrency+9)/10+1, concurrency) }
 
 type bench struct {
-	o        options
-	emu      *fauxqs.Server
-	aws      aws.Config
-	admin    *sqs.Client // queue creation, seeding, waking; not metered
-	self     string      // this program, for the engine child
-	sinkURL  string
-	sinkPID  int
-	log      io.Writer
+	o       options
+	emu     *fauxqs.Server
+	aws     aws.Config
+	admin   *sqs.Client // queue creation, seeding, waking; not metered
+	self    string      // this program, for the engine child
+	sinkURL string
+	sinkPID int
+	log     io.Writer
 }
 
 func (b *bench) logf(format string, args ...any) {
