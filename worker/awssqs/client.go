@@ -81,7 +81,7 @@ func (m *Meter) apply(stack *middleware.Stack) error {
 // be nil). Endpoints, region and credentials come from cfg, that is from the
 // SDK's standard chain, so AWS_ENDPOINT_URL_SQS points it at an emulator.
 func NewClient(cfg aws.Config, meter *Meter) *sqs.Client {
-	return sqs.NewFromConfig(cfg, func(o *sqs.Options) {
+	return sqs.NewFromConfig(cfg, guardBodies, func(o *sqs.Options) {
 		if meter != nil {
 			o.APIOptions = append(o.APIOptions, meter.apply)
 		}
