@@ -1,43 +1,63 @@
 package awssqs
 
 import (
+	"bytes"
+	"fmt"
 	"io"
 	"net/http"
 
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
 )
 
-// bodyGuard is the SDK's HTTP client with each request body reduced to
-// Read and Close.
+// bodyGuard is the SDK's HTTP client with each request body first read
+// into memory and handed to net/http as a plain byte reader.
 //
 // Why: the SDK wraps request bodies in a closer whose WriteTo returns
 // io.EOF, as an error, once the body is closed, and it closes the body as
 // soon as the response headers are in. net/http's transport, after writing
 // a body of known length, checks for extra bytes with one more copy from the
-// body, which goes through WriteTo. When the server answers before that
-// check runs (its goroutine was descheduled, which under full CPU happens
-// about once in 50,000 requests here), the check fails with io.EOF, the
-// transport closes the connection, and the response body still being read
-// fails with "use of closed network connection" (the aws-sdk-go-v2 issue
-// "use of closed network connection", #2737). For ReceiveMessage that loses
-// up to ten received messages until their visibility timeout. Without
-// WriteTo the check reads, and a Read at end of body returns io.EOF, which
-// copying treats as the normal end. The body's bytes were all written
-// before; nothing else changes.
+// body, which goes through WriteTo; and because the SDK's body is not a
+// reader net/http knows to be in memory, it sends the headers and the body
+// to the server before that check. When the server answers before the check
+// runs (the transport's writer was descheduled, which under full CPU here
+// happened about once in 50,000 requests), the check fails with io.EOF, the
+// transport closes the connection, and the response still being read fails
+// with "use of closed network connection" (aws-sdk-go-v2 issue #2737). For
+// ReceiveMessage that lost up to ten received messages until their
+// visibility timeout; for a DLQ send it made a delivered copy look failed.
+// A body net/http knows is in memory has none of this: it is written with
+// the headers in one piece and never touched again. It also lets the
+// transport resend a request by itself when a kept-alive connection turns
+// out dead before anything was written. SQS request bodies are small (the
+// largest is a DLQ send, under 1 MiB), so the copy is cheap.
 type bodyGuard struct {
 	next sqs.HTTPClient
 }
 
-// readCloser hides every method of the body but Read and Close.
-type readCloser struct{ io.ReadCloser }
-
 func (g bodyGuard) Do(req *http.Request) (*http.Response, error) {
 	if req.Body != nil && req.Body != http.NoBody {
-		if _, ok := req.Body.(readCloser); !ok {
-			req.Body = readCloser{req.Body}
+		b, err := readBody(req.Body, req.ContentLength)
+		_ = req.Body.Close()
+		if err != nil {
+			return nil, fmt.Errorf("read request body: %w", err)
 		}
+		req.Body = io.NopCloser(bytes.NewReader(b))
+		req.GetBody = func() (io.ReadCloser, error) { return io.NopCloser(bytes.NewReader(b)), nil }
+		req.ContentLength = int64(len(b))
 	}
 	return g.next.Do(req)
+}
+
+// readBody reads a request body of length n (-1: unknown).
+func readBody(r io.Reader, n int64) ([]byte, error) {
+	if n < 0 {
+		return io.ReadAll(r)
+	}
+	b := make([]byte, n)
+	if _, err := io.ReadFull(r, b); err != nil {
+		return nil, err
+	}
+	return b, nil
 }
 
 // guardBodies installs bodyGuard in an SQS client's options.

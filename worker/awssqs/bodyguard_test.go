@@ -85,8 +85,8 @@ func roundTripLateCheck(t *testing.T, client interface {
 		// Answer as soon as the whole body is in, as SQS does, and keep
 		// the rest of the response back until the client has closed its
 		// request body.
-		if _, err := io.Copy(io.Discard, r.Body); err != nil {
-			t.Errorf("server read: %v", err)
+		if n, err := io.Copy(io.Discard, r.Body); err != nil || n != 64<<10 {
+			t.Errorf("server read %d bytes of the request body, want %d: %v", n, 64<<10, err)
 		}
 		w.WriteHeader(http.StatusOK)
 		_, _ = w.Write(bytes.Repeat([]byte("a"), 100))
