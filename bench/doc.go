@@ -67,12 +67,13 @@
 // scraped without compression, since at 20 scrapes a second gzip would be
 // a cost of the measurement rather than of the daemon.
 //
-// A receive whose response the SDK fails to read after SQS sent it (seen
-// here about once per 50,000 receives under full CPU load: "deserialization
-// failed ... use of closed network connection", which the SDK retries)
-// leaves its messages invisible until their visibility timeout. A phase
-// then ends once only such messages are left, and reports them as
-// stranded rather than waiting 30 s.
+// A receive whose response is lost after SQS sent it ("deserialization
+// failed ... use of closed network connection", which the SDK retries; seen
+// about once per 50,000 requests under full CPU load until the adapter's
+// body guard fixed its cause, see worker/awssqs/bodyguard.go) leaves its
+// messages invisible until their visibility timeout. A phase then ends once
+// only such messages are left, and reports them as stranded rather than
+// waiting 30 s.
 //
 // For investigating: -profile DIR writes CPU and allocation profiles of the
 // engine child (with -via child, also for the http and exec phases) for `go
