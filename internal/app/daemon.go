@@ -317,6 +317,7 @@ func loadAWS(ctx context.Context, queueURL string) (aws.Config, error) {
 			tr.MaxIdleConnsPerHost = 100
 		})
 	}
+	cfg.HTTPClient = awssqs.GuardBodies(cfg.HTTPClient)
 	if cfg.Region == "" {
 		cfg.Region = regionFromURL(queueURL)
 	}

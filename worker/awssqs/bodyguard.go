@@ -6,6 +6,7 @@ import (
 	"io"
 	"net/http"
 
+	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
 )
 
@@ -31,7 +32,7 @@ import (
 // out dead before anything was written. SQS request bodies are small (the
 // largest is a DLQ send, under 1 MiB), so the copy is cheap.
 type bodyGuard struct {
-	next sqs.HTTPClient
+	next aws.HTTPClient
 }
 
 func (g bodyGuard) Do(req *http.Request) (*http.Response, error) {
@@ -60,12 +61,21 @@ func readBody(r io.Reader, n int64) ([]byte, error) {
 	return b, nil
 }
 
+// GuardBodies returns c with every request body handed to net/http as an
+// in-memory copy (see bodyGuard in this file for why). NewClient applies it
+// to the SQS client; the daemon applies it to its whole AWS configuration,
+// so the scaler's clients have it too.
+func GuardBodies(c aws.HTTPClient) aws.HTTPClient {
+	if _, ok := c.(bodyGuard); ok || c == nil {
+		return c
+	}
+	return bodyGuard{next: c}
+}
+
 // guardBodies installs bodyGuard in an SQS client's options.
 func guardBodies(o *sqs.Options) {
 	if o.HTTPClient == nil {
 		return // the SDK resolves its default client before options run
 	}
-	if _, ok := o.HTTPClient.(bodyGuard); !ok {
-		o.HTTPClient = bodyGuard{next: o.HTTPClient}
-	}
+	o.HTTPClient = GuardBodies(o.HTTPClient)
 }
