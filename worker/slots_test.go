@@ -59,3 +59,54 @@ func TestSlotsKeepReceivesFull(t *testing.T) {
 		t.Fatalf("acquire on 4 slots = %d, want 4", n)
 	}
 }
+
+// Releases one at a time, as handlers finish at saturation, wake waiting
+// pollers only once one of them can take a full batch, and never miss that
+// moment, with several pollers waiting at once.
+func TestSlotsWakeOnFullBatch(t *testing.T) {
+	s := newSlots(30)
+	ctx := context.Background()
+	for range 3 {
+		if n, _ := s.acquire(ctx, 10); n != 10 {
+			t.Fatalf("acquire = %d, want 10", n)
+		}
+	}
+	// All 30 slots are held and three receives are in flight; two of them
+	// come back and two pollers wait for batches of their own.
+	s.received()
+	s.received()
+	got := make(chan int, 2)
+	for range 2 {
+		go func() {
+			n, err := s.acquire(ctx, 10)
+			if err != nil {
+				t.Error(err)
+			}
+			got <- n
+		}()
+	}
+	for i := 1; i <= 20; i++ {
+		s.release(1)
+		if i == 10 {
+			select {
+			case n := <-got:
+				if n != 10 {
+					t.Fatalf("first waiter took %d, want 10", n)
+				}
+			case <-time.After(5 * time.Second):
+				t.Fatal("10 free slots and a receive in flight: a waiter should have taken them")
+			}
+		}
+	}
+	select {
+	case n := <-got:
+		if n != 10 {
+			t.Fatalf("second waiter took %d, want 10", n)
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("second waiter not woken after 20 releases")
+	}
+	if free := 30 - s.busy(); free != 0 {
+		t.Fatalf("%d slots free, want 0", free)
+	}
+}
