@@ -264,27 +264,17 @@ func startConsumer(cmd *exec.Cmd, metricsAddr string, announce bool) (*consumerP
 		}
 	}()
 	if announce {
-		line := make(chan string, 1)
-		go func() {
-			br := bufio.NewReader(stdout)
-			s, _ := br.ReadString('\n')
-			line <- s
-			_, _ = io.Copy(p.out, br)
-			p.waitErr = cmd.Wait()
-			close(p.exited)
-		}()
-		select {
-		case s := <-line:
-			addr, ok := strings.CutPrefix(strings.TrimSpace(s), `{"metrics_addr":"`)
-			if !ok {
-				p.kill()
-				return nil, fmt.Errorf("engine child announced %q\n%s", s, p.out.String())
-			}
-			metricsAddr = strings.TrimSuffix(addr, `"}`)
-		case <-time.After(20 * time.Second):
+		s, started := firstLine(cmd, stdout, p.out, func(err error) { p.waitErr = err; close(p.exited) })
+		if !started {
 			p.kill()
 			return nil, fmt.Errorf("engine child did not start\n%s", p.out.String())
 		}
+		addr, ok := strings.CutPrefix(strings.TrimSpace(s), `{"metrics_addr":"`)
+		if !ok {
+			p.kill()
+			return nil, fmt.Errorf("engine child announced %q\n%s", s, p.out.String())
+		}
+		metricsAddr = strings.TrimSuffix(addr, `"}`)
 	}
 	p.metricsURL = "http://" + metricsAddr + "/metrics"
 	// The daemon serves /metrics before it has checked the queue; wait
@@ -383,4 +373,25 @@ func (w *tailWriter) String() string {
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	return string(w.buf)
+}
+
+// firstLine returns the first line a started child writes to stdout, where
+// the engine child and the sink announce their addresses, waiting up to 20 s
+// (false: none came). The rest of stdout is copied to rest, and exited is
+// called with cmd.Wait's result once the child has ended.
+func firstLine(cmd *exec.Cmd, stdout io.Reader, rest io.Writer, exited func(error)) (string, bool) {
+	line := make(chan string, 1)
+	go func() {
+		br := bufio.NewReader(stdout)
+		s, _ := br.ReadString('\n')
+		line <- s
+		_, _ = io.Copy(rest, br)
+		exited(cmd.Wait())
+	}()
+	select {
+	case s := <-line:
+		return s, true
+	case <-time.After(20 * time.Second):
+		return "", false
+	}
 }

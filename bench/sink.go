@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bufio"
 	"context"
 	"fmt"
 	"io"
@@ -71,25 +70,15 @@ func (b *bench) startSink() (*sinkProc, error) {
 		return nil, err
 	}
 	s := &sinkProc{cmd: cmd, done: make(chan struct{})}
-	line := make(chan string, 1)
-	go func() {
-		br := bufio.NewReader(stdout)
-		l, _ := br.ReadString('\n')
-		line <- l
-		_, _ = io.Copy(io.Discard, br)
-		_ = cmd.Wait()
-		close(s.done)
-	}()
-	select {
-	case l := <-line:
-		s.url = strings.TrimSpace(l)
-		if !strings.HasPrefix(s.url, "http://") {
-			s.Close()
-			return nil, fmt.Errorf("sink announced %q", l)
-		}
-	case <-time.After(20 * time.Second):
+	l, started := firstLine(cmd, stdout, io.Discard, func(error) { close(s.done) })
+	if !started {
 		s.Close()
 		return nil, fmt.Errorf("sink did not start")
+	}
+	s.url = strings.TrimSpace(l)
+	if !strings.HasPrefix(s.url, "http://") {
+		s.Close()
+		return nil, fmt.Errorf("sink announced %q", l)
 	}
 	return s, nil
 }
