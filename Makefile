@@ -8,7 +8,7 @@ LDFLAGS := -s -w -X github.com/sqsfleet/sqsfleet/internal/app.Version=$(VERSION)
 # A count, not a duration: with a duration, Go 1.26's fuzz coordinator can
 # report its own end-of-time deadline as a failure ("context deadline
 # exceeded", no crasher written; golang/go#75804, fixed in Go 1.27), which
-# once turned CI red. 20000 runs take 1-15 s per target here.
+# once turned CI red. 20000 runs take 1-9 s per target here.
 FUZZTIME ?= 20000x
 
 .PHONY: all build test unit vet fmt-check fuzz tools demo clean deploy-check
