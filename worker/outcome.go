@@ -2,6 +2,7 @@ package worker
 
 import (
 	"context"
+	"crypto/rand"
 	"encoding/json"
 	"errors"
 	"slices"
@@ -137,7 +138,7 @@ func (p *Pool) deadLetter(l *lease, cause error, reason string) (gone bool, dela
 		FirstReceivedAt: m.FirstReceivedAt.UTC(),
 		FailedAt:        p.now().UTC(),
 	}
-	dl, dropped, recordDropped := buildDeadLetter(m, rec, p.cfg.MaxMessageSize)
+	dl, dropped, recordDropped := buildDeadLetter(m, rec, p.cfg.MaxMessageSize, p.cfg.FIFO)
 	if len(dropped) > 0 {
 		p.log.Warn("dropped message attributes to make room for the failure record (SQS allows 10 attributes and a size limit)",
 			zap.String("message_id", m.ID), zap.Strings("dropped_attributes", dropped))
@@ -188,8 +189,10 @@ const minErrorText = 256
 // To make room it first shortens the record's error text, then drops
 // original attributes (the last by name first). If even the body and a bare
 // record do not fit, the record is left out (recordDropped) and the caller
-// logs it instead. dropped lists the original attributes left out.
-func buildDeadLetter(m *Message, rec FailureRecord, maxSize int) (dl *DeadLetter, dropped []string, recordDropped bool) {
+// logs it instead. dropped lists the original attributes left out. fifo is
+// the DLQ's type (SQS pairs a FIFO queue only with a FIFO DLQ, and a standard
+// queue with a standard one), which decides the group and deduplication ids.
+func buildDeadLetter(m *Message, rec FailureRecord, maxSize int, fifo bool) (dl *DeadLetter, dropped []string, recordDropped bool) {
 	attrs := make(map[string]Attribute, len(m.Attributes)+1)
 	for k, v := range m.Attributes {
 		if k != FailureAttribute { // a message re-driven from a DLQ carries an old record
@@ -210,13 +213,25 @@ func buildDeadLetter(m *Message, rec FailureRecord, maxSize int) (dl *DeadLetter
 	for len(attrs) >= maxAttributes {
 		drop()
 	}
-	dl = &DeadLetter{Body: m.Body, Attributes: attrs, GroupID: m.GroupID, DeduplicationID: m.DeduplicationID}
-	if dl.GroupID != "" && dl.DeduplicationID == "" {
-		// A FIFO DLQ needs a deduplication id unless it deduplicates by
-		// content; the message id is stable across redeliveries, so a
-		// crash between send and delete does not duplicate in the DLQ.
-		dl.DeduplicationID = m.ID
+	dl = &DeadLetter{Body: m.Body, Attributes: attrs, GroupID: m.GroupID}
+	if fifo {
+		// A FIFO queue accepts a send whose deduplication id it saw in the
+		// last five minutes and then never delivers it. The source's id (or
+		// the message id) can recur there: two sources sharing this DLQ
+		// with content-based deduplication of equal bodies, or a message
+		// redriven and failing again. So every dead letter gets an id of
+		// its own; the SDK's retries of this one send reuse it, which is
+		// the duplicate the window is for. The price is a duplicate in the
+		// DLQ when we resend after a lost response, never a lost message.
+		dl.DeduplicationID = rand.Text()
+		if dl.GroupID == "" {
+			// Cannot come from a FIFO source, whose messages all have a
+			// group; a FIFO DLQ refuses a send without one.
+			dl.GroupID = m.ID
+		}
 	}
+	// A standard DLQ refuses any deduplication id, and keeps a fair queue's
+	// group id for fairness, so GroupID passes through as it came.
 
 	bare := rec
 	bare.Error = ""

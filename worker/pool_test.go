@@ -651,7 +651,8 @@ func TestPoolDeadLetter(t *testing.T) {
 				t.Fatalf("%d dead letters, want 1", len(dls))
 			}
 			dl := dls[0]
-			if dl.Body != "payload" || dl.GroupID != "group-1" || dl.DeduplicationID != "dedup-1" {
+			// A standard queue's DLQ: the group (fair queues) kept, no deduplication id.
+			if dl.Body != "payload" || dl.GroupID != "group-1" || dl.DeduplicationID != "" {
 				t.Errorf("dead letter body/group/dedup = %q/%q/%q", dl.Body, dl.GroupID, dl.DeduplicationID)
 			}
 			for k, v := range attrs {
@@ -718,7 +719,7 @@ func TestBuildDeadLetter(t *testing.T) {
 			attrs[fmt.Sprintf("a%d", i)] = Attribute{DataType: "String", StringValue: "v"}
 		}
 		m := &Message{Body: "b", Attributes: attrs}
-		dl, dropped, _ := buildDeadLetter(m, rec, DefaultMaxMessageSize)
+		dl, dropped, _ := buildDeadLetter(m, rec, DefaultMaxMessageSize, false)
 		if len(dropped) != 0 {
 			t.Errorf("dropped %q, want nothing", dropped)
 		}
@@ -734,7 +735,7 @@ func TestBuildDeadLetter(t *testing.T) {
 		for _, k := range []string{"b", "Z", "a", "zz", "y", "c", "d", "e", "f", "g"} {
 			attrs[k] = Attribute{DataType: "String", StringValue: k}
 		}
-		dl, dropped, _ := buildDeadLetter(&Message{Attributes: attrs}, rec, DefaultMaxMessageSize)
+		dl, dropped, _ := buildDeadLetter(&Message{Attributes: attrs}, rec, DefaultMaxMessageSize, false)
 		if len(dropped) != 1 || dropped[0] != "zz" {
 			t.Errorf("dropped %q, want zz", dropped)
 		}
@@ -746,7 +747,7 @@ func TestBuildDeadLetter(t *testing.T) {
 		long := strings.Repeat("x", 10000) + "THE END"
 		r := rec
 		r.Error = tail(long, maxErrorText)
-		dl, _, _ := buildDeadLetter(&Message{}, r, DefaultMaxMessageSize)
+		dl, _, _ := buildDeadLetter(&Message{}, r, DefaultMaxMessageSize, false)
 		var got wireFailure
 		if err := json.Unmarshal([]byte(dl.Attributes[FailureAttribute].StringValue), &got); err != nil {
 			t.Fatal(err)
@@ -765,7 +766,7 @@ func TestBuildDeadLetter(t *testing.T) {
 		r.Error = strings.Repeat("e\"", 2000) + "LAST WORDS" // escapes make the JSON longer than the text
 		body := strings.Repeat("x", 2000)
 
-		dl, dropped, recDropped := buildDeadLetter(&Message{Body: body, Attributes: attrs}, r, limit)
+		dl, dropped, recDropped := buildDeadLetter(&Message{Body: body, Attributes: attrs}, r, limit, false)
 		if recDropped || len(dropped) != 0 {
 			t.Fatalf("dropped %v, record dropped %v; want only the error text shortened", dropped, recDropped)
 		}
@@ -781,7 +782,7 @@ func TestBuildDeadLetter(t *testing.T) {
 		}
 
 		body = strings.Repeat("x", limit-900) // too little room for both attributes and a record
-		dl, dropped, recDropped = buildDeadLetter(&Message{Body: body, Attributes: attrs}, r, limit)
+		dl, dropped, recDropped = buildDeadLetter(&Message{Body: body, Attributes: attrs}, r, limit, false)
 		if recDropped || len(dropped) == 0 || dropped[0] != "b" || dl.Attributes[FailureAttribute].StringValue == "" {
 			t.Errorf("dropped %v (record dropped %v); want b dropped first and the record kept", dropped, recDropped)
 		}
@@ -790,7 +791,7 @@ func TestBuildDeadLetter(t *testing.T) {
 		}
 
 		body = strings.Repeat("x", limit-10) // not even a bare record fits
-		dl, _, recDropped = buildDeadLetter(&Message{Body: body, Attributes: attrs}, r, limit)
+		dl, _, recDropped = buildDeadLetter(&Message{Body: body, Attributes: attrs}, r, limit, false)
 		if !recDropped || dl.Body != body {
 			t.Errorf("record dropped %v; want the body sent alone", recDropped)
 		}
