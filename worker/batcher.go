@@ -24,10 +24,20 @@ type batcher[T any] struct {
 	closed  bool
 	sem     chan struct{}
 	wg      sync.WaitGroup
+
+	// delayed holds items queued by addAfter until their timer fires.
+	delayed   map[uint64]delayedItem[T]
+	delayedID uint64
+}
+
+type delayedItem[T any] struct {
+	item  T
+	timer *time.Timer
 }
 
 func newBatcher[T any](max int, interval time.Duration, parallel int, flush func([]T)) *batcher[T] {
-	return &batcher[T]{max: max, interval: interval, flush: flush, sem: make(chan struct{}, parallel)}
+	return &batcher[T]{max: max, interval: interval, flush: flush, sem: make(chan struct{}, parallel),
+		delayed: make(map[uint64]delayedItem[T])}
 }
 
 // add queues an item. It reports false when the batcher is closed, so a
@@ -49,6 +59,30 @@ func (b *batcher[T]) add(item T) bool {
 		b.timer = time.AfterFunc(b.interval, b.onTimer)
 	}
 	b.mu.Unlock()
+	return true
+}
+
+// addAfter queues item after d, for a retry that should not come at once.
+// Items still waiting when close is called go out with its final flush
+// instead. It reports false after close.
+func (b *batcher[T]) addAfter(item T, d time.Duration) bool {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if b.closed {
+		return false
+	}
+	b.delayedID++
+	id := b.delayedID
+	b.delayed[id] = delayedItem[T]{item: item, timer: time.AfterFunc(d, func() {
+		b.mu.Lock()
+		it, ok := b.delayed[id]
+		delete(b.delayed, id)
+		b.mu.Unlock()
+		if ok {
+			// close may have come in between; then close took the item.
+			b.add(it.item)
+		}
+	})}
 	return true
 }
 
@@ -100,6 +134,13 @@ func (b *batcher[T]) start(batch []T) {
 func (b *batcher[T]) close() {
 	b.mu.Lock()
 	b.closed = true
+	// Every delayed item goes out now; a timer that already fired finds
+	// its item gone and does nothing.
+	for id, it := range b.delayed {
+		it.timer.Stop()
+		b.pending = append(b.pending, it.item)
+		delete(b.delayed, id)
+	}
 	if b.timer != nil {
 		b.timer.Stop()
 		b.timer = nil

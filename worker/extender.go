@@ -4,15 +4,11 @@ import (
 	"context"
 	"errors"
 	"slices"
+	"sync"
 	"time"
 
 	"go.uber.org/zap"
 )
-
-// maxVisibilityWindow is how long after a receive SQS lets a message stay
-// invisible; ChangeMessageVisibility beyond it is rejected. A minute of
-// margin absorbs clock skew between us and SQS.
-const maxVisibilityWindow = 12*time.Hour - time.Minute
 
 // extendTick is how often the extender looks for leases to renew: a tenth of
 // the visibility timeout, so a renewal at half the timeout is never late by
@@ -21,119 +17,92 @@ func extendTick(vt time.Duration) time.Duration {
 	return min(max(vt/10, 50*time.Millisecond), time.Second)
 }
 
-// extendLoop renews the visibility of messages whose handlers are running.
-// A lease is renewed once half its visibility has passed; leases that would
-// be due soon ride along to fill the batch, so the fleet pays about one
-// ChangeMessageVisibilityBatch per ten running messages per half-timeout.
+// roundTimeout bounds one renewal round, all its batches together. A lease
+// is renewed with half its visibility left; the round must end, even when
+// SQS is slow, while a quarter is left, so that the next tick can still try
+// again before the message becomes visible.
+func roundTimeout(vt time.Duration) time.Duration {
+	return min(max(vt/4, time.Second), callTimeout)
+}
+
+// extendLoop renews the visibility of messages the engine holds: waiting,
+// running, or finished with their delete not yet confirmed. Each tick's
+// round runs on its own, so a slow round does not delay the next tick's
+// leases; a lease in a round is not picked again until its call ends.
 func (p *Pool) extendLoop(ctx context.Context) {
 	t := time.NewTicker(extendTick(p.cfg.VisibilityTimeout))
 	defer t.Stop()
+	var rounds sync.WaitGroup
+	defer rounds.Wait()
 	for {
 		select {
 		case <-ctx.Done():
 			return
 		case <-t.C:
-			p.extendDue(ctx)
+			now := p.now()
+			if leases := p.leases.due(now, p.cfg.VisibilityTimeout); len(leases) > 0 {
+				rounds.Go(func() { p.extendRound(ctx, now, leases) })
+			}
 		}
 	}
 }
 
-func (p *Pool) extendDue(ctx context.Context) {
-	vt := p.cfg.VisibilityTimeout
-	now := p.now()
-	type cand struct {
-		l         *lease
-		remaining time.Duration
-	}
-	var due, soon []cand
-	p.leases.mu.Lock()
-	for l := range p.leases.all {
-		if l.finished || l.lost || l.extending || !l.expires.Before(l.limit) {
-			continue
-		}
-		rem := l.expires.Sub(now)
-		switch {
-		case rem <= vt/2:
-			due = append(due, cand{l, rem})
-		case rem <= vt*3/4:
-			soon = append(soon, cand{l, rem})
-		}
-	}
-	if len(due) == 0 {
-		p.leases.mu.Unlock()
-		return
-	}
-	slices.SortFunc(soon, func(a, b cand) int { return int(a.remaining - b.remaining) })
-	room := (len(due)+9)/10*10 - len(due)
-	picked := append(due, soon[:min(room, len(soon))]...)
-	leases := make([]*lease, len(picked))
-	for i, c := range picked {
-		c.l.extending = true
-		leases[i] = c.l
-	}
-	p.leases.mu.Unlock()
-
+// extendRound sends the round's batches in parallel under one deadline: one
+// slow call must not use up the time the other batches' messages have left,
+// as it did when batches went one after another.
+func (p *Pool) extendRound(ctx context.Context, now time.Time, leases []*lease) {
+	rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), roundTimeout(p.cfg.VisibilityTimeout))
+	defer cancel()
+	var calls sync.WaitGroup
 	for chunk := range slices.Chunk(leases, 10) {
-		p.extend(ctx, now, chunk)
+		calls.Go(func() { p.extend(rctx, now, chunk) })
 	}
+	calls.Wait()
 }
 
 // extend renews one batch. now is taken before the call, so the expiry we
 // record is never later than the one SQS holds.
 func (p *Pool) extend(ctx context.Context, now time.Time, chunk []*lease) {
 	changes := make([]VisibilityChange, 0, len(chunk))
-	sent := make([]*lease, 0, len(chunk))
-	newExp := make([]time.Time, 0, len(chunk))
-	for _, l := range chunk {
-		until := now.Add(p.cfg.VisibilityTimeout)
-		if l.limit.Before(until) {
-			until = l.limit
-		}
+	sent := make([]int, 0, len(chunk)) // index in chunk of each change
+	results := make([]extendResult, len(chunk))
+	for i, l := range chunk {
+		results[i].l = l
+		until := minTime(now.Add(p.cfg.VisibilityTimeout), p.leases.limitOf(l))
 		// SQS takes whole seconds; round down so we never pass the limit.
 		secs := until.Sub(now).Truncate(time.Second)
 		if secs < time.Second {
 			continue
 		}
 		changes = append(changes, VisibilityChange{ReceiptHandle: l.m.ReceiptHandle, Timeout: secs})
-		sent = append(sent, l)
-		newExp = append(newExp, now.Add(secs))
+		sent = append(sent, i)
 	}
 	var errs []error
 	var err error
 	if len(changes) > 0 {
-		// Bounded well inside the renewal margin: a call that hangs must
-		// give up while the next tick can still save the leases.
-		cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), min(max(p.cfg.VisibilityTimeout/4, time.Second), callTimeout))
-		errs, err = p.cfg.Queue.ChangeVisibility(cctx, changes)
-		cancel()
-	}
-	p.leases.mu.Lock()
-	for _, l := range chunk {
-		l.extending = false
+		errs, err = p.cfg.Queue.ChangeVisibility(ctx, changes)
 	}
 	ok := 0
-	for i, l := range sent {
-		var e error
-		if err != nil {
-			e = err
-		} else if i < len(errs) {
-			e = errs[i]
+	for j, i := range sent {
+		e := err
+		if e == nil && j < len(errs) {
+			e = errs[j]
 		}
 		switch {
 		case e == nil:
-			l.expires = newExp[i]
+			results[i].expires = now.Add(changes[j].Timeout)
 			ok++
 		case errors.Is(e, ErrLeaseLost):
-			l.lost = true
-			p.metrics.LeasesLost.Inc()
-			p.log.Warn("visibility lease lost while the handler runs; the message may be delivered again",
-				zap.String("message_id", l.m.ID), zap.Int("receive_count", l.m.ReceiveCount))
+			results[i].lost = true
 		default:
 			// Left due: the next tick tries again while time remains.
-			p.errLog.warn(p.log, "visibility extension failed", zap.String("message_id", l.m.ID), zap.Error(e))
+			p.errLog.warn(p.log, "visibility extension failed", zap.String("message_id", chunk[i].m.ID), zap.Error(e))
 		}
 	}
-	p.leases.idle.Broadcast()
-	p.leases.mu.Unlock()
+	for _, l := range p.leases.extended(results) {
+		p.metrics.LeasesLost.Inc()
+		p.log.Warn("visibility lease lost while the engine holds the message; it may be delivered again",
+			zap.String("message_id", l.m.ID), zap.Int("receive_count", l.m.ReceiveCount))
+	}
 	p.metrics.VisibilityExtension.Add(float64(ok))
 }

@@ -5,6 +5,7 @@ import (
 	"crypto/rand"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"slices"
 	"time"
 
@@ -26,8 +27,11 @@ const maxErrorText = 4096
 
 // FailureRecord is the JSON value of the sqsfleet-failure attribute.
 type FailureRecord struct {
-	Error           string    `json:"error"`
-	Reason          string    `json:"reason"` // "permanent" or "max_attempts"
+	Error string `json:"error"`
+	// Reason is "permanent" (the handler said so), "max_attempts" (it
+	// failed max_attempts times) or "crash_loop" (delivered so often
+	// without an outcome that the daemon would not run it again).
+	Reason          string    `json:"reason"`
 	Attempts        int       `json:"attempts"`
 	QueueURL        string    `json:"queue_url"`
 	MessageID       string    `json:"message_id"`
@@ -35,53 +39,119 @@ type FailureRecord struct {
 	FailedAt        time.Time `json:"failed_at"`
 }
 
+// Reasons in failure records and logs.
+const (
+	reasonPermanent   = "permanent"
+	reasonMaxAttempts = "max_attempts"
+	reasonCrashLoop   = "crash_loop"
+	reasonRetry       = "retry"     // a failed attempt, back after a delay
+	reasonShutdown    = "shutdown"  // its handler was cancelled by shutdown: not an attempt
+	reasonUnstarted   = "unstarted" // given back without running: not an attempt
+)
+
+type action uint8
+
+const (
+	actDelete     action = iota // done: delete, batched
+	actRelease                  // back to the queue after delay
+	actDeadLetter               // send to the DLQ, then delete
+)
+
+// outcome is what decide concludes for one message: data, so that the
+// limits (max attempts, the 12-hour window) are applied in decide alone and
+// apply only carries it out.
+type outcome struct {
+	action   action
+	delay    time.Duration // actRelease: visibility to set, inside the window
+	reason   string
+	attempts int
+	cause    error
+}
+
 // decide is the one place that turns a handler's result into an outcome.
 //
 //	nil                       -> delete (batched)
-//	cancelled by shutdown     -> visibility 0, another instance takes it now
+//	cancelled by shutdown     -> visibility 0, not an attempt
 //	Permanent                 -> dead-letter, then delete
 //	attempts >= max_attempts  -> dead-letter, then delete
 //	RetryAfter                -> visibility = the asked delay
 //	other error               -> visibility = backoff for this attempt
 //
-// It reports whether the message is gone from the queue for good (deleted or
-// dead-lettered), so a FIFO group may move on, and otherwise the delay after
-// which it comes back.
-func (p *Pool) decide(l *lease, err error) (gone bool, delay time.Duration) {
+// Attempts are the receive count less the receives this process gave back
+// without running the handler (see releaseLog). Every delay is capped by
+// the 12-hour window counted from the receive, in whole seconds.
+func (p *Pool) decide(l *lease, err error) outcome {
 	m := l.m
+	att := p.attempts(m)
 	switch {
 	case err == nil:
-		if l.claim() {
-			p.deletes.add(l)
-		}
-		return true, 0
+		return outcome{action: actDelete, attempts: att}
 	case p.workCtx.Err() != nil:
-		if l.claim() {
-			p.log.Info("handler cancelled by shutdown; releasing message",
-				zap.String("message_id", m.ID), zap.Int("receive_count", m.ReceiveCount),
-				zap.String("outcome", OutcomeRetry), groupField(m))
-			p.settleRelease(l, 0)
-		}
-		return false, 0
+		return outcome{action: actRelease, reason: reasonShutdown, attempts: att, cause: err}
 	case IsPermanent(err):
-		return p.deadLetter(l, err, "permanent")
-	case m.ReceiveCount >= p.cfg.MaxAttempts:
-		return p.deadLetter(l, err, "max_attempts")
+		return outcome{action: actDeadLetter, reason: reasonPermanent, attempts: att, cause: err}
+	case att >= p.cfg.MaxAttempts:
+		return outcome{action: actDeadLetter, reason: reasonMaxAttempts, attempts: att, cause: err}
 	}
-	delay = p.cfg.Backoff.Delay(m.ReceiveCount)
+	delay := p.cfg.Backoff.Delay(att)
 	var ra *RetryAfterError
 	if errors.As(err, &ra) {
 		delay = ra.Delay
 	}
-	delay = min(max(delay, 0), maxVisibilityWindow)
-	if !l.claim() {
-		return false, delay
+	delay = min(max(delay, 0), l.maxDelay(p.now()))
+	return outcome{action: actRelease, delay: delay, reason: reasonRetry, attempts: att, cause: err}
+}
+
+// decideBeforeRun stops a crash loop: a message delivered far more often
+// than max_attempts without an outcome (the daemon crashed or was killed
+// while running it) is dead-lettered without running again.
+func (p *Pool) decideBeforeRun(l *lease) (outcome, bool) {
+	att := p.attempts(l.m)
+	if limit := crashLoopAfter(p.cfg.MaxAttempts); att > limit {
+		return outcome{action: actDeadLetter, reason: reasonCrashLoop, attempts: att,
+			cause: fmt.Errorf("delivered %d times without a recorded outcome, more than %d (twice max_attempts %d); not running it again",
+				att, limit, p.cfg.MaxAttempts)}, false
 	}
-	p.log.Warn("handler failed; will retry",
-		zap.String("message_id", m.ID), zap.Int("receive_count", m.ReceiveCount),
-		zap.String("outcome", OutcomeRetry), zap.Duration("retry_in", delay), groupField(m), zap.Error(err))
-	p.settleRelease(l, delay)
-	return false, delay
+	return outcome{}, true
+}
+
+// unstarted is the outcome of a message given back without running.
+func unstarted(delay time.Duration) outcome {
+	return outcome{action: actRelease, delay: delay, reason: reasonUnstarted}
+}
+
+// apply carries out an outcome, once per message: whoever claims the lease
+// first applies it, and later calls (a handler returning after the forced
+// release at shutdown) do nothing. It reports whether the message is gone
+// from the queue for good (deleted or dead-lettered), so a FIFO group may
+// move on, and otherwise the delay after which it comes back.
+func (p *Pool) apply(l *lease, o outcome) (gone bool, delay time.Duration) {
+	if !l.claim() {
+		return false, o.delay
+	}
+	m := l.m
+	switch o.action {
+	case actDelete:
+		p.queueDelete(l)
+		return true, 0
+	case actDeadLetter:
+		return p.deadLetter(l, o)
+	}
+	switch o.reason {
+	case reasonRetry:
+		p.log.Warn("handler failed; will retry",
+			zap.String("message_id", m.ID), zap.Int("receive_count", m.ReceiveCount), zap.Int("attempts", o.attempts),
+			zap.String("outcome", OutcomeRetry), zap.Duration("retry_in", o.delay), groupField(m), zap.Error(o.cause))
+	case reasonShutdown:
+		p.unrun.note(m.ID)
+		p.log.Info("handler cancelled by shutdown; releasing message",
+			zap.String("message_id", m.ID), zap.Int("receive_count", m.ReceiveCount),
+			zap.String("outcome", OutcomeRetry), groupField(m))
+	case reasonUnstarted:
+		p.unrun.note(m.ID)
+	}
+	p.release(l, o.delay)
+	return false, o.delay
 }
 
 // groupField logs a FIFO message's group: useful to follow one group in the
@@ -93,10 +163,10 @@ func groupField(m *Message) zap.Field {
 	return zap.String("group_id", m.GroupID)
 }
 
-// settleRelease returns a message to the queue after delay. The caller has
-// claimed the lease.
-func (p *Pool) settleRelease(l *lease, delay time.Duration) {
-	p.done(l)
+// release returns a claimed message to the queue after delay.
+func (p *Pool) release(l *lease, delay time.Duration) {
+	p.leases.quiesce(l, releasing)
+	p.forget(l)
 	p.metrics.Completed.WithLabelValues(OutcomeRetry).Inc()
 	if !p.visibility.add(visChange{l: l, timeout: delay}) {
 		// Only after shutdown: the message reappears when its current
@@ -106,33 +176,42 @@ func (p *Pool) settleRelease(l *lease, delay time.Duration) {
 	}
 }
 
-// done removes a settled lease from the in-flight set.
-func (p *Pool) done(l *lease) {
+// queueDelete keeps a claimed message hidden and queues its delete. Until
+// SQS confirms it, the message counts against MaxPendingDeletes.
+func (p *Pool) queueDelete(l *lease) {
+	p.leases.hold(l)
+	p.pendingDeletes.enter()
+	if !p.deletes.add(l) {
+		p.deleteGivenUp(l, errors.New("engine stopped"))
+	}
+}
+
+// forget takes a settled lease out of the in-flight set.
+func (p *Pool) forget(l *lease) {
 	p.leases.remove(l)
 	p.metrics.InFlight.Dec()
 }
 
 // deadLetter sends the message to the DLQ with its failure record and then
-// deletes it. The send comes first: a crash in between duplicates the
-// message in the DLQ, it never loses it. If there is no DLQ or the send
-// fails, the message stays on the queue.
-func (p *Pool) deadLetter(l *lease, cause error, reason string) (gone bool, delay time.Duration) {
-	if !l.claim() {
-		return false, 0
-	}
+// deletes it. The send comes first, with the message kept hidden: a crash in
+// between duplicates the message in the DLQ, it never loses it. If there is
+// no DLQ or the send fails, the message stays on the queue.
+func (p *Pool) deadLetter(l *lease, o outcome) (gone bool, delay time.Duration) {
 	m := l.m
+	cause, reason := o.cause, o.reason
 	if p.cfg.DeadLetter == nil {
 		p.log.Error("message failed for good but no dead-letter queue is configured; keeping it on the queue",
 			zap.String("message_id", m.ID), zap.Int("receive_count", m.ReceiveCount),
 			zap.String("reason", reason), zap.String("outcome", OutcomeRetry), zap.Error(cause))
-		delay := min(p.cfg.Backoff.Max, maxVisibilityWindow)
-		p.settleRelease(l, delay)
+		delay := min(p.cfg.Backoff.Max, l.maxDelay(p.now()))
+		p.release(l, delay)
 		return false, delay
 	}
+	p.leases.hold(l)
 	rec := FailureRecord{
 		Error:           tail(cause.Error(), maxErrorText),
 		Reason:          reason,
-		Attempts:        m.ReceiveCount,
+		Attempts:        o.attempts,
 		QueueURL:        p.cfg.QueueURL,
 		MessageID:       m.ID,
 		FirstReceivedAt: m.FirstReceivedAt.UTC(),
@@ -151,21 +230,21 @@ func (p *Pool) deadLetter(l *lease, cause error, reason string) (gone bool, dela
 	err := p.cfg.DeadLetter.Send(ctx, dl)
 	cancel()
 	if err != nil {
-		delay := p.cfg.Backoff.Delay(m.ReceiveCount)
+		delay := min(p.cfg.Backoff.Delay(o.attempts), l.maxDelay(p.now()))
 		p.log.Error("dead-letter send failed; keeping the message on the queue",
 			zap.String("message_id", m.ID), zap.Int("receive_count", m.ReceiveCount),
 			zap.String("reason", reason), zap.String("outcome", OutcomeRetry),
 			zap.Duration("retry_in", delay), zap.NamedError("cause", cause), zap.Error(err))
-		p.settleRelease(l, delay)
+		p.release(l, delay)
 		return false, delay
 	}
 	p.log.Error("message dead-lettered",
-		zap.String("message_id", m.ID), zap.Int("receive_count", m.ReceiveCount),
+		zap.String("message_id", m.ID), zap.Int("receive_count", m.ReceiveCount), zap.Int("attempts", o.attempts),
 		zap.String("reason", reason), zap.String("outcome", OutcomeDeadLetter), zap.Error(cause))
 	p.metrics.Completed.WithLabelValues(OutcomeDeadLetter).Inc()
 	p.observeAge(m)
 	l.deadLettered = true
-	p.deletes.add(l)
+	p.queueDelete(l)
 	return true, 0
 }
 
@@ -282,16 +361,23 @@ func tail(s string, n int) string {
 }
 
 // maxDeleteTries bounds retries of a delete that failed for a reason other
-// than a lost lease (throttling, a 5xx): past it the message is delivered
-// again, which at-least-once delivery allows.
-const maxDeleteTries = 3
+// than a lost lease (throttling, a 5xx). The message stays hidden between
+// tries, spaced by PollBackoff (about a minute for ten tries with the
+// defaults), which rides out a burst of throttling; past the last try the
+// engine stops holding the message and it is delivered again when its
+// visibility ends, as at-least-once delivery allows.
+const maxDeleteTries = 10
 
+// flushDeletes deletes one batch. Its messages are not extended while the
+// call is under way (so an extension cannot report a just-deleted message
+// as lost), so the call is bounded like an extension round.
 func (p *Pool) flushDeletes(batch []*lease) {
 	receipts := make([]string, len(batch))
 	for i, l := range batch {
+		p.leases.quiesce(l, deleting)
 		receipts[i] = l.m.ReceiptHandle
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), callTimeout)
+	ctx, cancel := context.WithTimeout(context.Background(), roundTimeout(p.cfg.VisibilityTimeout))
 	errs, err := p.cfg.Queue.Delete(ctx, receipts)
 	cancel()
 	for i, l := range batch {
@@ -301,32 +387,51 @@ func (p *Pool) flushDeletes(batch []*lease) {
 		}
 		switch {
 		case e == nil:
-			p.done(l)
-			// A dead-lettered message was counted when its send succeeded.
-			if !l.deadLettered {
-				p.metrics.Completed.WithLabelValues(OutcomeSuccess).Inc()
-				p.observeAge(l.m)
-			}
+			p.deleted(l)
 		case errors.Is(e, ErrLeaseLost):
-			p.done(l)
-			p.leases.mu.Lock()
-			counted := l.lost // the extender already counted this lease
-			p.leases.mu.Unlock()
-			if !counted {
+			if !p.leases.wasLost(l) { // else the extender counted it
 				p.metrics.LeasesLost.Inc()
 			}
+			p.forget(l)
+			p.pendingDeletes.leave()
 			p.log.Warn("delete refused: the visibility lease was lost, so the message will be delivered again",
 				zap.String("message_id", l.m.ID), zap.Int("receive_count", l.m.ReceiveCount))
 		default:
 			l.deleteTries++
-			if l.deleteTries < maxDeleteTries && p.deletes.add(l) {
-				continue
+			if l.deleteTries < maxDeleteTries {
+				p.leases.hold(l)
+				if p.deletes.addAfter(l, p.cfg.PollBackoff.Delay(l.deleteTries)) {
+					p.errLog.warn(p.log, "delete failed; the message stays hidden and the delete is retried",
+						zap.String("message_id", l.m.ID), zap.Int("tries", l.deleteTries), zap.Error(e))
+					continue
+				}
 			}
-			p.done(l)
-			p.log.Error("delete failed; the message will be delivered again",
-				zap.String("message_id", l.m.ID), zap.Int("receive_count", l.m.ReceiveCount), zap.Error(e))
+			p.deleteGivenUp(l, e)
 		}
 	}
+}
+
+// deleted completes a message whose delete SQS confirmed.
+func (p *Pool) deleted(l *lease) {
+	p.forget(l)
+	p.unrun.forget(l.m.ID)
+	p.pendingDeletes.leave()
+	// A dead-lettered message was counted when its send succeeded.
+	if !l.deadLettered {
+		p.metrics.Completed.WithLabelValues(OutcomeSuccess).Inc()
+		p.observeAge(l.m)
+	}
+}
+
+// deleteGivenUp stops holding a message whose delete could not be made: it
+// comes back when its current visibility ends and runs again.
+func (p *Pool) deleteGivenUp(l *lease, err error) {
+	p.leases.quiesce(l, releasing)
+	p.forget(l)
+	p.pendingDeletes.leave()
+	p.log.Error("delete failed; the message will be delivered again",
+		zap.String("message_id", l.m.ID), zap.Int("receive_count", l.m.ReceiveCount),
+		zap.Int("tries", l.deleteTries), zap.Error(err))
 }
 
 // ceilSecond rounds up to whole seconds, the unit SQS takes: a retry delay

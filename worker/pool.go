@@ -55,6 +55,11 @@ type Config struct {
 	// MaxMessageSize is the dead-letter queue's size limit (its
 	// MaximumMessageSize attribute); default DefaultMaxMessageSize.
 	MaxMessageSize int
+	// MaxPendingDeletes bounds the finished messages whose delete SQS has
+	// not confirmed yet. They are kept hidden and hold no handler slot;
+	// while there are this many, no receive is sent. Default
+	// max(100, 2*Concurrency).
+	MaxPendingDeletes int
 	// ReceiveTimeout bounds one ReceiveMessage call, so a connection that
 	// silently died cannot hold a poller (and its slots) forever. Set it
 	// above the long-poll wait; default 40s.
@@ -89,6 +94,17 @@ func (c *Config) setDefaults() error {
 	}
 	if c.HandlerTimeout <= 0 {
 		c.HandlerTimeout = 15 * time.Minute
+	}
+	if c.VisibilityTimeout > 12*time.Hour {
+		return fmt.Errorf("worker: VisibilityTimeout %s is above the SQS maximum of 12h", c.VisibilityTimeout)
+	}
+	if limit := MaxHandlerTimeout(c.VisibilityTimeout); c.HandlerTimeout > limit {
+		// The message could not stay hidden until the handler's deadline:
+		// it would come back while its handler still runs.
+		return fmt.Errorf("worker: HandlerTimeout %s is above %s, the longest SQS lets a message stay hidden after its receive less the time to settle it", c.HandlerTimeout, limit)
+	}
+	if c.MaxPendingDeletes <= 0 {
+		c.MaxPendingDeletes = max(100, 2*c.Concurrency)
 	}
 	if c.MaxAttempts <= 0 {
 		c.MaxAttempts = 5
@@ -136,8 +152,10 @@ type Pool struct {
 	metrics *Metrics
 	now     func() time.Time
 
-	slots  *slots
-	leases *leaseSet
+	slots          *slots
+	leases         *leaseSet
+	unrun          *releaseLog
+	pendingDeletes *pendingGate
 
 	deletes    *batcher[*lease]
 	visibility *batcher[visChange]
@@ -191,9 +209,12 @@ func New(cfg Config) (*Pool, error) {
 		now:     cfg.Now,
 		slots:   newSlots(cfg.Concurrency),
 		leases:  newLeaseSet(),
-		hurry:   make(chan struct{}),
-		errLog:  rateLog{every: 30 * time.Second},
-		groups:  make(map[string][]*lease),
+		unrun:   newReleaseLog(unrunMemory),
+		// Settable only through Config.
+		pendingDeletes: newPendingGate(cfg.MaxPendingDeletes),
+		hurry:          make(chan struct{}),
+		errLog:         rateLog{every: 30 * time.Second},
+		groups:         make(map[string][]*lease),
 	}
 	// Enough parallel flushes to keep up with every slot finishing at once.
 	parallel := max(2, cfg.Concurrency/10)
@@ -290,11 +311,12 @@ func (p *Pool) Run(ctx context.Context) error {
 	stopExt()
 	extDone.Wait()
 	for _, l := range p.leases.snapshot() {
-		if l.claim() {
+		if !l.settled.Load() {
 			p.log.Warn("handler did not return; releasing its message",
 				zap.String("message_id", l.m.ID), zap.Int("receive_count", l.m.ReceiveCount))
-			p.settleRelease(l, 0)
 		}
+		// Deletes already queued are claimed, and left to the final flush.
+		p.apply(l, outcome{action: actRelease, reason: reasonShutdown})
 	}
 	// A receive still pending returns as soon as a message is visible, so
 	// anything just released comes straight back to it and is released
@@ -320,12 +342,15 @@ func (p *Pool) Hurry() { p.hurryOnce.Do(func() { close(p.hurry) }) }
 
 // Stats is a snapshot of the engine for health checks.
 type Stats struct {
-	InFlight     int       // messages received and not yet settled
-	Busy         int       // slots taken by handlers or pending receives
-	Concurrency  int       // total slots
-	LastPoll     time.Time // last successful ReceiveMessage; zero before the first
-	Draining     bool      // shutdown has begun
-	OldestActive time.Duration
+	InFlight int // messages received and not yet settled
+	Busy     int // slots taken by handlers or pending receives
+	// PendingDeletes are finished messages whose delete SQS has not
+	// confirmed; at MaxPendingDeletes, receiving waits.
+	PendingDeletes int
+	Concurrency    int       // total slots
+	LastPoll       time.Time // last successful ReceiveMessage; zero before the first
+	Draining       bool      // shutdown has begun
+	OldestActive   time.Duration
 	// Wedged, when not empty, says why the engine cannot make progress:
 	// every slot is held by a handler running past its timeout, or a
 	// receive has not returned long after it should have.
@@ -343,22 +368,13 @@ func (p *Pool) Stats() Stats {
 		s.LastPoll = time.Unix(0, ns)
 	}
 	now := p.now()
-	stuck := 0
-	p.leases.mu.Lock()
-	s.InFlight = len(p.leases.all)
-	for l := range p.leases.all {
-		if l.started && !l.finished {
-			s.OldestActive = max(s.OldestActive, now.Sub(l.receivedAt))
-			// Past its deadline, the kill and the grace for the outcome.
-			if now.After(l.limit.Add(p.cfg.AbandonGrace)) {
-				stuck++
-			}
-		}
-	}
-	p.leases.mu.Unlock()
+	// Stuck: past its deadline, the kill and the grace for the outcome.
+	ls := p.leases.stats(now, p.cfg.AbandonGrace)
+	s.InFlight, s.OldestActive = ls.inFlight, ls.oldestActive
+	s.PendingDeletes = p.pendingDeletes.count()
 	switch {
-	case stuck >= p.cfg.Concurrency:
-		s.Wedged = fmt.Sprintf("all %d handler slots busy past handler timeout %s", stuck, p.cfg.HandlerTimeout)
+	case ls.stuck >= p.cfg.Concurrency:
+		s.Wedged = fmt.Sprintf("all %d handler slots busy past handler timeout %s", ls.stuck, p.cfg.HandlerTimeout)
 	case p.receiving.Load() > 0 && !s.Draining:
 		if since := now.Sub(time.Unix(0, p.lastReturn.Load())); since > 2*p.cfg.ReceiveTimeout {
 			s.Wedged = fmt.Sprintf("no receive has returned for %s", since.Truncate(time.Second))
@@ -377,6 +393,9 @@ func (p *Pool) poll(stop, hard context.Context) {
 	for {
 		n := held
 		if n == 0 {
+			if p.pendingDeletes.wait(stop) != nil {
+				return
+			}
 			var err error
 			if n, err = p.slots.acquire(stop, p.cfg.BatchSize); err != nil {
 				return
@@ -429,18 +448,18 @@ func (p *Pool) poll(stop, hard context.Context) {
 			p.log.Error("receive returned more messages than asked", zap.Int("asked", n), zap.Int("got", len(msgs)))
 			p.slots.release(n)
 			for _, m := range msgs {
-				p.giveBack(p.track(m, now), 0)
+				p.apply(p.track(m, start), unstarted(0))
 			}
 			continue
 		}
 		p.slots.release(n - len(msgs))
 		leases := make([]*lease, 0, len(msgs))
 		for _, m := range msgs {
-			l := p.track(m, now)
+			l := p.track(m, start)
 			if stop.Err() != nil {
 				// Shutdown began while this receive was pending: give the
 				// message straight back rather than start work on it.
-				p.giveBack(l, 0)
+				p.apply(l, unstarted(0))
 				p.slots.release(1)
 				continue
 			}
@@ -467,7 +486,7 @@ func (p *Pool) dispatch(leases []*lease) {
 	if p.dispatchClosed {
 		// Shutdown began between the receive and here: no new work.
 		for _, l := range leases {
-			p.giveBack(l, 0)
+			p.apply(l, unstarted(0))
 			p.slots.release(1)
 		}
 		return
@@ -523,7 +542,7 @@ func (p *Pool) runGroup(g string) {
 			gone, delay = p.process(l)
 		} else {
 			// Draining: start nothing new; the rest of the group goes back.
-			p.giveBack(l, 0)
+			p.apply(l, unstarted(0))
 		}
 		p.slots.release(1)
 		p.handlers.Done()
@@ -535,19 +554,13 @@ func (p *Pool) runGroup(g string) {
 		delete(p.groups, g)
 		p.groupsMu.Unlock()
 		for _, r := range rest {
-			p.giveBack(r, delay)
+			// Released with the failed message's delay, so that SQS hands
+			// the group back in order. Not an attempt for r.
+			p.apply(r, unstarted(delay))
 			p.slots.release(1)
 			p.handlers.Done()
 		}
 		return
-	}
-}
-
-// giveBack releases, after delay, a message the engine will not handle.
-func (p *Pool) giveBack(l *lease, delay time.Duration) {
-	p.leases.finish(l)
-	if l.claim() {
-		p.settleRelease(l, delay)
 	}
 }
 
@@ -562,42 +575,29 @@ func sleep(ctx context.Context, d time.Duration) bool {
 	}
 }
 
-// track registers a received message with the extender.
-func (p *Pool) track(m *Message, now time.Time) *lease {
-	m.ReceivedAt = now
+// track registers a received message with the extender. sent is when its
+// receive was sent: SQS received it no earlier, so its visibility and the
+// 12-hour window are counted from there, never late.
+func (p *Pool) track(m *Message, sent time.Time) *lease {
+	m.ReceivedAt = sent
 	if m.FirstReceivedAt.IsZero() {
-		m.FirstReceivedAt = now
+		m.FirstReceivedAt = sent
 	}
-	l := &lease{
-		m:          m,
-		receivedAt: now,
-		expires:    now.Add(p.cfg.VisibilityTimeout),
-		// Until its handler starts (a FIFO message may wait behind its
-		// group), only the SQS cap applies; start narrows it.
-		limit: now.Add(maxVisibilityWindow),
-	}
+	// Until its handler starts (a FIFO message may wait behind its group),
+	// only the 12-hour cap applies; start narrows it.
+	l := &lease{m: m, receivedAt: sent, expires: sent.Add(p.cfg.VisibilityTimeout)}
 	p.leases.add(l)
 	p.metrics.Received.Inc()
 	p.metrics.InFlight.Inc()
 	return l
 }
 
-// settleMargin is how far past the handler deadline the extender may keep a
-// message hidden: long enough to kill the handler and apply the outcome, so a
-// timed-out message does not reappear before its retry delay is set.
-func settleMargin(vt time.Duration) time.Duration { return min(vt, 10*time.Second) }
-
 // process runs the handler for one message and settles it, reporting as
 // decide does.
 func (p *Pool) process(l *lease) (gone bool, delay time.Duration) {
 	m := l.m
-
-	// A message delivered more often than max_attempts had attempts that
-	// never reached an outcome: the daemon crashed, was killed, or its DLQ
-	// send failed. Running it again would feed a crash loop.
-	if m.ReceiveCount > p.cfg.MaxAttempts {
-		p.leases.finish(l)
-		return p.deadLetter(l, fmt.Errorf("delivered %d times, more than max_attempts %d, without a recorded outcome", m.ReceiveCount, p.cfg.MaxAttempts), "max_attempts")
+	if o, run := p.decideBeforeRun(l); !run {
+		return p.apply(l, o)
 	}
 
 	start := p.now()
@@ -609,8 +609,7 @@ func (p *Pool) process(l *lease) (gone bool, delay time.Duration) {
 	}
 	cancel()
 	p.metrics.HandlerDuration.Observe(p.now().Sub(start).Seconds())
-	p.leases.finish(l)
-	return p.decide(l, err)
+	return p.apply(l, p.decide(l, err))
 }
 
 // call runs the handler, turning a panic into an ordinary failed attempt.

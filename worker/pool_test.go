@@ -432,13 +432,12 @@ func TestPoolRetryDelay(t *testing.T) {
 	})
 	// By receipt handle: the delivery the outcome belongs to.
 	want := map[string]time.Duration{
-		plain[0] + "#1":  testBackoff.Delay(1), // 3s
-		plain[1] + "#2":  testBackoff.Delay(2), // 6s
-		plain[2] + "#3":  testBackoff.Delay(3), // 12s
-		after42 + "#1":   42 * time.Second,
-		afterHuge + "#1": maxVisibilityWindow,
-		afterNeg + "#1":  0, // clamped, and so delivered again at once
-		afterNeg + "#2":  time.Hour,
+		plain[0] + "#1": testBackoff.Delay(1), // 3s
+		plain[1] + "#2": testBackoff.Delay(2), // 6s
+		plain[2] + "#3": testBackoff.Delay(3), // 12s
+		after42 + "#1":  42 * time.Second,
+		afterNeg + "#1": 0, // clamped, and so delivered again at once
+		afterNeg + "#2": time.Hour,
 	}
 	q.waitFor(t, 5*time.Second, "an outcome for every delivery", func() bool {
 		for r := range want {
@@ -448,11 +447,20 @@ func TestPoolRetryDelay(t *testing.T) {
 		}
 		return true
 	})
+	q.waitFor(t, 5*time.Second, "the day-long retry's outcome", func() bool {
+		_, ok := outcomeVisibility(t, q, afterHuge+"#1")
+		return ok
+	})
 	h.waitSettled()
 	for r, w := range want {
 		if got, _ := outcomeVisibility(t, q, r); got != w {
 			t.Errorf("delivery %s: visibility set to %s, want %s", r, got, w)
 		}
+	}
+	// Capped by the window counted from the receive (TestRetryDelayCappedFromReceive
+	// checks that with time passing); here the handler took milliseconds.
+	if got, _ := outcomeVisibility(t, q, afterHuge+"#1"); got > maxVisibilityWindow || got < maxVisibilityWindow-2*time.Second {
+		t.Errorf("retry after a day: visibility set to %s, want just under %s", got, maxVisibilityWindow)
 	}
 	for _, id := range []string{plain[0], plain[1], plain[2], after42, afterHuge, afterNeg} {
 		if q.deleted(id) {
@@ -469,7 +477,7 @@ func TestPoolRetryDelay(t *testing.T) {
 	if testBackoff.Delay(1) != 3*time.Second || testBackoff.Delay(3) != 12*time.Second {
 		t.Errorf("testBackoff no longer gives whole seconds: %s, %s", testBackoff.Delay(1), testBackoff.Delay(3))
 	}
-	h.checkOutcomes(0, len(want), 0)
+	h.checkOutcomes(0, len(want)+1, 0) // and the day-long one
 	if got := len(q.callsOf(opDelete, opSend)); got != 0 {
 		t.Errorf("%d Delete/Send calls after retryable failures, want 0", got)
 	}
@@ -618,11 +626,13 @@ func TestPoolDeadLetter(t *testing.T) {
 		wantCalled:     true, wantReason: "max_attempts", wantAttempts: 3,
 		wantError: "handler timed out after 50ms: context deadline exceeded",
 	}, {
-		name:       "delivered more often than max attempts",
-		prior:      3,
+		// Twice max_attempts leaves headroom for receives that were not
+		// attempts and that this process cannot know of.
+		name:       "delivered more than twice max attempts: a crash loop",
+		prior:      6,
 		err:        func(context.Context) error { return nil },
-		wantCalled: false, wantReason: "max_attempts", wantAttempts: 4,
-		wantError: "delivered 4 times, more than max_attempts 3, without a recorded outcome",
+		wantCalled: false, wantReason: "crash_loop", wantAttempts: 7,
+		wantError: "delivered 7 times without a recorded outcome, more than 6 (twice max_attempts 3); not running it again",
 	}}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
