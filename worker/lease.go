@@ -72,9 +72,11 @@ type lease struct {
 	extending bool      // a visibility extension for it is under way
 	lost      bool      // SQS rejected the receipt handle
 
-	settled      atomic.Bool
-	deleteTries  int  // owned by whoever holds the claim
-	deadLettered bool // sent to the DLQ; the delete only completes it
+	settled atomic.Bool
+	// Owned by whoever holds the claim.
+	deleteTries    int
+	deleteFailedAt time.Time // first failed delete
+	deadLettered   bool      // sent to the DLQ; the delete only completes it
 }
 
 // holdLimit is the end of the 12-hour window for this receive, the one place

@@ -360,13 +360,14 @@ func tail(s string, n int) string {
 	return "…" + s[len(s)-n:]
 }
 
-// maxDeleteTries bounds retries of a delete that failed for a reason other
-// than a lost lease (throttling, a 5xx). The message stays hidden between
-// tries, spaced by PollBackoff (about a minute for ten tries with the
-// defaults), which rides out a burst of throttling; past the last try the
-// engine stops holding the message and it is delivered again when its
-// visibility ends, as at-least-once delivery allows.
-const maxDeleteTries = 10
+// deleteRetryFor bounds how long a delete that fails for a reason other
+// than a lost lease (throttling, a 5xx) is retried, spaced by PollBackoff,
+// with the message kept hidden meanwhile. It rides out a throttling episode;
+// past it the engine stops holding the message, which is delivered again
+// when its visibility ends, as at-least-once delivery allows. Meanwhile
+// MaxPendingDeletes holds receiving back, so the daemon does not pile up
+// more finished work than it can delete.
+const deleteRetryFor = 5 * time.Minute
 
 // flushDeletes deletes one batch. Its messages are not extended while the
 // call is under way (so an extension cannot report a just-deleted message
@@ -398,7 +399,10 @@ func (p *Pool) flushDeletes(batch []*lease) {
 				zap.String("message_id", l.m.ID), zap.Int("receive_count", l.m.ReceiveCount))
 		default:
 			l.deleteTries++
-			if l.deleteTries < maxDeleteTries {
+			if l.deleteTries == 1 {
+				l.deleteFailedAt = p.now()
+			}
+			if p.now().Sub(l.deleteFailedAt) < deleteRetryFor {
 				p.leases.hold(l)
 				if p.deletes.addAfter(l, p.cfg.PollBackoff.Delay(l.deleteTries)) {
 					p.errLog.warn(p.log, "delete failed; the message stays hidden and the delete is retried",

@@ -393,9 +393,6 @@ func (p *Pool) poll(stop, hard context.Context) {
 	for {
 		n := held
 		if n == 0 {
-			if p.pendingDeletes.wait(stop) != nil {
-				return
-			}
 			var err error
 			if n, err = p.slots.acquire(stop, p.cfg.BatchSize); err != nil {
 				return
@@ -404,6 +401,14 @@ func (p *Pool) poll(stop, hard context.Context) {
 			p.slots.receiving()
 		}
 		held = 0
+		// With the slots in hand, so that no other poller's receive can
+		// slip past a limit reached meanwhile: finished messages waiting
+		// for their delete hold no slot, and this is what bounds them.
+		if p.pendingDeletes.wait(stop) != nil {
+			p.slots.received()
+			p.slots.release(n)
+			return
+		}
 		rctx, cancel := context.WithTimeout(hard, p.cfg.ReceiveTimeout)
 		if p.cfg.FIFO {
 			// As AWS recommends for FIFO queues: a receive retried with the

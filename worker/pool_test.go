@@ -11,6 +11,7 @@ import (
 	"sync"
 	"sync/atomic"
 	"testing"
+	"testing/synctest"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -1632,54 +1633,67 @@ func TestPoolStatsWedgedReceive(t *testing.T) {
 
 // TestPoolDeleteRetries: a delete that fails for a passing reason is
 // retried; one refused with ErrLeaseLost is not; one failing every time is
-// given up after maxDeleteTries, leaving the message for redelivery.
+// retried, its message kept hidden, for deleteRetryFor, then given up,
+// leaving the message for redelivery. On testing/synctest's clock.
 func TestPoolDeleteRetries(t *testing.T) {
-	q := newFakeQueue(t)
-	flaky := q.put("flaky")
-	stale := q.put("stale")
-	broken := q.put("broken")
-	fine := q.put("fine")
-	var flakyFailed atomic.Bool
-	q.setEntryFault(func(op, msgID, receipt string) error {
-		if op != opDelete || !strings.HasSuffix(receipt, "#1") {
-			return nil
-		}
-		switch msgID {
-		case flaky:
-			if flakyFailed.CompareAndSwap(false, true) {
+	synctest.Test(t, func(t *testing.T) {
+		q := newFakeQueue(t)
+		flaky := q.put("flaky")
+		stale := q.put("stale")
+		broken := q.put("broken")
+		fine := q.put("fine")
+		var flakyFailed atomic.Bool
+		q.setEntryFault(func(op, msgID, receipt string) error {
+			if op != opDelete || !strings.HasSuffix(receipt, "#1") {
+				return nil
+			}
+			switch msgID {
+			case flaky:
+				if flakyFailed.CompareAndSwap(false, true) {
+					return errors.New("InternalError")
+				}
+			case stale:
+				return leaseLost("ReceiptHandleIsInvalid", receipt)
+			case broken:
 				return errors.New("InternalError")
 			}
-		case stale:
-			return leaseLost("ReceiptHandleIsInvalid", receipt)
-		case broken:
-			return errors.New("InternalError")
+			return nil
+		})
+		cfg := testConfig(q)
+		cfg.VisibilityTimeout = time.Minute
+		start := time.Now()
+		h := startPool(t, q, cfg, func(ctx context.Context, m *Message) error { return nil })
+		const givenUp = "delete failed; the message will be delivered again"
+		q.waitFor(t, 2*deleteRetryFor, "the deletes settled", func() bool {
+			return q.deleted(flaky) && q.deleted(fine) && h.logs.FilterMessage(givenUp).Len() > 0
+		})
+		if held := time.Since(start); held < deleteRetryFor {
+			t.Errorf("gave up the broken delete after %s, want at least %s", held, deleteRetryFor)
 		}
-		return nil
+		if n := q.msg(broken).ReceiveCount; n != 1 {
+			t.Errorf("broken delivered %d times while its delete was retried, want 1 (kept hidden)", n)
+		}
+		// Given up, it comes back at its visibility timeout and runs again.
+		q.waitFor(t, 2*cfg.VisibilityTimeout, "broken redelivered and deleted", func() bool { return q.deleted(broken) })
+		h.waitSettled()
+		h.waitDeleteRefused()
+		if got := q.deleteAttempts(flaky + "#1"); len(got) != 2 || got[1].Err != nil {
+			t.Errorf("flaky delete attempts = %+v, want a failure then a success", got)
+		}
+		if got := q.deleteAttempts(stale + "#1"); len(got) != 1 {
+			t.Errorf("stale delete attempted %d times, want 1", len(got))
+		}
+		if got := q.deleteAttempts(broken + "#1"); len(got) < 3 {
+			t.Errorf("broken delete attempted %d times, want retries", len(got))
+		}
+		if n := h.leasesLost(); n != 1 {
+			t.Errorf("leases lost = %d, want 1", n)
+		}
+		// stale came back after its visibility timeout and ran again.
+		q.waitFor(t, 2*cfg.VisibilityTimeout, "stale redelivered and deleted", func() bool { return q.deleted(stale) })
+		h.checkOutcomes(4, 0, 0)
+		h.stop()
 	})
-	cfg := testConfig(q)
-	cfg.VisibilityTimeout = time.Minute // no redelivery of the undeleted ones during the test
-	h := startPool(t, q, cfg, func(ctx context.Context, m *Message) error { return nil })
-	q.waitFor(t, 5*time.Second, "the deletes settled", func() bool {
-		return q.deleted(flaky) && q.deleted(fine) && len(q.deleteAttempts(broken+"#1")) == maxDeleteTries
-	})
-	h.waitSettled()
-	h.waitDeleteRefused()
-	if got := q.deleteAttempts(flaky + "#1"); len(got) != 2 || got[1].Err != nil {
-		t.Errorf("flaky delete attempts = %+v, want a failure then a success", got)
-	}
-	if got := q.deleteAttempts(stale + "#1"); len(got) != 1 {
-		t.Errorf("stale delete attempted %d times, want 1", len(got))
-	}
-	if got := q.deleteAttempts(broken + "#1"); len(got) != maxDeleteTries {
-		t.Errorf("broken delete attempted %d times, want %d", len(got), maxDeleteTries)
-	}
-	if q.deleted(stale) || q.deleted(broken) {
-		t.Error("a message whose delete failed is gone")
-	}
-	if n := h.leasesLost(); n != 1 {
-		t.Errorf("leases lost = %d, want 1", n)
-	}
-	h.checkOutcomes(2, 0, 0)
 }
 
 // TestPoolDeleteOutageDuringLoad: two full DeleteMessageBatch calls fail
