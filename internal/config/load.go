@@ -17,6 +17,8 @@ import (
 
 	"github.com/spf13/pflag"
 	"github.com/spf13/viper"
+
+	"github.com/sqsfleet/sqsfleet/worker"
 )
 
 // EnvPrefix starts the name of every environment variable Load reads.
@@ -63,14 +65,14 @@ var keys = []key{
 	{"queue.batch_size", kInt, "messages per ReceiveMessage, 1..10", func(c *Config) any { return &c.Queue.BatchSize }},
 	{"queue.visibility_timeout", kDuration, "initial visibility timeout, extended while a handler runs, 1s..12h", func(c *Config) any { return &c.Queue.VisibilityTimeout }},
 	{"queue.max_attempts", kInt, "receives before a failing message is dead-lettered, >= 1", func(c *Config) any { return &c.Queue.MaxAttempts }},
-	{"retry.base_delay", kDuration, "backoff after the first failure, doubled per attempt, 0s..12h", func(c *Config) any { return &c.Retry.BaseDelay }},
-	{"retry.max_delay", kDuration, "cap on the backoff, retry.base_delay..12h", func(c *Config) any { return &c.Retry.MaxDelay }},
+	{"retry.base_delay", kDuration, "backoff after the first failure, doubled per attempt, 0s..11h59m", func(c *Config) any { return &c.Retry.BaseDelay }},
+	{"retry.max_delay", kDuration, "cap on the backoff, retry.base_delay..11h59m (12h from the receive, less a minute)", func(c *Config) any { return &c.Retry.MaxDelay }},
 	{"worker.concurrency", kInt, "handlers running at once, 1..10000", func(c *Config) any { return &c.Worker.Concurrency }},
 	{"worker.shutdown_timeout", kDuration, "how long to wait for running handlers on SIGTERM", func(c *Config) any { return &c.Worker.ShutdownTimeout }},
 	{"handler.type", kString, `"exec" or "http" (required)`, func(c *Config) any { return &c.Handler.Type }},
 	{"handler.command", kStrings, "exec handler argv, comma-separated or repeated; a single value is split on whitespace (required for exec)", func(c *Config) any { return &c.Handler.Command }},
 	{"handler.url", kString, "URL the http handler POSTs each message to (required for http)", func(c *Config) any { return &c.Handler.URL }},
-	{"handler.timeout", kDuration, "per-message handler deadline, > 0, <= 12h", func(c *Config) any { return &c.Handler.Timeout }},
+	{"handler.timeout", kDuration, "per-message handler deadline, > 0, at most 11h59m less min(visibility_timeout, 10s)", func(c *Config) any { return &c.Handler.Timeout }},
 	{"handler.permanent_statuses", kInts, "http handler statuses that dead-letter at once, 400..599", func(c *Config) any { return &c.Handler.PermanentStatuses }},
 	{"http.addr", kString, `health and metrics listen address host:port; "" disables`, func(c *Config) any { return &c.HTTP.Addr }},
 	{"log.level", kString, "debug, info, warn or error", func(c *Config) any { return &c.Log.Level }},
@@ -793,11 +795,13 @@ func (c *Config) ValidateFor(cmd Command) error {
 		ps.add("queue.max_attempts", "must be at least 1, got %d", c.Queue.MaxAttempts)
 	}
 
-	// Retry: both are applied as visibility timeouts, hence the 12h cap.
-	baseOK := checkDuration(&ps, "retry.base_delay", c.Retry.BaseDelay, 0, maxVisibility, false)
+	// Retry: both are applied as visibility timeouts, which SQS counts
+	// from the receive: a delay past what the engine can hold (12h less a
+	// minute for clock skew) could never be honoured.
+	baseOK := checkDuration(&ps, "retry.base_delay", c.Retry.BaseDelay, 0, worker.MaxHold, false)
 	switch {
-	case c.Retry.MaxDelay > maxVisibility:
-		ps.add("retry.max_delay", "must be at most %s, got %s", fmtDur(maxVisibility), fmtDur(c.Retry.MaxDelay))
+	case c.Retry.MaxDelay > worker.MaxHold:
+		ps.add("retry.max_delay", "must be at most %s (SQS keeps a message hidden at most 12h from its receive, less a minute for clock skew), got %s", fmtDur(worker.MaxHold), fmtDur(c.Retry.MaxDelay))
 	case baseOK && c.Retry.MaxDelay < c.Retry.BaseDelay:
 		// Only against a valid base: comparing with a base that is itself
 		// reported as wrong would blame the wrong key.
@@ -836,8 +840,11 @@ func (c *Config) ValidateFor(cmd Command) error {
 	default:
 		ps.add("handler.type", `must be "exec" or "http", got %q`, truncate(c.Handler.Type))
 	}
-	if c.Handler.Timeout <= 0 || c.Handler.Timeout > maxVisibility {
-		ps.add("handler.timeout", "must be greater than 0s and at most %s, got %s", fmtDur(maxVisibility), fmtDur(c.Handler.Timeout))
+	// The message must stay hidden until the handler's deadline plus the
+	// time to settle it, within SQS's 12h from the receive; past that it
+	// would reappear while its handler still runs.
+	if limit := worker.MaxHandlerTimeout(c.Queue.VisibilityTimeout); c.Handler.Timeout <= 0 || c.Handler.Timeout > limit {
+		ps.add("handler.timeout", "must be greater than 0s and at most %s (SQS keeps a message hidden at most 12h from its receive, less the time to settle it), got %s", fmtDur(limit), fmtDur(c.Handler.Timeout))
 	}
 	var badStatus []string
 	for _, s := range c.Handler.PermanentStatuses {
