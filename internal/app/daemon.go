@@ -275,9 +275,14 @@ func (d *daemon) resolveDLQ(ctx context.Context, api awssqs.QueueAPI) (*awssqs.Q
 		case <-time.After(wait):
 		}
 	}
-	if red != nil && red.MaxReceiveCount > 0 && red.MaxReceiveCount <= cfg.Queue.MaxAttempts {
-		log.Warn("the queue's RedrivePolicy maxReceiveCount is not above queue.max_attempts: SQS will move messages to its DLQ before the daemon records why they failed",
-			zap.Int("max_receive_count", red.MaxReceiveCount), zap.Int("max_attempts", cfg.Queue.MaxAttempts))
+	// Receives that were not attempts (releases at shutdown, FIFO messages
+	// released behind a failing one, possibly on other instances) raise the
+	// receive count too; the daemon allows for them up to twice
+	// max_attempts, and SQS must not redrive before that.
+	if want := worker.MinMaxReceiveCount(cfg.Queue.MaxAttempts); red != nil && red.MaxReceiveCount > 0 && red.MaxReceiveCount < want {
+		log.Warn("the queue's RedrivePolicy maxReceiveCount is below 2 x queue.max_attempts + 1: SQS may move messages to its DLQ before the daemon records why they failed",
+			zap.Int("max_receive_count", red.MaxReceiveCount), zap.Int("max_attempts", cfg.Queue.MaxAttempts),
+			zap.Int("want_at_least", want))
 	}
 	wait := d.cfg.Queue.WaitTime
 	switch {
