@@ -9,24 +9,33 @@
 // a lost visibility lease can make the engine run it twice, so handlers must
 // be idempotent. The engine itself never causes a duplicate in normal
 // operation: a message is hidden (visibility timeout) from receipt until its
-// outcome is applied, and its visibility is extended in batches
-// (ChangeMessageVisibilityBatch) once half of it has passed, for as long as
-// the handler runs.
+// outcome is confirmed (a delete until SQS acknowledges it), and its
+// visibility is extended in batches (ChangeMessageVisibilityBatch) once half
+// of it has passed.
 //
 // # Outcomes
 //
 //   - success (handler returns nil): deleted, in DeleteMessageBatch calls of
-//     up to ten, flushed within FlushInterval;
-//   - retryable failure: hidden for Backoff.Delay(ApproximateReceiveCount),
-//     so it returns later rather than at once; RetryAfter asks for a delay;
+//     up to ten, flushed within FlushInterval; kept hidden until SQS confirms
+//     the delete, with at most MaxPendingDeletes waiting before receiving
+//     pauses;
+//   - retryable failure: hidden for Backoff.Delay(attempt), so it returns
+//     later rather than at once; RetryAfter asks for a delay;
 //   - permanent failure (Permanent), or failure on the MaxAttempts-th
-//     delivery: sent to the dead-letter queue with its body, its attributes
+//     attempt: sent to the dead-letter queue with its body, its attributes
 //     and the sqsfleet-failure attribute (a JSON FailureRecord), then
 //     deleted. The send comes first: a crash between the two duplicates the
 //     message in the DLQ, it never loses it; a failed send leaves the message
 //     on the queue;
 //   - cancelled by shutdown: visibility set to 0, so another instance takes
-//     it at once.
+//     it at once; not an attempt.
+//
+// An attempt is a delivery whose handler ran: ApproximateReceiveCount less
+// the receives this process gave back unstarted (FIFO messages behind a
+// failing one, messages received during shutdown). A message delivered more
+// than twice MaxAttempts times without an outcome is dead-lettered without
+// running (reason crash_loop); MinMaxReceiveCount is the RedrivePolicy
+// maxReceiveCount that leaves room for that.
 //
 // # Timeouts
 //
@@ -35,7 +44,9 @@
 // between heartbeats, so it can stay short (30s) whatever the handler's
 // duration: a crashed daemon's messages then return to the fleet quickly.
 // The engine never extends visibility past HandlerTimeout plus a short
-// margin to apply the outcome, nor past the 12 hours SQS allows per receive.
+// margin to apply the outcome, nor past the 12 hours SQS allows per receive,
+// counted from when the receive was sent (MaxHold); New refuses a
+// HandlerTimeout above MaxHandlerTimeout.
 //
 // # Embedding
 //
