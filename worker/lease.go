@@ -61,6 +61,7 @@ type lease struct {
 	// receivedAt is when the receive that brought the message was sent: SQS
 	// received it no earlier, so limits counted from here are never late.
 	receivedAt time.Time
+	arrived    time.Time // when the receive returned it: local waiting starts
 
 	// Guarded by leaseSet.mu.
 	state leaseState
@@ -115,12 +116,32 @@ func (s *leaseSet) add(l *lease) {
 
 // start records that l's handler begins: from now on visibility is not
 // extended past deadline (the handler's deadline plus a margin), within the
-// cap counted from the receive.
-func (s *leaseSet) start(l *lease, deadline time.Time) {
+// cap counted from the receive. It reports false, and starts nothing, if l
+// is no longer waiting (sent back after waiting too long for a handler).
+func (s *leaseSet) start(l *lease, deadline time.Time) bool {
 	s.mu.Lock()
+	defer s.mu.Unlock()
+	if l.state != waiting {
+		return false
+	}
 	l.state = running
 	l.limit = minTime(deadline, l.holdLimit())
-	s.mu.Unlock()
+	return true
+}
+
+// staleWaiting moves the leases that have waited longer than wait for a
+// handler to releasing and returns them, for the caller to send back.
+func (s *leaseSet) staleWaiting(now time.Time, wait time.Duration) []*lease {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	var out []*lease
+	for l := range s.all {
+		if l.state == waiting && now.Sub(l.arrived) > wait {
+			l.state = releasing
+			out = append(out, l)
+		}
+	}
+	return out
 }
 
 // hold keeps l hidden after its handler returned, until its delete (or its

@@ -23,6 +23,7 @@ type Metrics struct {
 	MessageAge          prometheus.Histogram
 	LastPoll            prometheus.Gauge
 	LeasesLost          prometheus.Counter
+	LocalWait           prometheus.Histogram
 }
 
 // NewMetrics creates the engine's metrics and registers them with reg, which
@@ -63,13 +64,18 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 			Name: "sqsfleet_leases_lost_total",
 			Help: "Messages whose receipt handle SQS stopped accepting before the outcome was applied (visibility expired); they will be delivered again.",
 		}),
+		LocalWait: prometheus.NewHistogram(prometheus.HistogramOpts{
+			Name:    "sqsfleet_local_wait_seconds",
+			Help:    "Time a received message waited in the daemon for a handler (receives are sent ahead of free slots; a message waiting over 1s is sent back).",
+			Buckets: []float64{.001, .0025, .005, .01, .025, .05, .1, .25, .5, 1},
+		}),
 	}
 	for _, o := range []string{OutcomeSuccess, OutcomeRetry, OutcomeDeadLetter} {
 		m.Completed.WithLabelValues(o)
 	}
 	if reg != nil {
 		reg.MustRegister(m.Received, m.Completed, m.HandlerDuration, m.InFlight,
-			m.VisibilityExtension, m.MessageAge, m.LastPoll, m.LeasesLost)
+			m.VisibilityExtension, m.MessageAge, m.LastPoll, m.LeasesLost, m.LocalWait)
 	}
 	return m
 }

@@ -33,8 +33,12 @@ type Config struct {
 	// order; set automatically when QueueURL ends in ".fifo".
 	FIFO bool
 
-	Concurrency       int           // handler slots; default 10
-	Pollers           int           // concurrent receivers; default ceil(Concurrency/BatchSize)+1, at most Concurrency
+	Concurrency int // handler slots; default 10
+	// Pollers is the number of concurrent receivers; default enough for
+	// every admission (handler slots plus the largest receive credit) in
+	// batches, plus one: ceil((Concurrency+credit)/BatchSize)+1. Pollers
+	// without a free admission wait and send nothing.
+	Pollers           int
 	BatchSize         int           // messages per ReceiveMessage, 1..10; default 10
 	VisibilityTimeout time.Duration // asked for on every receive and every extension; default 30s
 	HandlerTimeout    time.Duration // per attempt; default 15m
@@ -87,7 +91,10 @@ func (c *Config) setDefaults() error {
 		c.BatchSize = 10
 	}
 	if c.Pollers <= 0 {
-		c.Pollers = min((c.Concurrency+c.BatchSize-1)/c.BatchSize+1, c.Concurrency)
+		c.Pollers = (c.Concurrency+maxCredit(c)+c.BatchSize-1)/c.BatchSize + 1
+		if c.FIFO {
+			c.Pollers = min(c.Pollers, c.Concurrency)
+		}
 	}
 	if c.VisibilityTimeout <= 0 {
 		c.VisibilityTimeout = 30 * time.Second
@@ -153,6 +160,8 @@ type Pool struct {
 	now     func() time.Time
 
 	slots          *slots
+	pipe           pipeline
+	maxCredit      int
 	leases         *leaseSet
 	unrun          *releaseLog
 	pendingDeletes *pendingGate
@@ -203,21 +212,25 @@ func New(cfg Config) (*Pool, error) {
 		return nil, err
 	}
 	p := &Pool{
-		cfg:     cfg,
-		log:     cfg.Logger,
-		metrics: cfg.Metrics,
-		now:     cfg.Now,
-		slots:   newSlots(cfg.Concurrency),
-		leases:  newLeaseSet(),
-		unrun:   newReleaseLog(unrunMemory),
+		cfg:       cfg,
+		log:       cfg.Logger,
+		metrics:   cfg.Metrics,
+		now:       cfg.Now,
+		slots:     newSlots(cfg.Concurrency),
+		maxCredit: maxCredit(&cfg),
+		leases:    newLeaseSet(),
+		unrun:     newReleaseLog(unrunMemory),
 		// Settable only through Config.
 		pendingDeletes: newPendingGate(cfg.MaxPendingDeletes),
 		hurry:          make(chan struct{}),
 		errLog:         rateLog{every: 30 * time.Second},
 		groups:         make(map[string][]*lease),
 	}
-	// Enough parallel flushes to keep up with every slot finishing at once.
-	parallel := max(2, cfg.Concurrency/10)
+	// Enough parallel flushes to keep up with every admission finishing
+	// within one round trip: with SQS 15 ms away a flush takes that long,
+	// and too few in parallel would cap throughput below what the handlers
+	// and the pipelined receives allow.
+	parallel := max(4, (cfg.Concurrency+p.maxCredit)/10)
 	p.deletes = newBatcher(10, cfg.FlushInterval, parallel, p.flushDeletes)
 	p.visibility = newBatcher(10, cfg.FlushInterval, parallel, p.flushVisibility)
 	return p, nil
@@ -236,11 +249,14 @@ func (p *Pool) Run(ctx context.Context) error {
 	// running work is only cancelled when the shutdown timeout runs out.
 	p.workCtx, p.cancelWork = context.WithCancel(context.WithoutCancel(ctx))
 	defer p.cancelWork()
+	var pipeDone sync.WaitGroup
 	if !p.cfg.FIFO {
-		p.work = make(chan *lease, p.cfg.Concurrency)
+		// Every admission fits: a send never blocks.
+		p.work = make(chan *lease, p.cfg.Concurrency+p.maxCredit)
 		for range p.cfg.Concurrency {
 			go p.handle()
 		}
+		pipeDone.Go(func() { p.pipelineLoop(ctx) })
 	}
 	p.lastReturn.Store(p.now().UnixNano())
 
@@ -273,6 +289,7 @@ func (p *Pool) Run(ctx context.Context) error {
 		close(p.work)
 	}
 	p.dispatchMu.Unlock()
+	pipeDone.Wait() // no credit, no stale release racing the drain below
 	p.log.Info("stopped receiving; waiting for running handlers and pending receives",
 		zap.Int("inflight", p.leases.len()), zap.Duration("shutdown_timeout", p.cfg.ShutdownTimeout))
 
@@ -447,20 +464,23 @@ func (p *Pool) poll(stop, hard context.Context) {
 		failures = 0
 		attemptID = ""
 		now := p.now()
+		if len(msgs) > 0 {
+			p.pipe.observeRTT(now.Sub(start))
+		}
 		p.lastPoll.Store(now.UnixNano())
 		p.metrics.LastPoll.Set(float64(now.UnixNano()) / 1e9)
 		if len(msgs) > n { // SQS never does this; if it did, we would hold unslotted messages
 			p.log.Error("receive returned more messages than asked", zap.Int("asked", n), zap.Int("got", len(msgs)))
 			p.slots.release(n)
 			for _, m := range msgs {
-				p.apply(p.track(m, start), unstarted(0))
+				p.apply(p.track(m, start, now), unstarted(0))
 			}
 			continue
 		}
 		p.slots.release(n - len(msgs))
 		leases := make([]*lease, 0, len(msgs))
 		for _, m := range msgs {
-			l := p.track(m, start)
+			l := p.track(m, start, now)
 			if stop.Err() != nil {
 				// Shutdown began while this receive was pending: give the
 				// message straight back rather than start work on it.
@@ -583,14 +603,14 @@ func sleep(ctx context.Context, d time.Duration) bool {
 // track registers a received message with the extender. sent is when its
 // receive was sent: SQS received it no earlier, so its visibility and the
 // 12-hour window are counted from there, never late.
-func (p *Pool) track(m *Message, sent time.Time) *lease {
+func (p *Pool) track(m *Message, sent, arrived time.Time) *lease {
 	m.ReceivedAt = sent
 	if m.FirstReceivedAt.IsZero() {
 		m.FirstReceivedAt = sent
 	}
 	// Until its handler starts (a FIFO message may wait behind its group),
 	// only the 12-hour cap applies; start narrows it.
-	l := &lease{m: m, receivedAt: sent, expires: sent.Add(p.cfg.VisibilityTimeout)}
+	l := &lease{m: m, receivedAt: sent, arrived: arrived, expires: sent.Add(p.cfg.VisibilityTimeout)}
 	p.leases.add(l)
 	p.metrics.Received.Inc()
 	p.metrics.InFlight.Inc()
@@ -606,13 +626,17 @@ func (p *Pool) process(l *lease) (gone bool, delay time.Duration) {
 	}
 
 	start := p.now()
-	p.leases.start(l, start.Add(p.cfg.HandlerTimeout+settleMargin(p.cfg.VisibilityTimeout)))
+	if !p.leases.start(l, start.Add(p.cfg.HandlerTimeout+settleMargin(p.cfg.VisibilityTimeout))) {
+		return false, 0 // sent back unstarted after waiting too long for a handler
+	}
+	p.metrics.LocalWait.Observe(start.Sub(l.arrived).Seconds())
 	hctx, cancel := context.WithTimeout(p.workCtx, p.cfg.HandlerTimeout)
 	err := p.call(hctx, m)
 	if err != nil && errors.Is(hctx.Err(), context.DeadlineExceeded) && p.workCtx.Err() == nil {
 		err = fmt.Errorf("handler timed out after %s: %w", p.cfg.HandlerTimeout, err)
 	}
 	cancel()
+	p.pipe.finished.Add(1)
 	p.metrics.HandlerDuration.Observe(p.now().Sub(start).Seconds())
 	return p.apply(l, p.decide(l, err))
 }
@@ -625,4 +649,14 @@ func (p *Pool) call(ctx context.Context, m *Message) (err error) {
 		}
 	}()
 	return p.cfg.Handler.Handle(ctx, m)
+}
+
+// maxCredit is the most admissions beyond the handler slots that receives
+// may use on a standard queue (none on FIFO): enough for several batches in
+// flight at small concurrency, twice the slots at large.
+func maxCredit(c *Config) int {
+	if c.FIFO {
+		return 0
+	}
+	return max(2*c.Concurrency, 3*c.BatchSize)
 }

@@ -155,7 +155,8 @@ func BenchmarkOutcome(b *testing.B) {
 			b.ReportAllocs()
 			b.ResetTimer()
 			for i := range b.N {
-				p.process(p.track(msgs[i], time.Now()))
+				now := time.Now()
+				p.process(p.track(msgs[i], now, now))
 			}
 			p.deletes.close()
 			p.visibility.close()

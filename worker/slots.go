@@ -17,10 +17,18 @@ import (
 // the partial batches handlers finishing one by one would produce. With no
 // receive outstanding, a poller takes whatever is free, so free slots are
 // never left without a receive that could fill them.
+//
+// On a standard queue the total can grow beyond the handler slots by a
+// credit (see pipeline.go): receives may then be sent for slots that will be
+// free by the time SQS answers, so that a round trip to SQS does not leave
+// handlers idle. A slot is then an admission: a message asked for, waiting
+// briefly for a handler, or running.
 type slots struct {
 	mu      sync.Mutex
-	free    int
+	free    int // may go below 0 while a reduced credit is paid back
 	total   int
+	base    int // handler slots; total is base plus credit
+	credit  int
 	pending int // receives in flight
 	// wake is closed, and replaced, when a waiting acquire may now succeed.
 	// Waking only then, rather than on every release, matters: at
@@ -34,7 +42,7 @@ type slots struct {
 }
 
 func newSlots(n int) *slots {
-	return &slots{free: n, total: n, wake: make(chan struct{})}
+	return &slots{free: n, total: n, base: n, wake: make(chan struct{})}
 }
 
 // acquire blocks until it can take a batch for one receive: max slots (or
@@ -106,9 +114,22 @@ func (s *slots) release(n int) {
 	s.mu.Unlock()
 }
 
-// busy is the number of slots taken (by handlers or by pending polls).
+// setCredit sets how many admissions beyond the handler slots receives may
+// use. Lowering it takes effect as admissions come back.
+func (s *slots) setCredit(k int) {
+	s.mu.Lock()
+	d := k - s.credit
+	s.credit = k
+	s.total += d
+	s.free += d
+	s.signal()
+	s.mu.Unlock()
+}
+
+// busy is the number of handler slots taken (by handlers or by pending
+// polls), never more than there are.
 func (s *slots) busy() int {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	return s.total - s.free
+	return min(s.total-s.free, s.base)
 }

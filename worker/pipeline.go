@@ -1,0 +1,104 @@
+package worker
+
+import (
+	"context"
+	"math"
+	"sync/atomic"
+	"time"
+)
+
+// maxLocalWait is the longest a received message may wait in the engine for
+// a handler. A message held locally is invisible to the rest of the fleet;
+// past this it goes back to the queue unstarted (not an attempt).
+const maxLocalWait = time.Second
+
+// pipelineTick is how often the receive credit is recomputed and stale
+// waiting messages are released.
+const pipelineTick = 100 * time.Millisecond
+
+// creditFactor is how many round trips of work receives may ask for ahead of
+// free handler slots. Two leaves room for the round trip's jitter; the
+// messages it brings early wait about that long, far below maxLocalWait.
+const creditFactor = 2
+
+// pipeline measures what the receive credit is computed from: how fast
+// handlers finish, and how long a receive that brings messages takes. With a
+// fast handler and SQS 15 ms away, a receive sent only once its slots are
+// free leaves every slot idle for a round trip per batch, so throughput is
+// capped at concurrency / round trip whatever the handler's speed. Sending
+// receives for slots that will be free by the time SQS answers removes that
+// cap, and the credit is only what the measured rate will consume within
+// creditFactor round trips: a slow handler gets none, so nothing waits long,
+// and an idle daemon gets none, so it sends no more long polls than before.
+type pipeline struct {
+	finished atomic.Int64 // handler completions, ever
+	rtt      atomic.Int64 // moving average of a receive's round trip, ns
+
+	// Owned by the loop.
+	rate float64 // moving average of completions per second
+	last int64
+}
+
+// observeRTT records the round trip of a receive that brought messages (an
+// empty one may have waited out its long poll, which says nothing about the
+// distance to SQS).
+func (pl *pipeline) observeRTT(d time.Duration) {
+	for {
+		old := pl.rtt.Load()
+		next := int64(d)
+		if old != 0 {
+			next = old + (int64(d)-old)/5
+		}
+		if pl.rtt.CompareAndSwap(old, next) {
+			return
+		}
+	}
+}
+
+// credit is the number of admissions beyond the handler slots for the
+// current rate and round trip, at most limit.
+func (pl *pipeline) credit(limit int) int {
+	rtt := time.Duration(pl.rtt.Load()).Seconds()
+	// Rounded down: a fraction of a message per round trip is a slow
+	// handler, whose prefetched message would wait for most of a run.
+	c := math.Floor(creditFactor * pl.rate * rtt)
+	if c < 1 || math.IsNaN(c) {
+		return 0
+	}
+	return min(int(c), limit)
+}
+
+// update folds the completions since the last tick into the rate.
+func (pl *pipeline) update(elapsed time.Duration) {
+	n := pl.finished.Load()
+	inst := float64(n-pl.last) / elapsed.Seconds()
+	pl.last = n
+	// About half a second to follow a change: fast enough for a backlog
+	// that arrives, slow enough not to chase one tick's noise.
+	pl.rate += (inst - pl.rate) * 0.2
+}
+
+// pipelineLoop keeps the receive credit current and sends back messages
+// that waited too long for a handler. Standard queues only: on a FIFO queue
+// a message waits for its group, not for a slot, and is never prefetched.
+func (p *Pool) pipelineLoop(ctx context.Context) {
+	t := time.NewTicker(pipelineTick)
+	defer t.Stop()
+	last := p.now()
+	for {
+		select {
+		case <-ctx.Done():
+			p.slots.setCredit(0)
+			return
+		case <-t.C:
+		}
+		now := p.now()
+		p.pipe.update(now.Sub(last))
+		last = now
+		p.slots.setCredit(p.pipe.credit(p.maxCredit))
+		// A tick early, so that none waits past maxLocalWait between ticks.
+		for _, l := range p.leases.staleWaiting(now, maxLocalWait-pipelineTick) {
+			p.apply(l, unstarted(0))
+		}
+	}
+}

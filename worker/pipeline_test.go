@@ -1,0 +1,151 @@
+package worker
+
+import (
+	"context"
+	"math"
+	"testing"
+	"testing/synctest"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	dto "github.com/prometheus/client_model/go"
+)
+
+// With SQS a round trip away and a fast handler, a receive sent only once
+// its slots are free leaves the handlers idle for a round trip per batch:
+// throughput is capped at concurrency / round trip. Receives sent ahead for
+// slots that will be free by the time SQS answers remove the cap, while the
+// messages they bring wait only briefly, receives stay full, and an idle
+// daemon sends no more receives than one per poller per wait. On
+// testing/synctest's clock, so the round trip is exact and the figures do
+// not depend on this machine's speed.
+func TestReceivesArePipelinedAtRoundTripLatency(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		const rtt = 15 * time.Millisecond
+		q := newFakeQueue(t)
+		ids := q.putN(3000)
+		q.setHooks(func(c fakeCall) { time.Sleep(rtt) }, nil)
+		cfg := testConfig(q)
+		cfg.Concurrency = 10
+		cfg.FlushInterval = 50 * time.Millisecond
+		cfg.VisibilityTimeout = 30 * time.Second
+		h := startPool(t, q, cfg, func(ctx context.Context, m *Message) error { return nil })
+		start := time.Now()
+		q.waitFor(t, time.Minute, "every message deleted", func() bool { return q.allDeleted(ids) })
+		took := time.Since(start)
+		rate := float64(len(ids)) / took.Seconds()
+		bound := float64(cfg.Concurrency) / rtt.Seconds() // without pipelining, at best
+		t.Logf("%d messages in %s: %.0f/s (concurrency/RTT bound %.0f/s)", len(ids), took, rate, bound)
+		if rate < 1.5*bound {
+			t.Errorf("%.0f messages/s with a %s round trip at concurrency %d; want well above the unpipelined bound %.0f/s", rate, rtt, cfg.Concurrency, bound)
+		}
+		h.checkOutcomes(len(ids), 0, 0) // none sent back for waiting too long
+		if w := maxObserved(t, h.metrics.LocalWait); w > 4*rtt {
+			t.Errorf("a message waited up to %s for a handler, want a few round trips at most", w)
+		}
+		if perMsg := float64(len(q.callsOf(opReceive, opDelete, opChangeVisibility))) / float64(len(ids)); perMsg > 0.22 {
+			t.Errorf("%.3f requests per message, want at most 0.22 (full receives and deletes)", perMsg)
+		}
+		h.stop()
+	})
+}
+
+// A slow handler gets no receive credit: the rate it finishes at would not
+// consume a prefetched message within a round trip, so none waits long.
+func TestSlowHandlersGetNoPrefetch(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		q := newFakeQueue(t)
+		ids := q.putN(60)
+		q.setHooks(func(c fakeCall) { time.Sleep(15 * time.Millisecond) }, nil)
+		cfg := testConfig(q)
+		cfg.Concurrency = 10
+		cfg.VisibilityTimeout = 30 * time.Second
+		h := startPool(t, q, cfg, func(ctx context.Context, m *Message) error {
+			time.Sleep(time.Second)
+			return nil
+		})
+		q.waitFor(t, time.Minute, "every message deleted", func() bool { return q.allDeleted(ids) })
+		h.checkOutcomes(len(ids), 0, 0)
+		if w := maxObserved(t, h.metrics.LocalWait); w > 100*time.Millisecond {
+			t.Errorf("a message waited up to %s for a handler; a slow handler's messages must not be prefetched", w)
+		}
+		h.stop()
+	})
+}
+
+// An idle daemon sends no more receives than without pipelining: the credit
+// follows the rate handlers finish at, which is zero.
+func TestIdleDaemonSendsOneLongPollAtATime(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		q := newFakeQueue(t) // long polls of 5 s
+		cfg := testConfig(q)
+		cfg.Concurrency = 10
+		h := startPool(t, q, cfg, func(ctx context.Context, m *Message) error { return nil })
+		time.Sleep(time.Minute)
+		synctest.Wait()
+		// One receive of 10 in flight at a time: 12 per minute of 5 s polls.
+		if n := len(q.callsOf(opReceive)); n > 13 {
+			t.Errorf("%d receives in an idle minute, want at most 13", n)
+		}
+		h.stop()
+	})
+}
+
+// maxObserved is the upper bound of the highest histogram bucket that has
+// an observation (+Inf if one is above the last bound).
+func maxObserved(t *testing.T, h prometheus.Histogram) time.Duration {
+	t.Helper()
+	var m dto.Metric
+	if err := h.Write(&m); err != nil {
+		t.Fatal(err)
+	}
+	hist := m.GetHistogram()
+	prev := uint64(0)
+	top := 0.0
+	for _, b := range hist.GetBucket() {
+		if b.GetCumulativeCount() > prev {
+			top = b.GetUpperBound()
+		}
+		prev = b.GetCumulativeCount()
+	}
+	if hist.GetSampleCount() > prev {
+		return time.Duration(math.MaxInt64)
+	}
+	return time.Duration(top * float64(time.Second))
+}
+
+// When handlers slow down suddenly, messages received ahead for them would
+// wait; past the local wait limit they go back to the queue unstarted (for
+// other instances), and run later, once each.
+func TestPrefetchedMessagesWaitingTooLongGoBack(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		q := newFakeQueue(t)
+		ids := q.putN(400)
+		q.setHooks(func(c fakeCall) { time.Sleep(15 * time.Millisecond) }, nil)
+		cfg := testConfig(q)
+		cfg.Concurrency = 10
+		cfg.VisibilityTimeout = 30 * time.Second
+		start := time.Now()
+		calls := newCallCounter()
+		h := startPool(t, q, cfg, func(ctx context.Context, m *Message) error {
+			calls.record(m)
+			if time.Since(start) > 150*time.Millisecond && time.Since(start) < 5*time.Second {
+				time.Sleep(3 * time.Second) // the downstream slows down
+			}
+			return nil
+		})
+		q.waitFor(t, 2*time.Minute, "every message deleted", func() bool { return q.allDeleted(ids) })
+		if w := maxObserved(t, h.metrics.LocalWait); w > maxLocalWait {
+			t.Errorf("a message waited up to %s for a handler, want at most %s", w, maxLocalWait)
+		}
+		if released := h.completed(OutcomeRetry); released == 0 {
+			t.Error("no prefetched message was sent back; the test did not build up a credit before the slowdown")
+		}
+		for _, id := range ids {
+			if n := calls.calls(id); n != 1 {
+				t.Errorf("message %s ran %d times, want 1", id, n)
+			}
+		}
+		h.stop()
+	})
+}
