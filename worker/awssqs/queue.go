@@ -46,7 +46,20 @@ func NewQueue(api API, url string, waitTime time.Duration) *Queue {
 func (q *Queue) URL() string { return q.url }
 
 // Receive implements worker.Queue.
+//
+// On a standard queue a failed receive is not retried by the SDK: the
+// engine's poller retries it, after handing back the slots it held. The
+// SDK's retry would keep those slots while it sleeps, and with one receive
+// in flight per batch of slots, a throttle or a 5xx stalled the daemon for
+// its whole backoff. A FIFO receive (with a ReceiveRequestAttemptId) keeps
+// the SDK's retries: the same attempt id must be sent again at once, so that
+// SQS returns the messages of a lost response instead of hiding them.
 func (q *Queue) Receive(ctx context.Context, max int, visibility time.Duration) ([]*worker.Message, error) {
+	id := attemptID(ctx)
+	opts := []func(*sqs.Options){ReceiveOptions}
+	if id == nil {
+		opts = append(opts, noRetries)
+	}
 	out, err := q.api.ReceiveMessage(ctx, &sqs.ReceiveMessageInput{
 		QueueUrl:                    &q.url,
 		MaxNumberOfMessages:         int32(max),
@@ -54,8 +67,8 @@ func (q *Queue) Receive(ctx context.Context, max int, visibility time.Duration) 
 		VisibilityTimeout:           int32(visibility / time.Second),
 		MessageSystemAttributeNames: []types.MessageSystemAttributeName{types.MessageSystemAttributeNameAll},
 		MessageAttributeNames:       []string{"All"},
-		ReceiveRequestAttemptId:     attemptID(ctx),
-	}, ReceiveOptions)
+		ReceiveRequestAttemptId:     id,
+	}, opts...)
 	if err != nil {
 		return nil, fmt.Errorf("sqs receive: %w", err)
 	}
@@ -65,6 +78,9 @@ func (q *Queue) Receive(ctx context.Context, max int, visibility time.Duration) 
 	}
 	return msgs, nil
 }
+
+// noRetries makes one call a single attempt.
+func noRetries(o *sqs.Options) { o.RetryMaxAttempts = 1 }
 
 func attemptID(ctx context.Context) *string {
 	if id := worker.ReceiveAttemptID(ctx); id != "" {
