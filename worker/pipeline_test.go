@@ -3,6 +3,7 @@ package worker
 import (
 	"context"
 	"math"
+	"sync/atomic"
 	"testing"
 	"testing/synctest"
 	"time"
@@ -147,5 +148,41 @@ func TestPrefetchedMessagesWaitingTooLongGoBack(t *testing.T) {
 			}
 		}
 		h.stop()
+	})
+}
+
+// At shutdown, messages received ahead and still waiting for a handler go
+// back at once: no handler starts after shutdown begins.
+func TestShutdownReleasesPrefetchedMessagesUnstarted(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		q := newFakeQueue(t)
+		ids := q.putN(2000)
+		q.setHooks(func(c fakeCall) { time.Sleep(15 * time.Millisecond) }, nil)
+		cfg := testConfig(q)
+		cfg.Concurrency = 10
+		cfg.VisibilityTimeout = 30 * time.Second
+		var runs, late atomic.Int64
+		var stopping atomic.Bool
+		h := startPool(t, q, cfg, func(ctx context.Context, m *Message) error {
+			if stopping.Load() {
+				late.Add(1)
+			}
+			if runs.Add(1) > 300 {
+				<-ctx.Done() // the downstream hangs: prefetched messages queue up
+				return ctx.Err()
+			}
+			return nil
+		})
+		eventually(t, time.Minute, func() bool { return runs.Load() >= 310 && len(h.p.work) > 0 }, "handlers hung with messages waiting for them")
+		stopping.Store(true)
+		h.stop()
+		if n := late.Load(); n != 0 {
+			t.Errorf("%d handlers started after shutdown began, want 0", n)
+		}
+		for _, id := range ids {
+			if !q.msg(id).Deleted && !q.visibleNow(id) {
+				t.Errorf("message %s neither deleted nor visible after shutdown: stranded", id)
+			}
+		}
 	})
 }

@@ -538,7 +538,13 @@ func (p *Pool) dispatch(leases []*lease) {
 // handle runs the handlers of a standard queue, one message at a time.
 func (p *Pool) handle() {
 	for l := range p.work {
-		p.process(l)
+		if p.draining.Load() {
+			// Received ahead and still waiting for a handler when shutdown
+			// began: back to the queue at once, unstarted.
+			p.apply(l, unstarted(0))
+		} else {
+			p.process(l)
+		}
 		p.slots.release(1)
 		p.handlers.Done()
 	}
