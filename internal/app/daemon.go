@@ -10,6 +10,7 @@ import (
 	"os"
 	"os/signal"
 	"strings"
+	"sync/atomic"
 	"syscall"
 	"time"
 
@@ -103,7 +104,10 @@ type daemon struct {
 	startedAt time.Time
 
 	meter *awssqs.Meter
-	pool  *worker.Pool
+	// pool is published only once it is fully built: the health server
+	// answers probes from before it exists, and an unsynchronised pointer
+	// could let a probe see a half-built pool (on arm64, say).
+	pool atomic.Pointer[worker.Pool]
 }
 
 // checkDLQKind refuses a dead-letter queue of the other kind. SQS allows a
@@ -203,16 +207,17 @@ func (d *daemon) run(ctx context.Context, hurry <-chan struct{}) error {
 			pcfg.MaxMessageSize = n
 		}
 	}
-	d.pool, err = worker.New(pcfg)
+	pool, err := worker.New(pcfg)
 	if err != nil {
 		return err
 	}
+	d.pool.Store(pool)
 	ran := make(chan struct{})
 	defer close(ran)
 	go func() {
 		select {
 		case <-hurry:
-			d.pool.Hurry()
+			pool.Hurry()
 		case <-ran:
 		}
 	}()
@@ -220,25 +225,26 @@ func (d *daemon) run(ctx context.Context, hurry <-chan struct{}) error {
 	// guard (scaler.scale_in_protection) protects this instance while it
 	// holds work. Both are no-ops when switched off.
 	stopScaler, err := startScaler(ctx, cfg, awsCfg, client, log, reg,
-		scaler.ActivityFunc(func() bool { return d.pool.Stats().InFlight > 0 }))
+		scaler.ActivityFunc(func() bool { return pool.Stats().InFlight > 0 }))
 	if err != nil {
 		return usageError{fmt.Errorf("sqsfleet: %w", err)}
 	}
 	log.Info("receiving", zap.String("queue_url", cfg.Queue.URL), zap.Int("concurrency", cfg.Worker.Concurrency))
-	err = d.pool.Run(ctx)
+	err = pool.Run(ctx)
 	// After the drain, not before: stopping releases scale-in protection,
 	// which must stay on until the last message is settled.
 	stopScaler()
 	return err
 }
 
-// snapshot feeds the health server.
+// snapshot feeds the health server. Until the pool is published the daemon
+// is "starting": alive, not ready.
 func (d *daemon) snapshot() health.Snapshot {
 	s := health.Snapshot{}
 	if d.meter != nil {
 		s.LastSQSSuccess = d.meter.LastSuccess()
 	}
-	if p := d.pool; p != nil {
+	if p := d.pool.Load(); p != nil {
 		st := p.Stats()
 		s.Started = true
 		s.Draining = st.Draining
