@@ -25,6 +25,7 @@ import (
 
 	"github.com/sqsfleet/sqsfleet/health"
 	"github.com/sqsfleet/sqsfleet/internal/config"
+	"github.com/sqsfleet/sqsfleet/internal/redact"
 	"github.com/sqsfleet/sqsfleet/scaler"
 	"github.com/sqsfleet/sqsfleet/worker"
 	"github.com/sqsfleet/sqsfleet/worker/awssqs"
@@ -121,7 +122,7 @@ func checkDLQKind(cfg *config.Config) error {
 	}
 	kind := map[bool]string{true: "FIFO", false: "standard"}
 	return usageError{fmt.Errorf("config: queue.dlq_url: the queue is %s, so its dead-letter queue must be %s too (a FIFO queue's URL ends in .fifo), got %s",
-		kind[fifo], kind[fifo], cfg.Queue.DLQURL)}
+		kind[fifo], kind[fifo], redact.URL(cfg.Queue.DLQURL))}
 }
 
 func (d *daemon) run(ctx context.Context, hurry <-chan struct{}) error {
@@ -229,7 +230,7 @@ func (d *daemon) run(ctx context.Context, hurry <-chan struct{}) error {
 	if err != nil {
 		return usageError{fmt.Errorf("sqsfleet: %w", err)}
 	}
-	log.Info("receiving", zap.String("queue_url", cfg.Queue.URL), zap.Int("concurrency", cfg.Worker.Concurrency))
+	log.Info("receiving", zap.String("queue_url", redact.URL(cfg.Queue.URL)), zap.Int("concurrency", cfg.Worker.Concurrency))
 	err = pool.Run(ctx)
 	// After the drain, not before: stopping releases scale-in protection,
 	// which must stay on until the last message is settled.
@@ -271,7 +272,7 @@ func (d *daemon) resolveDLQ(ctx context.Context, api awssqs.QueueAPI) (*awssqs.Q
 			return nil, nil
 		}
 		if code := awssqs.ErrorCode(err); code == "AWS.SimpleQueueService.NonExistentQueue" || code == "QueueDoesNotExist" {
-			return nil, codeError{code: exitFail, err: fmt.Errorf("queue.url %s: the queue does not exist", cfg.Queue.URL)}
+			return nil, codeError{code: exitFail, err: fmt.Errorf("queue.url %s: the queue does not exist", redact.URL(cfg.Queue.URL))}
 		}
 		wait := delay.Delay(attempt)
 		log.Warn("cannot read the queue's attributes yet; retrying", zap.Error(err), zap.Duration("retry_in", wait))
@@ -288,11 +289,11 @@ func (d *daemon) resolveDLQ(ctx context.Context, api awssqs.QueueAPI) (*awssqs.Q
 	wait := d.cfg.Queue.WaitTime
 	switch {
 	case cfg.Queue.DLQURL != "":
-		log.Info("dead-letter queue from queue.dlq_url", zap.String("dlq_url", cfg.Queue.DLQURL))
+		log.Info("dead-letter queue from queue.dlq_url", zap.String("dlq_url", redact.URL(cfg.Queue.DLQURL)))
 		return awssqs.NewQueue(api.(awssqs.API), cfg.Queue.DLQURL, wait), nil
 	case red != nil:
 		log.Info("queue.dlq_url not set: dead-lettering to the target of the queue's RedrivePolicy",
-			zap.String("dlq_url", red.DLQURL), zap.Int("max_receive_count", red.MaxReceiveCount))
+			zap.String("dlq_url", redact.URL(red.DLQURL)), zap.Int("max_receive_count", red.MaxReceiveCount))
 		return awssqs.NewQueue(api.(awssqs.API), red.DLQURL, wait), nil
 	default:
 		log.Warn("no dead-letter queue: queue.dlq_url is not set and the queue has no RedrivePolicy; messages that fail for good stay on the queue, retried every retry.max_delay")
