@@ -13,6 +13,8 @@ import (
 	"strings"
 	"sync/atomic"
 	"time"
+
+	"github.com/sqsfleet/sqsfleet/internal/redact"
 )
 
 // Request headers set by the HTTP handler. They are those of the Elastic
@@ -88,9 +90,15 @@ type HTTPConfig struct {
 // GET without a body), a transport error, or the handler timeout is a
 // retryable failure. Errors quote the status and the start of the body. At
 // most 64 KiB of any response body is read.
+//
+// Errors end up in logs and in the failure record on the dead-letter queue,
+// so the URL's secrets (userinfo, query values, fragment) are masked in
+// them wherever they appear: in the URL net/http quotes, and in a response
+// body that echoes the request or the token (internal/redact).
 type HTTPHandler struct {
 	url          string
 	redactedURL  string
+	scrub        *redact.Scrubber
 	client       *http.Client
 	permanent    []int
 	responseTail int
@@ -106,10 +114,11 @@ type queueName struct{ url, name string }
 func NewHTTPHandler(cfg HTTPConfig) (*HTTPHandler, error) {
 	u, err := url.Parse(cfg.URL)
 	if err != nil {
-		return nil, fmt.Errorf("http handler: url: %w", err)
+		// url.Parse's error quotes the whole URL.
+		return nil, fmt.Errorf("http handler: url: %w", redact.NewScrubber(cfg.URL).Error(err))
 	}
 	if (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-		return nil, fmt.Errorf("http handler: url %q: want http:// or https:// with a host", u.Redacted())
+		return nil, fmt.Errorf("http handler: url %q: want http:// or https:// with a host", redact.URL(cfg.URL))
 	}
 	if cfg.Concurrency < 0 {
 		return nil, fmt.Errorf("http handler: concurrency %d is negative", cfg.Concurrency)
@@ -128,7 +137,8 @@ func NewHTTPHandler(cfg HTTPConfig) (*HTTPHandler, error) {
 	}
 	h := &HTTPHandler{
 		url:          cfg.URL,
-		redactedURL:  u.Redacted(),
+		redactedURL:  redact.URL(cfg.URL),
+		scrub:        redact.NewScrubber(cfg.URL),
 		client:       cfg.Client,
 		permanent:    slices.Clone(permanent),
 		responseTail: cfg.ResponseTail,
@@ -269,10 +279,12 @@ func (h *HTTPHandler) newRequest(ctx context.Context, m *Message) (*http.Request
 func (h *HTTPHandler) Handle(ctx context.Context, m *Message) error {
 	req, err := h.newRequest(ctx, m)
 	if err != nil {
-		return fmt.Errorf("http handler: %w", err)
+		return fmt.Errorf("http handler: %w", h.scrub.Error(err))
 	}
 	resp, err := h.client.Do(req)
 	if err != nil {
+		// net/http's *url.Error quotes the URL, query and all.
+		err = h.scrub.Error(err)
 		// The transport usually wraps ctx.Err() itself; make sure callers can
 		// always tell a timeout from a connection failure.
 		if cerr := ctx.Err(); cerr != nil && !errors.Is(err, cerr) {
@@ -289,7 +301,8 @@ func (h *HTTPHandler) Handle(ctx context.Context, m *Message) error {
 	if rest := maxResponseDrain - int64(len(head)); rest > 0 {
 		_, _ = io.CopyN(io.Discard, resp.Body, rest)
 	}
-	err = fmt.Errorf("http handler: POST %s: status %s%s", h.redactedURL, responseStatus(resp), bodySuffix(head))
+	// The body is the endpoint's: it may echo the request line or the token.
+	err = fmt.Errorf("http handler: POST %s: status %s%s", h.redactedURL, responseStatus(resp), h.scrub.String(bodySuffix(head)))
 	if slices.Contains(h.permanent, resp.StatusCode) {
 		return Permanent(err)
 	}

@@ -502,6 +502,74 @@ func TestHTTPCustomClient(t *testing.T) {
 	}
 }
 
+// TestHTTPErrorsHideURLSecrets: a token in handler.url's query or a
+// password in its userinfo shows in no handler error, whether net/http
+// fails the request (its *url.Error quotes the URL whole), the endpoint
+// answers with an error status, or its body echoes the request line or the
+// token. These errors go to the log and into the failure record on the DLQ.
+func TestHTTPErrorsHideURLSecrets(t *testing.T) {
+	const token, password = "TOKEN-7f3a9c", "PASSWORD-51d2"
+	secrets := []string{token, password}
+	check := func(what string, err error, want ...string) {
+		t.Helper()
+		if err == nil {
+			t.Fatalf("%s: no error", what)
+		}
+		for _, s := range secrets {
+			if strings.Contains(err.Error(), s) {
+				t.Errorf("%s: error shows %s: %v", what, s, err)
+			}
+		}
+		for _, w := range append(want, "token=REDACTED") {
+			if !strings.Contains(err.Error(), w) {
+				t.Errorf("%s: error %q lacks %q", what, err, w)
+			}
+		}
+	}
+
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	closed := ln.Addr().String()
+	ln.Close()
+	h := newHTTP(t, HTTPConfig{URL: "http://app:" + password + "@" + closed + "/work?token=" + token})
+	check("refused", h.Handle(context.Background(), handlerTestMessage()), "connection refused")
+
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.WriteHeader(http.StatusInternalServerError)
+		io.WriteString(w, "no route for "+r.Method+" "+r.URL.RequestURI()+"; bad token "+r.URL.Query().Get("token"))
+	}))
+	t.Cleanup(srv.Close)
+	u := strings.Replace(srv.URL, "http://", "http://app:"+password+"@", 1) + "/work?token=" + token
+	for _, perm := range [][]int{{500}, {}} {
+		h = newHTTP(t, HTTPConfig{URL: u, PermanentStatuses: perm})
+		err := h.Handle(context.Background(), handlerTestMessage())
+		check("status 500", err, "500", "no route for POST /work?token=REDACTED", "bad token REDACTED")
+		if IsPermanent(err) != (len(perm) > 0) {
+			t.Errorf("permanent %v: IsPermanent = %v", perm, IsPermanent(err))
+		}
+	}
+
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	err = newHTTP(t, HTTPConfig{URL: u}).Handle(ctx, handlerTestMessage())
+	check("cancelled", err)
+	if !errors.Is(err, context.Canceled) {
+		t.Errorf("cancelled: %v is no longer context.Canceled", err)
+	}
+
+	if _, err := NewHTTPHandler(HTTPConfig{URL: "http://app:" + password + "@[::1/work?token=" + token}); err == nil {
+		t.Error("unparsable URL accepted")
+	} else {
+		for _, s := range secrets {
+			if strings.Contains(err.Error(), s) {
+				t.Errorf("NewHTTPHandler error shows %s: %v", s, err)
+			}
+		}
+	}
+}
+
 type handlerRoundTripFunc func(*http.Request) (*http.Response, error)
 
 func (f handlerRoundTripFunc) RoundTrip(r *http.Request) (*http.Response, error) { return f(r) }

@@ -10,6 +10,7 @@ import (
 	"os"
 	"os/signal"
 	"strings"
+	"sync/atomic"
 	"syscall"
 	"time"
 
@@ -24,6 +25,7 @@ import (
 
 	"github.com/sqsfleet/sqsfleet/health"
 	"github.com/sqsfleet/sqsfleet/internal/config"
+	"github.com/sqsfleet/sqsfleet/internal/redact"
 	"github.com/sqsfleet/sqsfleet/scaler"
 	"github.com/sqsfleet/sqsfleet/worker"
 	"github.com/sqsfleet/sqsfleet/worker/awssqs"
@@ -103,7 +105,10 @@ type daemon struct {
 	startedAt time.Time
 
 	meter *awssqs.Meter
-	pool  *worker.Pool
+	// pool is published only once it is fully built: the health server
+	// answers probes from before it exists, and an unsynchronised pointer
+	// could let a probe see a half-built pool (on arm64, say).
+	pool atomic.Pointer[worker.Pool]
 }
 
 // checkDLQKind refuses a dead-letter queue of the other kind. SQS allows a
@@ -117,7 +122,7 @@ func checkDLQKind(cfg *config.Config) error {
 	}
 	kind := map[bool]string{true: "FIFO", false: "standard"}
 	return usageError{fmt.Errorf("config: queue.dlq_url: the queue is %s, so its dead-letter queue must be %s too (a FIFO queue's URL ends in .fifo), got %s",
-		kind[fifo], kind[fifo], cfg.Queue.DLQURL)}
+		kind[fifo], kind[fifo], redact.URL(cfg.Queue.DLQURL))}
 }
 
 func (d *daemon) run(ctx context.Context, hurry <-chan struct{}) error {
@@ -203,16 +208,17 @@ func (d *daemon) run(ctx context.Context, hurry <-chan struct{}) error {
 			pcfg.MaxMessageSize = n
 		}
 	}
-	d.pool, err = worker.New(pcfg)
+	pool, err := worker.New(pcfg)
 	if err != nil {
 		return err
 	}
+	d.pool.Store(pool)
 	ran := make(chan struct{})
 	defer close(ran)
 	go func() {
 		select {
 		case <-hurry:
-			d.pool.Hurry()
+			pool.Hurry()
 		case <-ran:
 		}
 	}()
@@ -220,25 +226,26 @@ func (d *daemon) run(ctx context.Context, hurry <-chan struct{}) error {
 	// guard (scaler.scale_in_protection) protects this instance while it
 	// holds work. Both are no-ops when switched off.
 	stopScaler, err := startScaler(ctx, cfg, awsCfg, client, log, reg,
-		scaler.ActivityFunc(func() bool { return d.pool.Stats().InFlight > 0 }))
+		scaler.ActivityFunc(func() bool { return pool.Stats().InFlight > 0 }))
 	if err != nil {
 		return usageError{fmt.Errorf("sqsfleet: %w", err)}
 	}
-	log.Info("receiving", zap.String("queue_url", cfg.Queue.URL), zap.Int("concurrency", cfg.Worker.Concurrency))
-	err = d.pool.Run(ctx)
+	log.Info("receiving", zap.String("queue_url", redact.URL(cfg.Queue.URL)), zap.Int("concurrency", cfg.Worker.Concurrency))
+	err = pool.Run(ctx)
 	// After the drain, not before: stopping releases scale-in protection,
 	// which must stay on until the last message is settled.
 	stopScaler()
 	return err
 }
 
-// snapshot feeds the health server.
+// snapshot feeds the health server. Until the pool is published the daemon
+// is "starting": alive, not ready.
 func (d *daemon) snapshot() health.Snapshot {
 	s := health.Snapshot{}
 	if d.meter != nil {
 		s.LastSQSSuccess = d.meter.LastSuccess()
 	}
-	if p := d.pool; p != nil {
+	if p := d.pool.Load(); p != nil {
 		st := p.Stats()
 		s.Started = true
 		s.Draining = st.Draining
@@ -265,7 +272,7 @@ func (d *daemon) resolveDLQ(ctx context.Context, api awssqs.QueueAPI) (*awssqs.Q
 			return nil, nil
 		}
 		if code := awssqs.ErrorCode(err); code == "AWS.SimpleQueueService.NonExistentQueue" || code == "QueueDoesNotExist" {
-			return nil, codeError{code: exitFail, err: fmt.Errorf("queue.url %s: the queue does not exist", cfg.Queue.URL)}
+			return nil, codeError{code: exitFail, err: fmt.Errorf("queue.url %s: the queue does not exist", redact.URL(cfg.Queue.URL))}
 		}
 		wait := delay.Delay(attempt)
 		log.Warn("cannot read the queue's attributes yet; retrying", zap.Error(err), zap.Duration("retry_in", wait))
@@ -287,11 +294,11 @@ func (d *daemon) resolveDLQ(ctx context.Context, api awssqs.QueueAPI) (*awssqs.Q
 	wait := d.cfg.Queue.WaitTime
 	switch {
 	case cfg.Queue.DLQURL != "":
-		log.Info("dead-letter queue from queue.dlq_url", zap.String("dlq_url", cfg.Queue.DLQURL))
+		log.Info("dead-letter queue from queue.dlq_url", zap.String("dlq_url", redact.URL(cfg.Queue.DLQURL)))
 		return awssqs.NewQueue(api.(awssqs.API), cfg.Queue.DLQURL, wait), nil
 	case red != nil:
 		log.Info("queue.dlq_url not set: dead-lettering to the target of the queue's RedrivePolicy",
-			zap.String("dlq_url", red.DLQURL), zap.Int("max_receive_count", red.MaxReceiveCount))
+			zap.String("dlq_url", redact.URL(red.DLQURL)), zap.Int("max_receive_count", red.MaxReceiveCount))
 		return awssqs.NewQueue(api.(awssqs.API), red.DLQURL, wait), nil
 	default:
 		log.Warn("no dead-letter queue: queue.dlq_url is not set and the queue has no RedrivePolicy; messages that fail for good stay on the queue, retried every retry.max_delay")

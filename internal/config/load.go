@@ -18,6 +18,7 @@ import (
 	"github.com/spf13/pflag"
 	"github.com/spf13/viper"
 
+	"github.com/sqsfleet/sqsfleet/internal/redact"
 	"github.com/sqsfleet/sqsfleet/worker"
 )
 
@@ -1008,7 +1009,7 @@ func checkDuration(ps *problems, key string, d, lo, hi time.Duration, wholeSecon
 func checkURL(s string) string {
 	u, err := url.Parse(s)
 	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Hostname() == "" {
-		return fmt.Sprintf("must be an absolute http or https URL, got %q", truncate(redactURL(s)))
+		return fmt.Sprintf("must be an absolute http or https URL, got %q", truncate(redact.URL(s)))
 	}
 	return ""
 }
@@ -1038,12 +1039,13 @@ func fmtDur(d time.Duration) string {
 // Redacted is the effective configuration for the start-up log line, keyed
 // by the dotted key names so a line can be matched to the YAML and env vars.
 // Durations are strings in config syntax. The only secrets a config holds are
-// in URLs (basic-auth passwords, token query parameters), so those are masked
-// and nothing else.
+// in URLs (basic-auth passwords, token query parameters), so those are masked,
+// by the rule every URL the daemon prints follows (internal/redact), and
+// nothing else.
 func (c *Config) Redacted() map[string]any {
 	return map[string]any{
-		"queue.url":                   redactURL(c.Queue.URL),
-		"queue.dlq_url":               redactURL(c.Queue.DLQURL),
+		"queue.url":                   redact.URL(c.Queue.URL),
+		"queue.dlq_url":               redact.URL(c.Queue.DLQURL),
 		"queue.wait_time":             fmtDur(c.Queue.WaitTime),
 		"queue.batch_size":            c.Queue.BatchSize,
 		"queue.visibility_timeout":    fmtDur(c.Queue.VisibilityTimeout),
@@ -1054,7 +1056,7 @@ func (c *Config) Redacted() map[string]any {
 		"worker.shutdown_timeout":     fmtDur(c.Worker.ShutdownTimeout),
 		"handler.type":                c.Handler.Type,
 		"handler.command":             slices.Clone(c.Handler.Command),
-		"handler.url":                 redactURL(c.Handler.URL),
+		"handler.url":                 redact.URL(c.Handler.URL),
 		"handler.timeout":             fmtDur(c.Handler.Timeout),
 		"handler.permanent_statuses":  slices.Clone(c.Handler.PermanentStatuses),
 		"http.addr":                   c.HTTP.Addr,
@@ -1080,87 +1082,4 @@ func (c *Config) Redacted() map[string]any {
 		"scaler.protection_hold_down": fmtDur(c.Scaler.ProtectionHold),
 		"scaler.instance_id":          c.Scaler.InstanceID,
 	}
-}
-
-const redacted = "REDACTED"
-
-// redactURL masks the password of any userinfo and query values that look
-// like credentials. The username is kept: it identifies which credential is
-// in use, which is exactly what an operator debugging auth needs.
-func redactURL(s string) string {
-	if s == "" {
-		return ""
-	}
-	u, err := url.Parse(s)
-	if err != nil {
-		// Cannot tell the parts apart reliably, so keep only what
-		// precedes any possible credential.
-		if i := strings.IndexAny(s, "@?"); i >= 0 {
-			if j := strings.Index(s, "://"); j >= 0 && j < i {
-				return s[:j+3] + redacted
-			}
-			return redacted
-		}
-		return s
-	}
-	if _, ok := u.User.Password(); ok {
-		u.User = url.UserPassword(u.User.Username(), redacted)
-	}
-	if u.RawQuery != "" {
-		u.RawQuery = redactQuery(u.RawQuery)
-	}
-	return u.String()
-}
-
-// redactQuery rewrites the raw query by hand rather than through url.Values
-// so that parameter order and encoding of harmless values are preserved.
-func redactQuery(q string) string {
-	parts := strings.Split(q, "&")
-	for i, part := range parts {
-		name, value, hasValue := strings.Cut(part, "=")
-		switch {
-		case !hasValue && looksLikeToken(name):
-			parts[i] = redacted // "?<token>"
-		case hasValue && (sensitiveName(name) || looksLikeToken(value)):
-			parts[i] = name + "=" + redacted
-		}
-	}
-	return strings.Join(parts, "&")
-}
-
-func sensitiveName(name string) bool {
-	if n, err := url.QueryUnescape(name); err == nil {
-		name = n
-	}
-	name = strings.ToLower(name)
-	for _, w := range []string{"token", "secret", "key", "sig", "pass", "pwd", "auth", "cred", "session", "code"} {
-		if strings.Contains(name, w) {
-			return true
-		}
-	}
-	return false
-}
-
-// looksLikeToken flags long opaque values (random IDs, JWTs, base64) that are
-// credentials more often than not, whatever the parameter is called.
-func looksLikeToken(v string) bool {
-	if n, err := url.QueryUnescape(v); err == nil {
-		v = n
-	}
-	if len(v) < 20 {
-		return false
-	}
-	var letters, digits bool
-	for _, r := range v {
-		switch {
-		case r >= '0' && r <= '9':
-			digits = true
-		case unicode.IsLetter(r):
-			letters = true
-		case strings.ContainsRune("-_.~+/=", r):
-		default:
-			return false // spaces, punctuation: prose or a path, not a token
-		}
-	}
-	return letters && digits
 }

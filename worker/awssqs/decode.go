@@ -4,7 +4,6 @@ import (
 	"encoding/base64"
 	"errors"
 	"fmt"
-	"strconv"
 	"strings"
 	"unicode/utf16"
 	"unicode/utf8"
@@ -20,16 +19,42 @@ import (
 // the string; the SDK's decoder copies more. Here each string costs one
 // allocation of its final size. Keys are matched exactly, as the SDK does;
 // unknown keys are skipped, so new fields in SQS responses do no harm.
-// FuzzDecodeReceive checks it against encoding/json, and
+// Where the SDK and encoding/json disagree, it does as the SDK does: a
+// repeated member replaces the earlier one (a second "Attributes" is not
+// merged into the first), a null member leaves the field as it was, and a
+// null map or list element is the zero value ("" for a string).
+// FuzzDecodeReceive checks it against encoding/json and the SDK, and
 // TestDecodeReceiveMatchesSDK against the SDK on real emulator responses.
+
+// maxDepth bounds the nesting of arrays and objects. The decoder recurses
+// once per level, so without a bound a response of nested brackets (24 MiB
+// of them fit under maxReceiveResponse) would grow the goroutine's stack by
+// gigabytes. 10,000 is the limit of encoding/json and of the SDK's own
+// decoder, so no response either accepts is refused here.
+const maxDepth = 10_000
 
 // jsonDecoder is a cursor over one JSON document.
 type jsonDecoder struct {
-	b []byte
-	i int
+	b     []byte
+	i     int
+	depth int // arrays and objects open around the cursor
 }
 
-var errSyntax = errors.New("malformed JSON")
+var (
+	errSyntax  = errors.New("malformed JSON")
+	errTooDeep = fmt.Errorf("JSON nested deeper than %d levels", maxDepth)
+)
+
+// enter counts one more level of nesting, failing past maxDepth; the caller
+// calls leave when the level closes.
+func (d *jsonDecoder) enter() error {
+	if d.depth++; d.depth > maxDepth {
+		return fmt.Errorf("%w at offset %d", errTooDeep, d.i)
+	}
+	return nil
+}
+
+func (d *jsonDecoder) leave() { d.depth-- }
 
 func (d *jsonDecoder) fail(what string) error {
 	return fmt.Errorf("%w: %s at offset %d", errSyntax, what, d.i)
@@ -73,6 +98,10 @@ func (d *jsonDecoder) object(member func(key []byte) error) error {
 	if d.peek() != '{' {
 		return d.fail("expected an object")
 	}
+	if err := d.enter(); err != nil {
+		return err
+	}
+	defer d.leave()
 	d.i++
 	if d.peek() == '}' {
 		d.i++
@@ -107,6 +136,10 @@ func (d *jsonDecoder) array(elem func() error) error {
 	if d.peek() != '[' {
 		return d.fail("expected an array")
 	}
+	if err := d.enter(); err != nil {
+		return err
+	}
+	defer d.leave()
 	d.i++
 	if d.peek() == ']' {
 		d.i++
@@ -304,11 +337,8 @@ func (d *jsonDecoder) skip() error {
 		}
 		return d.fail("bad literal")
 	case c == '-' || c >= '0' && c <= '9':
-		j := d.i
-		for j < len(d.b) && strings.IndexByte("+-.0123456789eE", d.b[j]) >= 0 {
-			j++
-		}
-		if _, err := strconv.ParseFloat(string(d.b[d.i:j]), 64); err != nil {
+		j, ok := numberEnd(d.b, d.i)
+		if !ok {
 			return d.fail("bad number")
 		}
 		d.i = j
@@ -318,16 +348,81 @@ func (d *jsonDecoder) skip() error {
 	}
 }
 
-// optString decodes a string or null.
-func (d *jsonDecoder) optString() (*string, error) {
-	if isNull, err := d.null(); isNull || err != nil {
-		return nil, err
+// numberEnd returns where the JSON number starting at b[i] ends, and
+// whether it is one. It follows JSON's grammar (RFC 8259 section 6), which
+// is stricter than strconv.ParseFloat: no leading zeros ("00"), no bare
+// dot ("1.", "-.5"), no plus sign.
+func numberEnd(b []byte, i int) (int, bool) {
+	digits := func() bool {
+		start := i
+		for i < len(b) && b[i] >= '0' && b[i] <= '9' {
+			i++
+		}
+		return i > start
 	}
-	s, err := d.str()
-	return &s, err
+	if i < len(b) && b[i] == '-' {
+		i++
+	}
+	switch {
+	case i < len(b) && b[i] == '0':
+		i++
+	case !digits():
+		return i, false
+	}
+	if i < len(b) && b[i] == '.' {
+		i++
+		if !digits() {
+			return i, false
+		}
+	}
+	if i < len(b) && (b[i] == 'e' || b[i] == 'E') {
+		i++
+		if i < len(b) && (b[i] == '+' || b[i] == '-') {
+			i++
+		}
+		if !digits() {
+			return i, false
+		}
+	}
+	return i, true
 }
 
-// blob decodes a base64 string (awsJson1_0 blobs are standard base64).
+// optString decodes a string into *dst; a null leaves *dst as it was, as
+// the SDK skips null members.
+func (d *jsonDecoder) optString(dst **string) error {
+	if isNull, err := d.null(); isNull || err != nil {
+		return err
+	}
+	s, err := d.str()
+	if err == nil {
+		*dst = &s
+	}
+	return err
+}
+
+// strOrNull decodes a string; null is "", as the SDK decodes a null map or
+// list element.
+func (d *jsonDecoder) strOrNull() (string, error) {
+	if isNull, err := d.null(); isNull || err != nil {
+		return "", err
+	}
+	return d.str()
+}
+
+// optBlob decodes a blob into *dst; a null leaves *dst as it was.
+func (d *jsonDecoder) optBlob(dst *[]byte) error {
+	if isNull, err := d.null(); isNull || err != nil {
+		return err
+	}
+	b, err := d.blob()
+	if err == nil {
+		*dst = b
+	}
+	return err
+}
+
+// blob decodes a base64 string (awsJson1_0 blobs are standard base64), or
+// null as nil.
 func (d *jsonDecoder) blob() ([]byte, error) {
 	if isNull, err := d.null(); isNull || err != nil {
 		return nil, err
@@ -351,13 +446,12 @@ func decodeReceiveJSON(b []byte, out *sqs.ReceiveMessageOutput) error {
 			return d.skip()
 		}
 		if isNull, err := d.null(); isNull || err != nil {
-			out.Messages = nil
-			return err
+			return err // null: left as it was
 		}
-		if out.Messages == nil {
-			out.Messages = make([]types.Message, 0, 10) // an empty array is not null
-		}
-		out.Messages = out.Messages[:0]
+		// A fresh slice: a repeated "Messages" replaces the earlier list
+		// (and must not overwrite messages already handed out), and an
+		// empty array is not null.
+		out.Messages = make([]types.Message, 0, 10)
 		return d.array(func() error {
 			var m types.Message
 			if err := d.message(&m); err != nil {
@@ -370,7 +464,8 @@ func decodeReceiveJSON(b []byte, out *sqs.ReceiveMessageOutput) error {
 	if err != nil {
 		return err
 	}
-	if d.peek() != 0 {
+	// Not peek() != 0: peek's 0 for the end is also a NUL byte.
+	if d.ws(); d.i != len(d.b) {
 		return d.fail("data after the response")
 	}
 	return nil
@@ -383,19 +478,19 @@ func (d *jsonDecoder) message(m *types.Message) error {
 	return d.object(func(key []byte) (err error) {
 		switch string(key) {
 		case "MessageId":
-			m.MessageId, err = d.optString()
+			err = d.optString(&m.MessageId)
 		case "ReceiptHandle":
-			m.ReceiptHandle, err = d.optString()
+			err = d.optString(&m.ReceiptHandle)
 		case "Body":
-			m.Body, err = d.optString()
+			err = d.optString(&m.Body)
 		case "MD5OfBody":
-			m.MD5OfBody, err = d.optString()
+			err = d.optString(&m.MD5OfBody)
 		case "MD5OfMessageAttributes":
-			m.MD5OfMessageAttributes, err = d.optString()
+			err = d.optString(&m.MD5OfMessageAttributes)
 		case "Attributes":
-			m.Attributes, err = d.stringMap(m.Attributes)
+			err = d.stringMap(&m.Attributes)
 		case "MessageAttributes":
-			m.MessageAttributes, err = d.attributeMap(m.MessageAttributes)
+			err = d.attributeMap(&m.MessageAttributes)
 		default:
 			err = d.skip()
 		}
@@ -403,15 +498,17 @@ func (d *jsonDecoder) message(m *types.Message) error {
 	})
 }
 
-func (d *jsonDecoder) stringMap(m map[string]string) (map[string]string, error) {
+// stringMap decodes an object of strings into a new map at *dst. A null
+// leaves *dst as it was; a null value is "", and of a repeated key the
+// last value wins.
+func (d *jsonDecoder) stringMap(dst *map[string]string) error {
 	if isNull, err := d.null(); isNull || err != nil {
-		return nil, err
+		return err
 	}
-	if m == nil {
-		m = map[string]string{}
-	}
-	err := d.object(func(key []byte) error {
-		v, err := d.str()
+	m := map[string]string{}
+	*dst = m
+	return d.object(func(key []byte) error {
+		v, err := d.strOrNull()
 		k, ok := systemAttributeNames[string(key)] // no allocation for the usual names
 		if !ok {
 			k = string(key)
@@ -419,7 +516,6 @@ func (d *jsonDecoder) stringMap(m map[string]string) (map[string]string, error) 
 		m[k] = v
 		return err
 	})
-	return m, err
 }
 
 // systemAttributeNames holds the names SQS sends in Attributes, so that
@@ -432,14 +528,15 @@ var systemAttributeNames = func() map[string]string {
 	return m
 }()
 
-func (d *jsonDecoder) attributeMap(m map[string]types.MessageAttributeValue) (map[string]types.MessageAttributeValue, error) {
+// attributeMap decodes message attributes into a new map at *dst, with the
+// null rules of stringMap (a null value is the zero attribute).
+func (d *jsonDecoder) attributeMap(dst *map[string]types.MessageAttributeValue) error {
 	if isNull, err := d.null(); isNull || err != nil {
-		return nil, err
+		return err
 	}
-	if m == nil {
-		m = map[string]types.MessageAttributeValue{}
-	}
-	err := d.object(func(key []byte) error {
+	m := map[string]types.MessageAttributeValue{}
+	*dst = m
+	return d.object(func(key []byte) error {
 		var v types.MessageAttributeValue
 		if isNull, err := d.null(); isNull || err != nil {
 			m[string(key)] = v
@@ -448,15 +545,15 @@ func (d *jsonDecoder) attributeMap(m map[string]types.MessageAttributeValue) (ma
 		err := d.object(func(field []byte) (err error) {
 			switch string(field) {
 			case "DataType":
-				v.DataType, err = d.optString()
+				err = d.optString(&v.DataType)
 			case "StringValue":
-				v.StringValue, err = d.optString()
+				err = d.optString(&v.StringValue)
 			case "BinaryValue":
-				v.BinaryValue, err = d.blob()
+				err = d.optBlob(&v.BinaryValue)
 			case "StringListValues":
-				v.StringListValues, err = list(d, d.str)
+				err = list(d, &v.StringListValues, d.strOrNull)
 			case "BinaryListValues":
-				v.BinaryListValues, err = list(d, d.blob)
+				err = list(d, &v.BinaryListValues, d.blob)
 			default:
 				err = d.skip()
 			}
@@ -465,13 +562,13 @@ func (d *jsonDecoder) attributeMap(m map[string]types.MessageAttributeValue) (ma
 		m[string(key)] = v
 		return err
 	})
-	return m, err
 }
 
-// list decodes an array (or null) whose elements elem decodes.
-func list[T any](d *jsonDecoder, elem func() (T, error)) ([]T, error) {
+// list decodes an array into a new slice at *dst with elem, which must
+// decode a null element as the zero value. A null leaves *dst as it was.
+func list[T any](d *jsonDecoder, dst *[]T, elem func() (T, error)) error {
 	if isNull, err := d.null(); isNull || err != nil {
-		return nil, err
+		return err
 	}
 	l := []T{}
 	err := d.array(func() error {
@@ -479,5 +576,6 @@ func list[T any](d *jsonDecoder, elem func() (T, error)) ([]T, error) {
 		l = append(l, v)
 		return err
 	})
-	return l, err
+	*dst = l
+	return err
 }

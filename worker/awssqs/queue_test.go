@@ -189,8 +189,15 @@ func TestMeterCountsFailures(t *testing.T) {
 	if !meter.LastSuccess().IsZero() {
 		t.Error("LastSuccess set although nothing succeeded")
 	}
-	// The SDK retries: every attempt is a billed request and counted.
-	if got := meter.Requests("ReceiveMessage"); got < 2 {
-		t.Errorf("requests = %v, want every retry counted (>= 2)", got)
+	// A standard queue's receive is a single attempt (the poller retries it).
+	if got := meter.Requests("ReceiveMessage"); got != 1 {
+		t.Errorf("receive requests = %v, want 1", got)
+	}
+	// The SDK retries a delete: every attempt is a billed request and counted.
+	if _, err := q.Delete(ctx(t), []string{"rh-1"}); err == nil {
+		t.Fatal("Delete with the emulator down succeeded")
+	}
+	if got := meter.Requests("DeleteMessageBatch"); got < 2 {
+		t.Errorf("delete requests = %v, want every retry counted (>= 2)", got)
 	}
 }
