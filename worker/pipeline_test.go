@@ -24,7 +24,7 @@ func TestReceivesArePipelinedAtRoundTripLatency(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		const rtt = 15 * time.Millisecond
 		q := newFakeQueue(t)
-		ids := q.putN(3000)
+		ids := q.putN(2000)
 		q.setHooks(func(c fakeCall) { time.Sleep(rtt) }, nil)
 		cfg := testConfig(q)
 		cfg.Concurrency = 10
