@@ -297,12 +297,16 @@ func (h *HTTPHandler) Handle(ctx context.Context, m *Message) error {
 		_, _ = io.CopyN(io.Discard, resp.Body, maxResponseDrain)
 		return nil
 	}
-	head, _ := io.ReadAll(io.LimitReader(resp.Body, int64(h.responseTail)))
+	// The body is the endpoint's: it may echo the request line or the
+	// token. It is scrubbed before it is cut to the tail, so that a secret
+	// the cut would split is still masked whole.
+	head, _ := io.ReadAll(io.LimitReader(resp.Body, int64(h.responseTail+h.scrub.Longest())))
 	if rest := maxResponseDrain - int64(len(head)); rest > 0 {
 		_, _ = io.CopyN(io.Discard, resp.Body, rest)
 	}
-	// The body is the endpoint's: it may echo the request line or the token.
-	err = fmt.Errorf("http handler: POST %s: status %s%s", h.redactedURL, responseStatus(resp), h.scrub.String(bodySuffix(head)))
+	quoted := h.scrub.String(string(head))
+	quoted = quoted[:min(len(quoted), h.responseTail)]
+	err = fmt.Errorf("http handler: POST %s: status %s%s", h.redactedURL, responseStatus(resp), bodySuffix(quoted))
 	if slices.Contains(h.permanent, resp.StatusCode) {
 		return Permanent(err)
 	}
@@ -323,8 +327,8 @@ func responseStatus(resp *http.Response) string {
 	return strconv.Itoa(resp.StatusCode)
 }
 
-func bodySuffix(b []byte) string {
-	s := strings.TrimSpace(strings.ToValidUTF8(string(b), "\uFFFD"))
+func bodySuffix(b string) string {
+	s := strings.TrimSpace(strings.ToValidUTF8(b, "\uFFFD"))
 	if s == "" {
 		return ""
 	}

@@ -551,6 +551,18 @@ func TestHTTPErrorsHideURLSecrets(t *testing.T) {
 		}
 	}
 
+	// A token cut in two by ResponseTail is still recognised: no prefix of
+	// it is quoted.
+	cut := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.WriteHeader(http.StatusBadGateway)
+		io.WriteString(w, strings.Repeat("x", 17)+r.URL.Query().Get("token")+" and more")
+	}))
+	t.Cleanup(cut.Close)
+	err = newHTTP(t, HTTPConfig{URL: cut.URL + "/work?token=" + token, ResponseTail: 20}).Handle(context.Background(), handlerTestMessage())
+	if err == nil || strings.Contains(err.Error(), "x"+token[:3]) || !strings.Contains(err.Error(), strings.Repeat("x", 17)) {
+		t.Errorf("token cut by the response tail: error %v, want 17 x and no part of %s", err, token)
+	}
+
 	ctx, cancel := context.WithCancel(context.Background())
 	cancel()
 	err = newHTTP(t, HTTPConfig{URL: u}).Handle(ctx, handlerTestMessage())

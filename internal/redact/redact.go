@@ -78,7 +78,8 @@ func query(q string) string {
 // the request line or the token. Build it once per URL; it is safe for
 // concurrent use.
 type Scrubber struct {
-	r *strings.Replacer
+	r       *strings.Replacer
+	longest int
 }
 
 // NewScrubber returns the Scrubber for rawURL.
@@ -93,7 +94,7 @@ func NewScrubber(rawURL string) *Scrubber {
 	u, err := url.Parse(rawURL)
 	if err != nil {
 		add(rawURL, masked)
-		return &Scrubber{r: strings.NewReplacer(pairs...)}
+		return newScrubber(pairs)
 	}
 	mu, _ := url.Parse(masked)
 	// Whole forms first: strings.Replacer prefers the earlier pair at a
@@ -101,13 +102,10 @@ func NewScrubber(rawURL string) *Scrubber {
 	// before any of its parts is.
 	add(rawURL, masked)
 	add(u.String(), masked)
-	if u.User != nil {
-		// net/http quotes the URL with the password as "***".
-		v := *u
-		if _, ok := u.User.Password(); ok {
-			v.User = url.UserPassword(u.User.Username(), "***")
-		}
-		add(v.String(), masked)
+	if _, ok := u.User.Password(); ok {
+		// net/http quotes the URL with the password as "***", written in
+		// by hand (url.UserPassword would escape the stars).
+		add(strings.Replace(u.String(), u.User.String()+"@", u.User.Username()+":***@", 1), masked)
 	}
 	if mu != nil {
 		add(u.RequestURI(), mu.RequestURI())
@@ -139,8 +137,22 @@ func NewScrubber(rawURL string) *Scrubber {
 			add(s, Mask)
 		}
 	}
-	return &Scrubber{r: strings.NewReplacer(pairs...)}
+	return newScrubber(pairs)
 }
+
+func newScrubber(pairs []string) *Scrubber {
+	s := &Scrubber{r: strings.NewReplacer(pairs...)}
+	for i := 0; i < len(pairs); i += 2 {
+		s.longest = max(s.longest, len(pairs[i]))
+	}
+	return s
+}
+
+// Longest is the length of the longest text String replaces. A caller that
+// quotes only the first n bytes of something should scrub its first
+// n+Longest() bytes and cut after: a secret the cut would split is then
+// still seen whole.
+func (s *Scrubber) Longest() int { return s.longest }
 
 // String returns text with the URL's secrets masked.
 func (s *Scrubber) String(text string) string {

@@ -60,7 +60,8 @@ func TestScrubberHidesWhatNetHTTPQuotes(t *testing.T) {
 			t.Errorf("scrubbed error %q shows %s", got, secret)
 		}
 	}
-	if !strings.Contains(got.Error(), "/work?token=REDACTED") || !strings.Contains(got.Error(), "connection refused") {
+	// The URL net/http quotes (password as "***") is replaced whole.
+	if !strings.Contains(got.Error(), `Post "`+URL(raw)+`"`) || !strings.Contains(got.Error(), "connection refused") {
 		t.Errorf("scrubbed error %q lost what explains it", got)
 	}
 	var ue *url.Error
@@ -98,6 +99,9 @@ func TestScrubberString(t *testing.T) {
 		if got := s.String(c.in); got != c.want {
 			t.Errorf("String(%q) = %q, want %q", c.in, got, c.want)
 		}
+	}
+	if raw := "https://app:hunter22@app.internal/sqs?access_token=abcdef123&page=2&key=x%2By%3Dz1"; s.Longest() != len(raw) {
+		t.Errorf("Longest = %d, want %d, the whole URL's", s.Longest(), len(raw))
 	}
 	if err := errors.New("plain"); s.Error(err) != err {
 		t.Error("an error with nothing to hide was wrapped")
