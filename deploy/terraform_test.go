@@ -438,25 +438,18 @@ func TestStopTimeouts(t *testing.T) {
 	if got, _ := number(hb); got <= unitStop.Seconds() {
 		t.Errorf("drain_timeout_seconds defaults to %v, want above TimeoutStopSec (%s)", got, unitStop)
 	}
-	asg := ec2.block(t, "resource", "aws_autoscaling_group", "this")
-	hooks := nested(asg.Body, "initial_lifecycle_hook")
-	if len(hooks) != 1 || goValue(ec2.attr(t, hooks[0], "lifecycle_transition")) != "autoscaling:EC2_INSTANCE_TERMINATING" ||
-		!references(hooks[0].Attributes["heartbeat_timeout"].Expr, "var", "drain_timeout_seconds") {
-		t.Error("the Auto Scaling group needs a termination lifecycle hook timed by var.drain_timeout_seconds")
+	hook := ec2.block(t, "resource", "aws_autoscaling_lifecycle_hook", "drain")
+	if goValue(ec2.attr(t, hook.Body, "lifecycle_transition")) != "autoscaling:EC2_INSTANCE_TERMINATING" ||
+		!references(hook.Body.Attributes["heartbeat_timeout"].Expr, "var", "drain_timeout_seconds") {
+		t.Error("the termination lifecycle hook is not timed by var.drain_timeout_seconds")
 	}
-	var cond hcl.Expression
-	for _, lc := range nested(asg.Body, "lifecycle") {
-		for _, pre := range nested(lc, "precondition") {
-			if references(pre.Attributes["condition"].Expr, "var", "drain_timeout_seconds") {
-				cond = pre.Attributes["condition"].Expr
-			}
-		}
-	}
+	cond := precondition(hook.Body, "var", "drain_timeout_seconds")
 	if cond == nil {
-		t.Fatal("the Auto Scaling group has no precondition on drain_timeout_seconds")
+		t.Fatal("the lifecycle hook has no precondition on drain_timeout_seconds")
 	}
 	s := unitStop.Seconds()
-	for v, want := range map[float64]bool{s: false, s + 1: true} {
+	// 7200 s is the most a lifecycle hook's heartbeat timeout may be.
+	for v, want := range map[float64]bool{s: false, s + 1: true, 7200: true, 7201: false} {
 		got := ec2.evalWith(t, cond, map[string]cty.Value{"drain_timeout_seconds": cty.NumberFloatVal(v)})
 		if got.True() != want {
 			t.Errorf("precondition with drain_timeout_seconds = %v: %v, want %v (TimeoutStopSec is %s)", v, got.True(), want, unitStop)
@@ -831,5 +824,78 @@ func TestECSTask(t *testing.T) {
 	}
 	if v, _ := m.defaultOf("fargate_spot_weight"); goValue(v) != 0.0 {
 		t.Errorf("fargate_spot_weight defaults to %v, want 0 (Spot is opt-in)", goValue(v))
+	}
+}
+
+// precondition returns the condition of the first precondition in body's
+// lifecycle block that refers to root.name.
+func precondition(body *hclsyntax.Body, root, name string) hcl.Expression {
+	for _, lc := range nested(body, "lifecycle") {
+		for _, pre := range nested(lc, "precondition") {
+			if references(pre.Attributes["condition"].Expr, root, name) {
+				return pre.Attributes["condition"].Expr
+			}
+		}
+	}
+	return nil
+}
+
+// ignoredChanges lists the attributes in body's lifecycle.ignore_changes.
+func ignoredChanges(t *testing.T, body *hclsyntax.Body) []string {
+	t.Helper()
+	var out []string
+	for _, lc := range nested(body, "lifecycle") {
+		a := lc.Attributes["ignore_changes"]
+		if a == nil {
+			continue
+		}
+		exprs, diags := hcl.ExprList(a.Expr)
+		if diags.HasErrors() {
+			t.Fatalf("%s: ignore_changes: %s", a.SrcRange, diags.Error())
+		}
+		for _, e := range exprs {
+			tr, diags := hcl.AbsTraversalForExpr(e)
+			if diags.HasErrors() {
+				t.Fatalf("%s: ignore_changes: %s", a.SrcRange, diags.Error())
+			}
+			out = append(out, tr.RootName())
+		}
+	}
+	return out
+}
+
+// TestLifecycleHookUpdatesInPlace: changing drain_timeout_seconds must not
+// replace the Auto Scaling group. Any change to the group's inline
+// initial_lifecycle_hook forces a new group (the provider marks it
+// ForceNew, hashicorp/terraform-provider-aws#34260), and a group named
+// var.name cannot be created before the old one is destroyed: the fleet
+// would be terminated. The hook therefore lives in its own
+// aws_autoscaling_lifecycle_hook (PutLifecycleHook, in place). The inline
+// block stays, with the same name, so that the instances the group
+// launches when it is created are covered before that resource exists,
+// and the group ignores later changes to it; for a group created by an
+// older version of the module, whose state holds the inline hook, this
+// also means the upgrade plans no replacement.
+func TestLifecycleHookUpdatesInPlace(t *testing.T) {
+	ec2 := tfModuleAt(t, "modules/ec2-asg")
+	asg := ec2.block(t, "resource", "aws_autoscaling_group", "this")
+	hook := ec2.block(t, "resource", "aws_autoscaling_lifecycle_hook", "drain")
+	if !references(hook.Body.Attributes["autoscaling_group_name"].Expr, "aws_autoscaling_group", "this") {
+		t.Error("the lifecycle hook does not name the module's group")
+	}
+	if goValue(ec2.attr(t, hook.Body, "default_result")) != "CONTINUE" {
+		t.Error("the lifecycle hook's default_result is not CONTINUE: a drain that times out would leave the instance to be abandoned")
+	}
+	if !slices.Contains(ignoredChanges(t, asg.Body), "initial_lifecycle_hook") {
+		t.Error("the Auto Scaling group does not ignore changes to initial_lifecycle_hook: changing drain_timeout_seconds replaces the whole group")
+	}
+	inline := nested(asg.Body, "initial_lifecycle_hook")
+	if len(inline) != 1 {
+		t.Fatalf("want one initial_lifecycle_hook (it covers the instances launched before the hook resource exists), found %d", len(inline))
+	}
+	for _, attr := range []string{"name", "lifecycle_transition", "default_result"} {
+		if got, want := goValue(ec2.attr(t, inline[0], attr)), goValue(ec2.attr(t, hook.Body, attr)); got != want {
+			t.Errorf("initial_lifecycle_hook.%s = %v, the hook resource's is %v: they must be the same hook", attr, got, want)
+		}
 	}
 }

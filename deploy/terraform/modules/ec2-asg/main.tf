@@ -373,8 +373,10 @@ resource "aws_autoscaling_group" "this" {
     }
   }
 
-  # Every termination waits here until sqsfleet-lifecycle has drained the
-  # daemon and completed the action, or until the heartbeat timeout.
+  # The drain hook as the group is created, so that the first instances
+  # are covered before aws_autoscaling_lifecycle_hook.drain exists. That
+  # resource owns the hook afterwards: any change here would replace the
+  # group (see lifecycle.ignore_changes below).
   initial_lifecycle_hook {
     name                 = local.hook_name
     lifecycle_transition = "autoscaling:EC2_INSTANCE_TERMINATING"
@@ -408,13 +410,35 @@ resource "aws_autoscaling_group" "this" {
   }
 
   lifecycle {
-    precondition {
-      condition     = var.drain_timeout_seconds > 90
-      error_message = "drain_timeout_seconds must be above sqsfleet.service's TimeoutStopSec (90s)."
-    }
+    # The provider replaces the group on any change to
+    # initial_lifecycle_hook (hashicorp/terraform-provider-aws#34260), and a
+    # group named var.name is destroyed before its replacement exists: the
+    # whole fleet would go. The hook resource below updates in place.
+    ignore_changes = [initial_lifecycle_hook]
   }
 
   depends_on = [aws_iam_role_policy.worker]
+}
+
+# Every termination waits here until sqsfleet-lifecycle has drained the
+# daemon and completed the action, or until the heartbeat timeout. The
+# same hook as the group's initial_lifecycle_hook: PutLifecycleHook creates
+# or updates it, so this takes it over, and a new drain_timeout_seconds is
+# an in-place update. A termination hook applies to every instance the
+# group terminates while it exists, whenever the instance was launched.
+resource "aws_autoscaling_lifecycle_hook" "drain" {
+  name                   = local.hook_name
+  autoscaling_group_name = aws_autoscaling_group.this.name
+  lifecycle_transition   = "autoscaling:EC2_INSTANCE_TERMINATING"
+  default_result         = "CONTINUE"
+  heartbeat_timeout      = var.drain_timeout_seconds
+
+  lifecycle {
+    precondition {
+      condition     = var.drain_timeout_seconds > 90 && var.drain_timeout_seconds <= 7200
+      error_message = "drain_timeout_seconds must be above sqsfleet.service's TimeoutStopSec (90s) and at most 7200 (a lifecycle hook's longest heartbeat timeout)."
+    }
+  }
 }
 
 # --- Scaling -------------------------------------------------------------------
