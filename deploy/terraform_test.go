@@ -899,3 +899,47 @@ func TestLifecycleHookUpdatesInPlace(t *testing.T) {
 		}
 	}
 }
+
+// dependsOn lists the resources (type.name) in body's depends_on.
+func dependsOn(t *testing.T, body *hclsyntax.Body) []string {
+	t.Helper()
+	a := body.Attributes["depends_on"]
+	if a == nil {
+		return nil
+	}
+	exprs, diags := hcl.ExprList(a.Expr)
+	if diags.HasErrors() {
+		t.Fatalf("%s: depends_on: %s", a.SrcRange, diags.Error())
+	}
+	var out []string
+	for _, e := range exprs {
+		tr, diags := hcl.AbsTraversalForExpr(e)
+		if diags.HasErrors() || len(tr) < 2 {
+			t.Fatalf("%s: depends_on: %s", a.SrcRange, diags.Error())
+		}
+		out = append(out, tr.RootName()+"."+tr[1].(hcl.TraverseAttr).Name)
+	}
+	return out
+}
+
+// TestECSServiceUpdates: what the service needs so that an apply updates it
+// in place and its first tasks start.
+func TestECSServiceUpdates(t *testing.T) {
+	m := tfModuleAt(t, "modules/ecs-fargate")
+	svc := m.block(t, "resource", "aws_ecs_service", "this")
+	// The provider replaces the service on a capacity_provider_strategy
+	// change unless force_new_deployment is true (its
+	// capacityProviderStrategyCustomizeDiff): turning on Fargate Spot
+	// would delete the service and every running task with it.
+	if goValue(m.attr(t, svc.Body, "force_new_deployment")) != true {
+		t.Error("aws_ecs_service.this: force_new_deployment is not true, so a capacity_provider_strategy change (fargate_spot_weight) replaces the service")
+	}
+	// The execution role pulls the image and writes the logs; without its
+	// policy the first tasks fail to start.
+	deps := dependsOn(t, svc.Body)
+	for _, want := range []string{"aws_iam_role_policy.task", "aws_iam_role_policy.execution"} {
+		if !slices.Contains(deps, want) {
+			t.Errorf("aws_ecs_service.this does not depend on %s (depends_on %v)", want, deps)
+		}
+	}
+}

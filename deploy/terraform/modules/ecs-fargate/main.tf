@@ -340,6 +340,11 @@ resource "aws_ecs_service" "this" {
   enable_ecs_managed_tags            = true
   propagate_tags                     = "SERVICE"
   tags                               = var.tags
+  # Without it the provider replaces the service (and stops every task)
+  # when capacity_provider_strategy changes, e.g. fargate_spot_weight from
+  # 0 to 3. With it, such a change is a rolling deployment, as every
+  # other update of the service also is.
+  force_new_deployment = true
 
   deployment_circuit_breaker {
     enable   = true
@@ -371,7 +376,9 @@ resource "aws_ecs_service" "this" {
     ignore_changes = [desired_count]
   }
 
-  depends_on = [aws_iam_role_policy.task, aws_ecs_cluster_capacity_providers.this]
+  # The execution role's policy lets ECS pull the image and write the
+  # logs; created after the first tasks, they would fail to start.
+  depends_on = [aws_iam_role_policy.task, aws_iam_role_policy.execution, aws_ecs_cluster_capacity_providers.this]
 }
 
 # --- Scaling ---------------------------------------------------------------------
