@@ -943,3 +943,23 @@ func TestECSServiceUpdates(t *testing.T) {
 		}
 	}
 }
+
+// TestHealthCheckGracePeriod: the group does not judge an instance's
+// health before its user data can have finished (download, handler
+// install, first poll). Tied to the warm-up, a slow boot put instances
+// in a replace loop.
+func TestHealthCheckGracePeriod(t *testing.T) {
+	ec2 := tfModuleAt(t, "modules/ec2-asg")
+	asg := ec2.block(t, "resource", "aws_autoscaling_group", "this")
+	grace := asg.Body.Attributes["health_check_grace_period"]
+	if grace == nil || !references(grace.Expr, "var", "health_check_grace_period_seconds") {
+		t.Fatal("health_check_grace_period is not var.health_check_grace_period_seconds")
+	}
+	if references(grace.Expr, "var", "instance_warmup_seconds") {
+		t.Error("health_check_grace_period still follows the warm-up")
+	}
+	v, _ := ec2.defaultOf("health_check_grace_period_seconds")
+	if n, ok := number(v); !ok || n < 300 {
+		t.Errorf("health_check_grace_period_seconds defaults to %v, want at least 300", goValue(v))
+	}
+}

@@ -339,7 +339,7 @@ resource "aws_autoscaling_group" "this" {
   max_size                  = var.max_size
   vpc_zone_identifier       = var.subnet_ids
   health_check_type         = "ELB"
-  health_check_grace_period = var.instance_warmup_seconds
+  health_check_grace_period = var.health_check_grace_period_seconds
   default_instance_warmup   = var.instance_warmup_seconds
   target_group_arns         = aws_lb_target_group.health[*].arn
   capacity_rebalance        = var.on_demand_percentage_above_base_capacity < 100

@@ -198,9 +198,15 @@ variable "security_group_ids" {
 }
 
 variable "instance_warmup_seconds" {
-  description = "Seconds from launch until a new instance counts in scaling and health checks (boot, download, first poll)."
+  description = "Seconds from launch until a new instance's metrics count in scaling (boot, download, first poll). Health checks wait health_check_grace_period_seconds instead."
   type        = number
   default     = 120
+}
+
+variable "health_check_grace_period_seconds" {
+  description = "Seconds after launch before the group acts on a failed health check: the whole boot (user data, the handler's install, the first poll) must fit, or new instances are replaced in a loop. Longer than instance_warmup_seconds, which only decides when an instance counts in scaling."
+  type        = number
+  default     = 300
 }
 
 variable "drain_timeout_seconds" {
