@@ -161,6 +161,7 @@ func allowedActions() map[string]string {
 	}
 	for a, why := range map[string]string{
 		"autoscaling:CompleteLifecycleAction": "sqsfleet-lifecycle, once the daemon has drained",
+		"autoscaling:SetInstanceHealth":       "sqsfleet-lifecycle, when /healthz keeps failing and no load balancer checks it",
 		"ecs:UpdateTaskProtection":            "the ECS agent, for the daemon's task scale-in protection (scaler.TaskProtector)",
 		"s3:GetObject":                        "the EC2 user data, for an s3:// artifact_url",
 		"sts:AssumeRole":                      "trust policies",

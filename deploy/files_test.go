@@ -4,11 +4,15 @@ import (
 	"bufio"
 	"encoding/json"
 	"io"
+	"net/http"
+	"net/http/httptest"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -337,5 +341,135 @@ func TestDockerfile(t *testing.T) {
 	}
 	if !slices.Contains(img.expose, d.httpPort) {
 		t.Errorf("EXPOSE %v, want the daemon's port %s", img.expose, d.httpPort)
+	}
+}
+
+// TestLifecycleHelper runs sqsfleet-lifecycle.sh against a stand-in for the
+// instance metadata service and the daemon's /healthz, with `aws` and
+// `systemctl` replaced by scripts that record their arguments. Without a
+// load balancer the helper is what replaces a wedged worker: it must
+// report the instance Unhealthy after HEALTH_FAILURES failed checks in a
+// row (not before, and not after a success reset the count), once, and
+// still drain and complete the lifecycle action when the group then
+// terminates the instance.
+func TestLifecycleHelper(t *testing.T) {
+	for _, tool := range []string{"bash", "curl"} {
+		if _, err := exec.LookPath(tool); err != nil {
+			t.Skipf("%s is not installed", tool)
+		}
+	}
+	const failures = 3
+	dir := t.TempDir()
+	log := filepath.Join(dir, "calls")
+	hits := filepath.Join(dir, "healthz-hits")
+	// The stand-ins log each call with the /healthz requests seen so far:
+	// the server writes that count before it answers, and the helper calls
+	// aws only after its check returned, so the count is exact.
+	for _, name := range []string{"aws", "systemctl"} {
+		script := "#!/bin/sh\necho \"" + name + " $* hits=$(cat " + hits + " 2>/dev/null)\" >> " + log + "\n"
+		if err := os.WriteFile(filepath.Join(dir, name), []byte(script), 0o755); err != nil {
+			t.Fatal(err)
+		}
+	}
+
+	var mu sync.Mutex
+	state := "InService"
+	n := 0
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		mu.Lock()
+		defer mu.Unlock()
+		switch r.URL.Path {
+		case "/latest/api/token":
+			if r.Method != http.MethodPut || r.Header.Get("X-aws-ec2-metadata-token-ttl-seconds") == "" {
+				http.Error(w, "IMDSv2 wants a PUT with a TTL", http.StatusBadRequest)
+				return
+			}
+			io.WriteString(w, "token")
+		case "/latest/meta-data/autoscaling/target-lifecycle-state":
+			io.WriteString(w, state)
+		case "/latest/meta-data/instance-id":
+			io.WriteString(w, "i-0123456789abcdef0")
+		case "/latest/meta-data/placement/region":
+			io.WriteString(w, "eu-west-1")
+		case "/healthz":
+			n++
+			if err := os.WriteFile(hits, []byte(strconv.Itoa(n)), 0o644); err != nil {
+				t.Error(err)
+			}
+			// Fails, fails, recovers once, then fails for good.
+			if n == failures {
+				io.WriteString(w, "ok")
+				return
+			}
+			http.Error(w, "unhealthy", http.StatusServiceUnavailable)
+		default: // spot/instance-action: no interruption
+			http.NotFound(w, r)
+		}
+	}))
+	defer srv.Close()
+
+	cmd := exec.Command("bash", "systemd/sqsfleet-lifecycle.sh")
+	cmd.Env = []string{
+		"PATH=" + dir + ":" + os.Getenv("PATH"),
+		"ASG_NAME=jobs", "HOOK_NAME=jobs-drain",
+		"IMDS_URL=" + srv.URL + "/latest",
+		"HEALTH_URL=" + srv.URL + "/healthz",
+		"HEALTH_FAILURES=" + strconv.Itoa(failures),
+		"POLL_SECONDS=0.01",
+	}
+	var out strings.Builder
+	cmd.Stdout, cmd.Stderr = &out, &out
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan error, 1)
+	go func() { done <- cmd.Wait() }()
+	defer func() {
+		if cmd.ProcessState == nil {
+			cmd.Process.Kill()
+			<-done
+		}
+	}()
+
+	calls := func() string { b, _ := os.ReadFile(log); return string(b) }
+	deadline := time.Now().Add(10 * time.Second)
+	for !strings.Contains(calls(), "set-instance-health") {
+		if time.Now().After(deadline) {
+			t.Fatalf("no set-instance-health; calls:\n%s\noutput:\n%s", calls(), out.String())
+		}
+		time.Sleep(10 * time.Millisecond) // polling a file the helper writes
+	}
+	// The group now terminates the instance.
+	mu.Lock()
+	state = "Terminated"
+	mu.Unlock()
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Fatalf("the helper exited with %v:\n%s", err, out.String())
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatalf("the helper did not finish after Terminated; calls:\n%s\noutput:\n%s", calls(), out.String())
+	}
+
+	lines := strings.Split(strings.TrimSpace(calls()), "\n")
+	want := []string{
+		// failures before the success do not count: 2 + 3 more.
+		"aws autoscaling set-instance-health --region eu-west-1 --instance-id i-0123456789abcdef0 --health-status Unhealthy --should-respect-grace-period hits=" + strconv.Itoa(2*failures),
+		"systemctl stop sqsfleet.service",
+		"aws autoscaling complete-lifecycle-action --region eu-west-1 --auto-scaling-group-name jobs --lifecycle-hook-name jobs-drain --instance-id i-0123456789abcdef0 --lifecycle-action-result CONTINUE",
+	}
+	if len(lines) != len(want) {
+		t.Fatalf("calls:\n%s\nwant:\n%s", calls(), strings.Join(want, "\n"))
+	}
+	for i, w := range want {
+		// The hit counts of the drain calls depend on timing: compare
+		// only what precedes them.
+		if i > 0 {
+			lines[i], _, _ = strings.Cut(lines[i], " hits=")
+		}
+		if lines[i] != w {
+			t.Errorf("call %d:\n got %s\nwant %s", i+1, lines[i], w)
+		}
 	}
 }

@@ -274,11 +274,40 @@ func TestHealthCheckWiring(t *testing.T) {
 		t.Errorf("target group health check path %v, want %s", got, d.healthPath)
 	}
 	asg := ec2.block(t, "resource", "aws_autoscaling_group", "this")
-	if got := goValue(ec2.attr(t, asg.Body, "health_check_type")); got != "ELB" {
-		t.Errorf("health_check_type %v, want ELB", got)
-	}
 	if !references(asg.Body.Attributes["target_group_arns"].Expr, "aws_lb_target_group", "health") {
 		t.Error("the Auto Scaling group does not use the /healthz target group")
+	}
+	// With the load balancer, the group takes its target group's verdict
+	// (ELB). Without one there is no target group, and ELB would check
+	// nothing beyond EC2's own status checks: sqsfleet-lifecycle then GETs
+	// /healthz itself and calls SetInstanceHealth, which needs the action.
+	for _, alb := range []bool{true, false} {
+		in := map[string]cty.Value{"alb_health_check": cty.BoolVal(alb)}
+		typ := goValue(ec2.evalWith(t, asg.Body.Attributes["health_check_type"].Expr, in))
+		wantTyp := map[bool]string{true: "ELB", false: "EC2"}[alb]
+		if typ != wantTyp {
+			t.Errorf("alb_health_check = %v: health_check_type %v, want %s", alb, typ, wantTyp)
+		}
+		env := lifecycleEnv(t, ec2, in)
+		wantURL := ""
+		if !alb {
+			wantURL = "http://127.0.0.1:" + d.httpPort + d.healthPath
+		}
+		if env["HEALTH_URL"] != wantURL {
+			t.Errorf("alb_health_check = %v: lifecycle.env HEALTH_URL=%q, want %q", alb, env["HEALTH_URL"], wantURL)
+		}
+		allowed := false
+		for _, s := range policyStatementsWith(t, ec2, in) {
+			if slices.Contains(s.actions, "autoscaling:SetInstanceHealth") {
+				allowed = true
+				if !references(s.resources, "local", "asg_arn") {
+					t.Errorf("%s: autoscaling:SetInstanceHealth on something else than the group", s.where)
+				}
+			}
+		}
+		if allowed == alb {
+			t.Errorf("alb_health_check = %v: the instance role allows autoscaling:SetInstanceHealth: %v", alb, allowed)
+		}
 	}
 
 	ecs := tfModuleAt(t, "modules/ecs-fargate")
@@ -476,9 +505,25 @@ type condition struct {
 
 func policyStatements(t *testing.T, m *tfModule) []statement {
 	t.Helper()
+	return policyStatementsWith(t, m, nil)
+}
+
+// policyStatementsWith is policyStatements with some variables set: dynamic
+// statements whose for_each the variables decide are left out when empty.
+func policyStatementsWith(t *testing.T, m *tfModule, vars map[string]cty.Value) []statement {
+	t.Helper()
+	if vars != nil {
+		ctx, err := m.evalContext(vars)
+		if err != nil {
+			t.Fatal(err)
+		}
+		with := *m
+		with.ctx = ctx
+		m = &with
+	}
 	var out []statement
 	for _, doc := range m.blocks("data", "aws_iam_policy_document") {
-		for _, body := range nested(doc.Body, "statement") {
+		for _, body := range statementBodies(m, doc.Body, vars != nil) {
 			s := statement{where: body.SrcRange.String(), doc: doc.Labels[1], effect: "Allow"}
 			if a := body.Attributes["effect"]; a != nil {
 				s.effect, _ = goValue(m.eval(a.Expr)).(string)
@@ -565,7 +610,7 @@ func TestIAMLeastPrivilege(t *testing.T) {
 			if s.effect == "Allow" && s.resources != nil {
 				if res, ok := goValue(m.eval(s.resources)).([]any); ok && slices.Contains(res, any("*")) {
 					for _, a := range s.actions {
-						if strings.HasPrefix(a, "sqs:") || a == "autoscaling:SetInstanceProtection" || a == "autoscaling:CompleteLifecycleAction" || a == "ecs:UpdateTaskProtection" {
+						if strings.HasPrefix(a, "sqs:") || a == "autoscaling:SetInstanceProtection" || a == "autoscaling:CompleteLifecycleAction" || a == "autoscaling:SetInstanceHealth" || a == "ecs:UpdateTaskProtection" {
 							t.Errorf("%s: %s on all resources", s.where, a)
 						}
 					}
@@ -962,4 +1007,61 @@ func TestHealthCheckGracePeriod(t *testing.T) {
 	if n, ok := number(v); !ok || n < 300 {
 		t.Errorf("health_check_grace_period_seconds defaults to %v, want at least 300", goValue(v))
 	}
+}
+
+// statementBodies are a policy document's statements; with skipEmpty, a
+// dynamic statement whose for_each is known to be empty is left out.
+func statementBodies(m *tfModule, doc *hclsyntax.Body, skipEmpty bool) []*hclsyntax.Body {
+	if !skipEmpty {
+		return nested(doc, "statement")
+	}
+	var out []*hclsyntax.Body
+	for _, b := range doc.Blocks {
+		switch {
+		case b.Type == "statement":
+			out = append(out, b.Body)
+		case b.Type == "dynamic" && len(b.Labels) == 1 && b.Labels[0] == "statement":
+			if fe := b.Body.Attributes["for_each"]; fe != nil {
+				if v := m.eval(fe.Expr); v.IsKnown() && !v.IsNull() && v.LengthInt() == 0 {
+					continue
+				}
+			}
+			for _, c := range b.Body.Blocks {
+				if c.Type == "content" {
+					out = append(out, c.Body)
+				}
+			}
+		}
+	}
+	return out
+}
+
+// lifecycleEnv renders the ec2-asg user data with sample inputs and vars,
+// and returns the sqsfleet-lifecycle environment file inside it.
+func lifecycleEnv(t *testing.T, ec2 *tfModule, vars map[string]cty.Value) map[string]string {
+	t.Helper()
+	ud := renderUserData(t, ec2, vars)
+	_, rest, ok := strings.Cut(ud, "cat > /etc/sqsfleet/lifecycle.env <<'SQSFLEET_EOF'\n")
+	text, _, ok2 := strings.Cut(rest, "\nSQSFLEET_EOF\n")
+	if !ok || !ok2 {
+		t.Fatalf("no lifecycle.env in the user data:\n%s", ud)
+	}
+	return parseEnvFile(t, text)
+}
+
+// renderUserData is the ec2-asg user data script for sample inputs plus vars.
+func renderUserData(t *testing.T, ec2 *tfModule, vars map[string]cty.Value) string {
+	t.Helper()
+	in := map[string]cty.Value{
+		"artifact_url":    cty.StringVal("https://artifacts.example.com/sqsfleet"),
+		"artifact_sha256": cty.StringVal(strings.Repeat("ab", 32)),
+	}
+	for k, v := range vars {
+		in[k] = v
+	}
+	v := ec2.evalWith(t, &hclsyntax.ScopeTraversalExpr{Traversal: hcl.Traversal{hcl.TraverseRoot{Name: "local"}, hcl.TraverseAttr{Name: "user_data"}}}, sampleInputs(in))
+	if !v.IsKnown() {
+		t.Fatal("ec2-asg: local.user_data is not known from the inputs alone")
+	}
+	return v.AsString()
 }

@@ -57,6 +57,7 @@ locals {
     lifecycle_script = file("${local.systemd_dir}/sqsfleet-lifecycle.sh")
     asg_name         = var.name
     hook_name        = local.hook_name
+    health_url       = var.alb_health_check ? "" : "http://127.0.0.1:${var.http_port}/healthz"
     artifact_url     = var.artifact_url
     artifact_s3      = local.artifact_s3
     artifact_sha256  = var.artifact_sha256
@@ -130,6 +131,15 @@ data "aws_iam_policy_document" "worker" {
       "autoscaling:CompleteLifecycleAction", # sqsfleet-lifecycle, once drained
     ]
     resources = [local.asg_arn]
+  }
+
+  dynamic "statement" {
+    for_each = var.alb_health_check ? [] : [1]
+    content {
+      sid       = "ReportHealth"
+      actions   = ["autoscaling:SetInstanceHealth"] # sqsfleet-lifecycle, when /healthz keeps failing
+      resources = [local.asg_arn]
+    }
   }
 
   dynamic "statement" {
@@ -334,11 +344,15 @@ resource "aws_launch_template" "this" {
 }
 
 resource "aws_autoscaling_group" "this" {
-  name                      = var.name
-  min_size                  = var.min_size
-  max_size                  = var.max_size
-  vpc_zone_identifier       = var.subnet_ids
-  health_check_type         = "ELB"
+  name                = var.name
+  min_size            = var.min_size
+  max_size            = var.max_size
+  vpc_zone_identifier = var.subnet_ids
+  # ELB: the /healthz target group's verdict. Without the load balancer
+  # there is no target group, and ELB would add nothing to EC2's status
+  # checks: sqsfleet-lifecycle then checks /healthz on the instance and
+  # reports the instance Unhealthy itself (SetInstanceHealth).
+  health_check_type         = var.alb_health_check ? "ELB" : "EC2"
   health_check_grace_period = var.health_check_grace_period_seconds
   default_instance_warmup   = var.instance_warmup_seconds
   target_group_arns         = aws_lb_target_group.health[*].arn

@@ -180,7 +180,7 @@ variable "http_port" {
 }
 
 variable "alb_health_check" {
-  description = "Create an internal Application Load Balancer whose target group checks /healthz, so that the group (health_check_type ELB) replaces a worker that cannot reach SQS or is wedged. It serves no traffic and accepts none."
+  description = "Create an internal Application Load Balancer whose target group checks /healthz, so that the group (health_check_type ELB) replaces a worker that cannot reach SQS or is wedged. It serves no traffic and accepts none. false: no load balancer; sqsfleet-lifecycle checks /healthz on the instance and reports it Unhealthy (autoscaling:SetInstanceHealth) after a minute of failures, with health_check_type EC2."
   type        = bool
   default     = true
 }
