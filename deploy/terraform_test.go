@@ -5,6 +5,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"reflect"
 	"slices"
 	"sort"
 	"strconv"
@@ -1064,4 +1065,61 @@ func renderUserData(t *testing.T, ec2 *tfModule, vars map[string]cty.Value) stri
 		t.Fatal("ec2-asg: local.user_data is not known from the inputs alone")
 	}
 	return v.AsString()
+}
+
+// TestInstanceRefreshGate: an instance refresh never claims to roll back,
+// and stops on alarms the module creates that mean the new release is
+// bad. Auto rollback cannot work here: Terraform moves the group to the new
+// launch template version before the refresh starts
+// (hashicorp/terraform-provider-aws#34189), so a rollback returns to that
+// same version.
+func TestInstanceRefreshGate(t *testing.T) {
+	ec2 := tfModuleAt(t, "modules/ec2-asg")
+	asg := ec2.block(t, "resource", "aws_autoscaling_group", "this")
+	refresh := nested(asg.Body, "instance_refresh")
+	if len(refresh) != 1 {
+		t.Fatal("want one instance_refresh")
+	}
+	prefs := nested(refresh[0], "preferences")
+	if len(prefs) != 1 {
+		t.Fatal("want one instance_refresh.preferences")
+	}
+	if a := prefs[0].Attributes["auto_rollback"]; a != nil && goValue(ec2.eval(a.Expr)) != false {
+		t.Error("instance_refresh: auto_rollback is on, but it rolls back to the version Terraform already put in place")
+	}
+	spec := nested(prefs[0], "alarm_specification")
+	if len(spec) != 1 {
+		t.Fatal("instance_refresh: no alarm_specification: a bad release replaces the whole fleet")
+	}
+	alarms := spec[0].Attributes["alarms"].Expr
+
+	// The daemon dead-letters what its handler fails for good: a release
+	// whose handler fails sends messages to the DLQ at once.
+	dl := ec2.block(t, "resource", "aws_cloudwatch_metric_alarm", "release_dead_letters")
+	if !references(alarms, "aws_cloudwatch_metric_alarm", "release_dead_letters") {
+		t.Error("the refresh does not stop on the dead-letter alarm")
+	}
+	if goValue(ec2.attr(t, dl.Body, "namespace")) != "AWS/SQS" || goValue(ec2.attr(t, dl.Body, "metric_name")) != "NumberOfMessagesSent" {
+		t.Error("release_dead_letters does not watch the messages sent to the DLQ (the daemon's SendMessage; SQS's own redrive is not counted there)")
+	}
+	dims := ec2.evalWith(t, dl.Body.Attributes["dimensions"].Expr, sampleInputs(nil))
+	if got := goValue(dims); !reflect.DeepEqual(got, map[string]any{"QueueName": "jobs-dlq"}) {
+		t.Errorf("release_dead_letters dimensions %v, want the DLQ's name", got)
+	}
+
+	// New instances that fail /healthz: the target group's unhealthy hosts.
+	uh := ec2.block(t, "resource", "aws_cloudwatch_metric_alarm", "release_unhealthy_hosts")
+	if !references(alarms, "aws_cloudwatch_metric_alarm", "release_unhealthy_hosts") {
+		t.Error("the refresh does not stop on the unhealthy-hosts alarm")
+	}
+	if goValue(ec2.attr(t, uh.Body, "metric_name")) != "UnHealthyHostCount" ||
+		!references(uh.Body.Attributes["dimensions"].Expr, "aws_lb_target_group", "health") {
+		t.Error("release_unhealthy_hosts does not watch the /healthz target group's UnHealthyHostCount")
+	}
+	for _, alb := range []bool{true, false} {
+		n := goValue(ec2.evalWith(t, uh.Body.Attributes["count"].Expr, map[string]cty.Value{"alb_health_check": cty.BoolVal(alb)}))
+		if want := map[bool]float64{true: 1, false: 0}[alb]; n != want {
+			t.Errorf("alb_health_check = %v: release_unhealthy_hosts count %v, want %v", alb, n, want)
+		}
+	}
 }

@@ -18,6 +18,7 @@ locals {
   asg_arn    = "arn:${local.partition}:autoscaling:${local.region}:${local.account_id}:autoScalingGroup:*:autoScalingGroupName/${var.name}"
   hook_name  = "${var.name}-drain"
   queue_name = element(split(":", var.queue_arn), 5)
+  dlq_name   = element(split(":", var.dlq_arn), 5)
   ami_id     = var.ami_id != null ? var.ami_id : data.aws_ssm_parameter.al2023[0].insecure_value
 
   # With metric_math nothing is published: CloudWatch divides the queue's
@@ -406,11 +407,22 @@ resource "aws_autoscaling_group" "this" {
       min_healthy_percentage = 100
       max_healthy_percentage = 150
       skip_matching          = true
-      auto_rollback          = true
+      # No auto_rollback: Terraform puts the group on the new launch
+      # template version before the refresh starts (provider issue
+      # #34189), so a rollback would return to the same version. A bad
+      # release stops the refresh instead (the alarms below); roll back by
+      # applying the previous artifact_url and artifact_sha256.
+      auto_rollback = false
       # A worker holding messages is protected from scale-in; a refresh
       # replaces it anyway, through the lifecycle hook, so it drains.
       scale_in_protected_instances = "Refresh"
       standby_instances            = "Terminate"
+
+      # The refresh fails, leaving the instances not yet replaced on the old
+      # release, when one of these goes to ALARM.
+      alarm_specification {
+        alarms = concat([aws_cloudwatch_metric_alarm.release_dead_letters.alarm_name], aws_cloudwatch_metric_alarm.release_unhealthy_hosts[*].alarm_name)
+      }
     }
   }
 
@@ -549,6 +561,48 @@ resource "aws_cloudwatch_metric_alarm" "metric_missing" {
   comparison_operator = "LessThanThreshold"
   threshold           = 1
   treat_missing_data  = "breaching"
+  alarm_actions       = var.alarm_actions
+  ok_actions          = var.alarm_actions
+  tags                = var.tags
+}
+
+# --- Release gates: the instance refresh stops on these --------------------------
+
+# The daemon sends a message to the DLQ itself (SendMessage) when its
+# handler fails it for good, so a release whose handler is broken shows up
+# here within minutes. SQS's own redrive is not counted in this metric.
+resource "aws_cloudwatch_metric_alarm" "release_dead_letters" {
+  alarm_name          = "${var.name}-release-dead-letters"
+  alarm_description   = "Workers of ${var.name} sent more than ${var.release_dead_letter_threshold} messages to ${local.dlq_name} in 5 minutes. During an instance refresh this stops it: the new release is probably failing its messages. Each one carries its sqsfleet-failure record."
+  namespace           = "AWS/SQS"
+  metric_name         = "NumberOfMessagesSent"
+  dimensions          = { QueueName = local.dlq_name }
+  statistic           = "Sum"
+  period              = 300
+  evaluation_periods  = 1
+  comparison_operator = "GreaterThanThreshold"
+  threshold           = var.release_dead_letter_threshold
+  treat_missing_data  = "notBreaching"
+  alarm_actions       = var.alarm_actions
+  ok_actions          = var.alarm_actions
+  tags                = var.tags
+}
+
+# New instances whose /healthz fails (the daemon cannot start, reach SQS,
+# or is wedged): the target group counts them unhealthy.
+resource "aws_cloudwatch_metric_alarm" "release_unhealthy_hosts" {
+  count               = var.alb_health_check ? 1 : 0
+  alarm_name          = "${var.name}-release-unhealthy-hosts"
+  alarm_description   = "Workers of ${var.name} have failed /healthz for 3 minutes. During an instance refresh this stops it: the new release probably does not start or cannot reach SQS."
+  namespace           = "AWS/ApplicationELB"
+  metric_name         = "UnHealthyHostCount"
+  dimensions          = { TargetGroup = aws_lb_target_group.health[0].arn_suffix, LoadBalancer = aws_lb.health[0].arn_suffix }
+  statistic           = "Maximum"
+  period              = 60
+  evaluation_periods  = 3
+  comparison_operator = "GreaterThanThreshold"
+  threshold           = 0
+  treat_missing_data  = "notBreaching"
   alarm_actions       = var.alarm_actions
   ok_actions          = var.alarm_actions
   tags                = var.tags

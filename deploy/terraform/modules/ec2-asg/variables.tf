@@ -221,8 +221,14 @@ variable "iam_policy_arns" {
   default     = []
 }
 
+variable "release_dead_letter_threshold" {
+  description = "Messages the workers may send to the DLQ in 5 minutes before the release-dead-letters alarm fires, which stops a running instance refresh. Raise it if the fleet dead-letters some messages routinely."
+  type        = number
+  default     = 0
+}
+
 variable "alarm_actions" {
-  description = "ARNs notified by the module's alarm (scaling metric missing)."
+  description = "ARNs notified by the module's alarms (scaling metric missing, and the release gates of the instance refresh)."
   type        = list(string)
   default     = []
 }
