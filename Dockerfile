@@ -23,6 +23,12 @@ FROM gcr.io/distroless/static-debian12:nonroot
 COPY --from=build /src/bin/sqsfleet /usr/local/bin/sqsfleet
 # distroless's nonroot user, by number so that runtimes can verify it.
 USER 65532:65532
+# The only writable place when the root file system is read-only (ECS,
+# docker run --read-only). On Fargate the task's volume at /tmp starts
+# owned by root, mode 0755, unless the image declares a VOLUME at that
+# path: then it takes the image's /tmp, which distroless makes root's with
+# mode 1777, so uid 65532 can write there.
+VOLUME ["/tmp"]
 EXPOSE 8080
 HEALTHCHECK --interval=30s --timeout=5s --start-period=60s --retries=3 \
   CMD ["/usr/local/bin/sqsfleet", "healthcheck"]

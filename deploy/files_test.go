@@ -252,6 +252,7 @@ type dockerImage struct {
 	healthcmd  []string
 	copies     []string
 	expose     []string
+	volumes    []string
 }
 
 func dockerfile(t *testing.T) dockerImage {
@@ -298,6 +299,12 @@ func dockerfile(t *testing.T) dockerImage {
 			img.copies = append(img.copies, rest)
 		case "EXPOSE":
 			img.expose = append(img.expose, strings.Fields(rest)...)
+		case "VOLUME":
+			var vs []string
+			if err := json.Unmarshal([]byte(rest), &vs); err != nil {
+				vs = strings.Fields(rest)
+			}
+			img.volumes = append(img.volumes, vs...)
 		case "ENTRYPOINT":
 			if err := json.Unmarshal([]byte(rest), &img.entrypoint); err != nil {
 				t.Fatalf("Dockerfile: ENTRYPOINT %s is not the exec (JSON) form, so SIGTERM would go to a shell: %v", rest, err)

@@ -1123,3 +1123,83 @@ func TestInstanceRefreshGate(t *testing.T) {
 		}
 	}
 }
+
+// TestECSTmpWritable: the container's root file system is read-only, so
+// /tmp is the task's bind mount, which Fargate creates owned by root,
+// mode 0755, unless the image has a VOLUME at the same path: then the
+// image's directory (distroless's /tmp: root, mode 1777) is copied into
+// it. Fargate has no tmpfs (linuxParameters.tmpfs is not supported on
+// Fargate). The README promises handlers may write to /tmp, and the
+// container runs as uid 65532.
+func TestECSTmpWritable(t *testing.T) {
+	m := tfModuleAt(t, "modules/ecs-fargate")
+	c := ecsContainer(t, m)
+	mounts, _ := c["mountPoints"].([]any)
+	var tmpVolume string
+	for _, mp := range mounts {
+		mp, _ := mp.(map[string]any)
+		if mp["containerPath"] == "/tmp" && mp["readOnly"] != true {
+			tmpVolume, _ = mp["sourceVolume"].(string)
+		}
+	}
+	if tmpVolume == "" {
+		t.Fatal("no writable mount at /tmp")
+	}
+	if lp, _ := c["linuxParameters"].(map[string]any); lp["tmpfs"] != nil {
+		t.Error("linuxParameters.tmpfs: Fargate does not support it")
+	}
+	// Our image: the VOLUME makes the mount take /tmp's ownership and mode.
+	if img := dockerfile(t); !slices.Contains(img.volumes, "/tmp") {
+		t.Errorf("the Dockerfile declares VOLUME %q, not /tmp: on Fargate the task's /tmp is then root's, mode 0755, and uid %s cannot write to it", img.volumes, img.user)
+	}
+
+	// Users' images: with tmp_init_image, a container that runs first, as
+	// root, opens the volume to everyone (1777, sticky, as /tmp always is),
+	// whatever their Dockerfile says.
+	for _, image := range []cty.Value{cty.NullVal(cty.String), cty.StringVal("public.ecr.aws/docker/library/busybox:stable")} {
+		in := sampleInputs(map[string]cty.Value{"image": cty.StringVal("worker:v1"), "tmp_init_image": image})
+		// The log group's name is unknown before apply, so the JSON is:
+		// read what is given to jsonencode.
+		call, ok := m.block(t, "resource", "aws_ecs_task_definition", "this").Body.Attributes["container_definitions"].Expr.(*hclsyntax.FunctionCallExpr)
+		if !ok || call.Name != "jsonencode" {
+			t.Fatal("container_definitions should be jsonencode(...)")
+		}
+		containers, _ := goValue(m.evalWith(t, call.Args[0], in)).([]any)
+		defs := fmt.Sprint(containers)
+		var init, daemon map[string]any
+		for _, c := range containers {
+			c, _ := c.(map[string]any)
+			switch c["name"] {
+			case "tmp-init":
+				init = c
+			case "sqsfleet":
+				daemon = c
+			}
+		}
+		deps := fmt.Sprint(daemon["dependsOn"])
+		if image.IsNull() {
+			if init != nil || strings.Contains(deps, "tmp-init") {
+				t.Errorf("without tmp_init_image there is a tmp-init container: %s", defs)
+			}
+			continue
+		}
+		if init == nil {
+			t.Fatalf("tmp_init_image is set but no tmp-init container runs: %s", defs)
+		}
+		if init["image"] != image.AsString() || init["user"] != "0" || init["essential"] != false {
+			t.Errorf("tmp-init: image %v, user %v, essential %v; want %s, root, not essential", init["image"], init["user"], init["essential"], image.AsString())
+		}
+		cmd := append(strs(t, "tmp-init entryPoint", init["entryPoint"]), strs(t, "tmp-init command", init["command"])...)
+		if !slices.Equal(cmd, []string{"chmod", "1777", "/tmp"}) {
+			t.Errorf("tmp-init runs %q, want chmod 1777 /tmp", cmd)
+		}
+		if want := []any{map[string]any{"containerPath": "/tmp", "sourceVolume": tmpVolume, "readOnly": false}}; !reflect.DeepEqual(init["mountPoints"], want) {
+			t.Errorf("tmp-init mounts %v, want %v", init["mountPoints"], want)
+		}
+		if !slices.ContainsFunc(daemon["dependsOn"].([]any), func(d any) bool {
+			return reflect.DeepEqual(d, map[string]any{"containerName": "tmp-init", "condition": "SUCCESS"})
+		}) {
+			t.Errorf("sqsfleet's dependsOn %s: it must start after tmp-init has succeeded", deps)
+		}
+	}
+}

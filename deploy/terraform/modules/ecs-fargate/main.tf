@@ -40,11 +40,31 @@ locals {
     "scaler.scale_in_protection" = "true"
   })
 
-  # sqsfleet starts after its sidecars (the app an http handler posts to).
-  sidecar_deps = [
-    for c in var.sidecar_containers :
-    { containerName = c.name, condition = try(c.healthCheck, null) != null ? "HEALTHY" : "START" }
-  ]
+  # sqsfleet starts after its sidecars (the app an http handler posts to),
+  # and after tmp-init has opened /tmp.
+  sidecar_deps = concat(
+    [for c in local.tmp_init : { containerName = c.name, condition = "SUCCESS" }],
+    [
+      for c in var.sidecar_containers :
+      { containerName = c.name, condition = try(c.healthCheck, null) != null ? "HEALTHY" : "START" }
+    ],
+  )
+
+  # The task's /tmp volume starts owned by root, mode 0755 (Fargate has no
+  # tmpfs), unless the image has VOLUME ["/tmp"], as ours does. For an
+  # image without it, tmp_init_image runs chmod as root first, so that the
+  # non-root container can write there whatever its Dockerfile says.
+  tmp_init = var.tmp_init_image == null ? [] : [{
+    name                   = "tmp-init"
+    image                  = var.tmp_init_image
+    essential              = false
+    user                   = "0"
+    entryPoint             = ["chmod"]
+    command                = ["1777", "/tmp"]
+    readonlyRootFilesystem = true
+    mountPoints            = [{ sourceVolume = "tmp", containerPath = "/tmp", readOnly = false }]
+    logConfiguration       = merge(local.container_base.logConfiguration, { options = merge(local.container_base.logConfiguration.options, { "awslogs-stream-prefix" = "tmp-init" }) })
+  }]
 
   container = merge(local.container_base, { for k, v in { dependsOn = local.sidecar_deps } : k => v if length(v) > 0 })
 
@@ -55,7 +75,7 @@ locals {
     entryPoint = [var.sqsfleet_path]
     command    = ["run"]
     user       = var.container_user
-    # Handlers may write to /tmp only (the "tmp" volume).
+    # Handlers may write to /tmp only (the "tmp" volume; see local.tmp_init).
     readonlyRootFilesystem = true
     stopTimeout            = local.stop_timeout
     environment = [
@@ -310,7 +330,7 @@ resource "aws_ecs_task_definition" "this" {
   memory                   = var.memory
   execution_role_arn       = aws_iam_role.execution.arn
   task_role_arn            = aws_iam_role.task.arn
-  container_definitions    = jsonencode(concat([local.container], var.sidecar_containers))
+  container_definitions    = jsonencode(concat(local.tmp_init, [local.container], var.sidecar_containers))
   tags                     = var.tags
 
   runtime_platform {
@@ -324,8 +344,8 @@ resource "aws_ecs_task_definition" "this" {
 
   lifecycle {
     precondition {
-      condition     = alltrue([for c in var.sidecar_containers : can(c.name) && c.name != "sqsfleet"])
-      error_message = "each of sidecar_containers needs a name other than \"sqsfleet\"."
+      condition     = alltrue([for c in var.sidecar_containers : can(c.name) && !contains(["sqsfleet", "tmp-init"], c.name)])
+      error_message = "each of sidecar_containers needs a name other than \"sqsfleet\" and \"tmp-init\"."
     }
   }
 }

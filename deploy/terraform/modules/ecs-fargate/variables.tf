@@ -84,6 +84,12 @@ variable "container_user" {
   }
 }
 
+variable "tmp_init_image" {
+  description = "An image with chmod on its PATH (e.g. public.ecr.aws/docker/library/busybox:stable), for an image that does not declare VOLUME [\"/tmp\"]: a container of it runs first, as root, and makes the task's /tmp volume writable for everyone (mode 1777). null: the image must declare the VOLUME itself, as the Dockerfile's does (deploy/README.md, \"/tmp on Fargate\")."
+  type        = string
+  default     = null
+}
+
 variable "settings" {
   description = "The daemon's configuration, by key as in configs/sqsfleet.yaml (\"handler.type\" = \"http\", \"handler.url\" = \"http://127.0.0.1:8000/sqs\", \"worker.concurrency\" = \"20\", ...), passed as SQSFLEET_* environment variables. The queue, DLQ, http.addr and scaler keys are set by the module."
   type        = map(string)
