@@ -246,7 +246,11 @@ func loadEnv(t *testing.T, d daemon, env map[string]string) error {
 
 type dockerImage struct {
 	buildRuns  []string
-	finalFrom  string
+	froms      []string          // every FROM's image, as written
+	fromArgs   map[string]string // ARGs before the first FROM: name -> default
+	stageArgs  []string          // ARGs declared in the final stage
+	labels     map[string]string // the final stage's LABELs
+	finalFrom  string            // the final image, ARG defaults substituted
 	user       string
 	entrypoint []string
 	healthcmd  []string
@@ -277,20 +281,35 @@ func dockerfile(t *testing.T) dockerImage {
 		}
 		cur = ""
 	}
-	var img dockerImage
+	img := dockerImage{fromArgs: map[string]string{}}
 	stage := 0
 	for _, l := range lines {
 		instr, rest, _ := strings.Cut(l, " ")
 		rest = strings.TrimSpace(rest)
 		switch strings.ToUpper(instr) {
+		case "ARG":
+			for _, a := range strings.Fields(rest) {
+				name, def, _ := strings.Cut(a, "=")
+				if stage == 0 {
+					img.fromArgs[name] = strings.Trim(def, `"`)
+				} else {
+					img.stageArgs = append(img.stageArgs, name)
+				}
+			}
+		case "LABEL":
+			for _, kv := range splitLabels(t, rest) {
+				k, v, _ := strings.Cut(kv, "=")
+				img.labels[k] = strings.Trim(v, `"`)
+			}
 		case "FROM":
 			stage++
-			img = dockerImage{buildRuns: img.buildRuns}
+			img = dockerImage{buildRuns: img.buildRuns, froms: img.froms, fromArgs: img.fromArgs, labels: map[string]string{}}
 			f := strings.Fields(rest)
 			for len(f) > 0 && strings.HasPrefix(f[0], "--") {
 				f = f[1:]
 			}
-			img.finalFrom = f[0]
+			img.froms = append(img.froms, f[0])
+			img.finalFrom = os.Expand(f[0], func(name string) string { return img.fromArgs[name] })
 		case "RUN":
 			img.buildRuns = append(img.buildRuns, rest)
 		case "USER":
@@ -320,6 +339,78 @@ func dockerfile(t *testing.T) dockerImage {
 		t.Fatal("Dockerfile: want a build stage and a final stage")
 	}
 	return img
+}
+
+// splitLabels splits a LABEL instruction's key="value" pairs, values
+// double-quoted and possibly holding spaces.
+func splitLabels(t *testing.T, rest string) []string {
+	t.Helper()
+	var out []string
+	for rest = strings.TrimSpace(rest); rest != ""; rest = strings.TrimSpace(rest) {
+		k, v, ok := strings.Cut(rest, "=")
+		if !ok {
+			t.Fatalf("Dockerfile: LABEL %q: want key=value", rest)
+		}
+		if strings.HasPrefix(v, `"`) {
+			end := strings.Index(v[1:], `"`)
+			if end < 0 {
+				t.Fatalf("Dockerfile: LABEL %q: unterminated quote", rest)
+			}
+			out = append(out, k+"="+v[:end+2])
+			rest = v[end+2:]
+			continue
+		}
+		val, after, _ := strings.Cut(v, " ")
+		out = append(out, k+"="+val)
+		rest = after
+	}
+	return out
+}
+
+// TestDockerfileReproducible: the base images are build arguments, so a
+// pipeline can pin them by digest without editing the file, and the image
+// carries the OCI labels that say what it is and which commit built it.
+func TestDockerfileReproducible(t *testing.T) {
+	img := dockerfile(t)
+	for _, from := range img.froms {
+		name := strings.TrimSuffix(strings.TrimPrefix(from, "${"), "}")
+		if !strings.HasPrefix(from, "${") || img.fromArgs[name] == "" {
+			t.Errorf("FROM %s: want a build argument declared before the first FROM, with a default (e.g. ARG RUNTIME_IMAGE=...)", from)
+		}
+	}
+	want := map[string]string{
+		"org.opencontainers.image.title":    "sqsfleet",
+		"org.opencontainers.image.source":   "https://github.com/sqsfleet/sqsfleet",
+		"org.opencontainers.image.version":  "${VERSION}",
+		"org.opencontainers.image.revision": "${REVISION}",
+		"org.opencontainers.image.created":  "${CREATED}",
+	}
+	for k, v := range want {
+		if img.labels[k] != v {
+			t.Errorf("LABEL %s=%q, want %q", k, img.labels[k], v)
+		}
+	}
+	for _, k := range []string{"org.opencontainers.image.description", "org.opencontainers.image.base.name"} {
+		if img.labels[k] == "" {
+			t.Errorf("no LABEL %s", k)
+		}
+	}
+	for _, arg := range []string{"VERSION", "REVISION", "CREATED"} {
+		if !slices.Contains(img.stageArgs, arg) {
+			t.Errorf("the final stage does not declare ARG %s, so its label would be empty", arg)
+		}
+	}
+	// How to pin the bases, and how long a container may take to stop,
+	// are in the README (the image alone cannot say).
+	readme, err := os.ReadFile("README.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{"--build-arg RUNTIME_IMAGE=", "--build-arg GO_IMAGE=", "@sha256:", "--stop-timeout", "stop_grace_period"} {
+		if !strings.Contains(string(readme), want) {
+			t.Errorf("deploy/README.md does not mention %s", want)
+		}
+	}
 }
 
 // TestDockerfile: what no Docker engine here can check by building.
