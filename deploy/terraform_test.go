@@ -40,8 +40,21 @@ func TestTerraformLayout(t *testing.T) {
 		if _, err := os.Stat(filepath.Join(m.abs, ".tflint.hcl")); err != nil {
 			t.Errorf("terraform/%s has no .tflint.hcl, so scripts/deploy-check.sh does not lint it", dir)
 		}
-		if len(m.blocks("terraform")) != 1 {
+		tf := m.blocks("terraform")
+		if len(tf) != 1 {
 			t.Errorf("terraform/%s: want one terraform block (required_version, required_providers)", dir)
+			continue
+		}
+		// ~> 6.0: the 6.x provider these were written against (v6 renamed
+		// data.aws_region's name to region), and no 7.0 with breaking
+		// changes picked up by a fresh `terraform init`.
+		rp := nested(tf[0].Body, "required_providers")
+		aws := map[string]any{}
+		if len(rp) == 1 && rp[0].Attributes["aws"] != nil {
+			aws, _ = goValue(m.eval(rp[0].Attributes["aws"].Expr)).(map[string]any)
+		}
+		if aws["source"] != "hashicorp/aws" || aws["version"] != "~> 6.0" {
+			t.Errorf("terraform/%s: required_providers.aws = %v, want hashicorp/aws ~> 6.0", dir, aws)
 		}
 	}
 }
