@@ -1216,3 +1216,95 @@ func TestECSTmpWritable(t *testing.T) {
 		}
 	}
 }
+
+// TestInstanceTagsAndVolumes: the instances and their volumes carry the
+// tags (the provider's default_tags too, which never reach an Auto Scaling
+// group's tag blocks or a launch template's tag_specifications:
+// hashicorp/terraform-provider-aws#19387), and the root volume is an
+// encrypted gp3.
+func TestInstanceTagsAndVolumes(t *testing.T) {
+	ec2 := tfModuleAt(t, "modules/ec2-asg")
+	ec2.block(t, "data", "aws_default_tags", "current")
+	tags := ec2.locals["instance_tags"]
+	if tags == nil || !references(tags.Expr, "data", "aws_default_tags") || !references(tags.Expr, "var", "tags") {
+		t.Fatal("local.instance_tags should merge data.aws_default_tags with var.tags")
+	}
+	asg := ec2.block(t, "resource", "aws_autoscaling_group", "this")
+	for _, b := range asg.Body.Blocks {
+		if b.Type == "dynamic" && b.Labels[0] == "tag" {
+			if !references(b.Body.Attributes["for_each"].Expr, "local", "instance_tags") {
+				t.Error("the group's tags are not local.instance_tags")
+			}
+			for _, c := range nested(b.Body, "content") {
+				if goValue(ec2.attr(t, c, "propagate_at_launch")) != true {
+					t.Error("the group's tags are not propagated at launch")
+				}
+			}
+		}
+	}
+	lt := ec2.block(t, "resource", "aws_launch_template", "this")
+	tagged := map[string]bool{}
+	for _, ts := range nested(lt.Body, "tag_specifications") {
+		typ, _ := goValue(ec2.attr(t, ts, "resource_type")).(string)
+		tagged[typ] = references(ts.Attributes["tags"].Expr, "local", "instance_tags")
+	}
+	for _, typ := range []string{"instance", "volume"} {
+		if !tagged[typ] {
+			t.Errorf("the launch template does not tag each %s with local.instance_tags", typ)
+		}
+	}
+
+	bdm := nested(lt.Body, "block_device_mappings")
+	if len(bdm) != 1 {
+		t.Fatalf("the launch template has %d block_device_mappings, want the root volume's", len(bdm))
+	}
+	if !references(bdm[0].Attributes["device_name"].Expr, "data", "aws_ami") {
+		t.Error("block_device_mappings.device_name is not the AMI's root device")
+	}
+	ebs := nested(bdm[0], "ebs")
+	if len(ebs) != 1 {
+		t.Fatal("block_device_mappings: want one ebs")
+	}
+	for attr, want := range map[string]any{"volume_type": "gp3", "encrypted": "true", "delete_on_termination": "true"} {
+		if got := goValue(ec2.attr(t, ebs[0], attr)); got != want && fmt.Sprint(got) != want {
+			t.Errorf("root volume %s = %v, want %v", attr, got, want)
+		}
+	}
+	if !references(ebs[0].Attributes["volume_size"].Expr, "var", "root_volume_size_gib") || !references(ebs[0].Attributes["kms_key_id"].Expr, "var", "root_volume_kms_key_id") {
+		t.Error("the root volume's size and key are not the variables")
+	}
+
+	// The examples hand their tags to every module that takes them.
+	for _, dir := range []string{"examples/ec2-asg", "examples/ecs-fargate"} {
+		m := tfModuleAt(t, dir)
+		for _, b := range m.blocks("module") {
+			called := calledModule(t, m, b)
+			if called.vars["tags"] != nil && (b.Body.Attributes["tags"] == nil || !references(b.Body.Attributes["tags"].Expr, "var", "tags")) {
+				t.Errorf("terraform/%s: module %q is not given var.tags", dir, b.Labels[0])
+			}
+		}
+	}
+}
+
+// TestUserDataSize: EC2 refuses user data above 16 KB (raw, before base64),
+// and the launch template says so at plan time instead of at launch.
+func TestUserDataSize(t *testing.T) {
+	ec2 := tfModuleAt(t, "modules/ec2-asg")
+	lt := ec2.block(t, "resource", "aws_launch_template", "this")
+	cond := precondition(lt.Body, "local", "user_data_base64")
+	if cond == nil {
+		t.Fatal("the launch template has no precondition on local.user_data's size")
+	}
+	base := len(renderUserData(t, ec2, nil))
+	for extra, want := range map[int]bool{0: true, 16384 - base - 1: true, 16384 - base: true, 16384 - base + 1: false, 16384 - base + 2: false, 16384 - base + 3: false} {
+		// Multi-byte characters: EC2 counts bytes.
+		in := sampleInputs(map[string]cty.Value{
+			"artifact_url":    cty.StringVal("https://artifacts.example.com/sqsfleet"),
+			"artifact_sha256": cty.StringVal(strings.Repeat("ab", 32)),
+			"extra_user_data": cty.StringVal(strings.Repeat("é", extra/2) + strings.Repeat("x", extra%2)),
+		})
+		if got := ec2.evalWith(t, cond, in); got.True() != want {
+			t.Errorf("user data of %d bytes: precondition %v, want %v", base+extra, got.True(), want)
+		}
+	}
+}

@@ -15,6 +15,7 @@ module "queue" {
   name                    = var.name
   max_message_age_seconds = var.max_message_age_seconds
   alarm_actions           = var.alarm_actions
+  tags                    = var.tags
 }
 
 module "workers" {
@@ -39,6 +40,7 @@ module "workers" {
   min_size                                 = var.min_size
   max_size                                 = var.max_size
   alarm_actions                            = var.alarm_actions
+  tags                                     = var.tags
 }
 
 module "dashboard" {

@@ -6,6 +6,20 @@ data "aws_partition" "current" {}
 data "aws_region" "current" {}
 data "aws_caller_identity" "current" {}
 
+# The provider's default_tags reach resources' tags, but neither the
+# group's tag blocks nor the launch template's tag_specifications
+# (hashicorp/terraform-provider-aws#19387): merged in by hand, so that the
+# instances and their volumes carry them too.
+data "aws_default_tags" "current" {}
+
+# For the root volume's device name, which differs between AMIs.
+data "aws_ami" "this" {
+  filter {
+    name   = "image-id"
+    values = [local.ami_id]
+  }
+}
+
 data "aws_ssm_parameter" "al2023" {
   count = var.ami_id == null ? 1 : 0
   name  = "/aws/service/ami-amazon-linux-latest/al2023-ami-kernel-default-${var.architecture}"
@@ -20,6 +34,8 @@ locals {
   queue_name = element(split(":", var.queue_arn), 5)
   dlq_name   = element(split(":", var.dlq_arn), 5)
   ami_id     = var.ami_id != null ? var.ami_id : data.aws_ssm_parameter.al2023[0].insecure_value
+
+  instance_tags = merge(data.aws_default_tags.current.tags, var.tags, { Name = var.name })
 
   # With metric_math nothing is published: CloudWatch divides the queue's
   # depth by the group's size itself.
@@ -49,6 +65,8 @@ locals {
     for key in sort(keys(local.settings)) :
     "SQSFLEET_${upper(replace(key, ".", "_"))}='${local.settings[key]}'"
   ])
+
+  user_data_base64 = base64encode(local.user_data)
 
   systemd_dir = "${path.module}/../../../systemd"
   user_data = templatefile("${path.module}/user_data.sh.tftpl", {
@@ -309,7 +327,7 @@ resource "aws_launch_template" "this" {
   image_id               = local.ami_id
   instance_type          = var.instance_types[0]
   vpc_security_group_ids = concat([aws_security_group.instances.id], var.security_group_ids)
-  user_data              = base64encode(local.user_data)
+  user_data              = local.user_data_base64
   update_default_version = true
   tags                   = var.tags
 
@@ -326,17 +344,41 @@ resource "aws_launch_template" "this" {
     instance_metadata_tags      = "disabled"
   }
 
+  # The root volume: gp3 (cheaper and faster than the AMI's gp2 default),
+  # encrypted with the account's EBS key or root_volume_kms_key_id.
+  block_device_mappings {
+    device_name = data.aws_ami.this.root_device_name
+
+    ebs {
+      volume_type           = "gp3"
+      volume_size           = var.root_volume_size_gib
+      encrypted             = true
+      kms_key_id            = var.root_volume_kms_key_id
+      delete_on_termination = true
+    }
+  }
+
   tag_specifications {
     resource_type = "instance"
-    tags          = merge(var.tags, { Name = var.name })
+    tags          = local.instance_tags
   }
 
   tag_specifications {
     resource_type = "volume"
-    tags          = merge(var.tags, { Name = var.name })
+    tags          = local.instance_tags
   }
 
   lifecycle {
+    # EC2 takes at most 16 KB of user data, counted in bytes before base64.
+    # Terraform's length counts characters, so the bytes are read off the
+    # base64 form: 16384 bytes (3 x 5461 + 1) are 21848 characters ending
+    # in "==", and 16385 or 16386 bytes are 21848 characters with less
+    # padding. Refused here, at plan time, rather than by every launch.
+    precondition {
+      condition     = length(local.user_data_base64) < 21848 || (length(local.user_data_base64) == 21848 && endswith(local.user_data_base64, "=="))
+      error_message = "The user data is over EC2's 16 KB: shorten extra_user_data (download a script and run it instead) or settings."
+    }
+
     precondition {
       condition     = alltrue([for v in values(local.settings) : !can(regex("['\\n]", v))])
       error_message = "settings values may not contain a single quote or a newline: they are written single-quoted to a systemd EnvironmentFile."
@@ -427,7 +469,7 @@ resource "aws_autoscaling_group" "this" {
   }
 
   dynamic "tag" {
-    for_each = merge(var.tags, { Name = var.name })
+    for_each = local.instance_tags
     content {
       key                 = tag.key
       value               = tag.value

@@ -93,6 +93,18 @@ variable "architecture" {
   }
 }
 
+variable "root_volume_size_gib" {
+  description = "Size of each instance's root volume (gp3, encrypted), GiB; at least the AMI's snapshot (8 GiB for Amazon Linux 2023)."
+  type        = number
+  default     = 20
+}
+
+variable "root_volume_kms_key_id" {
+  description = "ARN of the KMS key that encrypts the root volumes. null: the account's default EBS key (aws/ebs). A customer key's policy must let the Auto Scaling service-linked role use it."
+  type        = string
+  default     = null
+}
+
 variable "instance_types" {
   description = "Instance types, in order of preference. Several types help Spot capacity."
   type        = list(string)
@@ -234,7 +246,7 @@ variable "alarm_actions" {
 }
 
 variable "tags" {
-  description = "Tags for every resource, propagated to the instances."
+  description = "Tags for every resource, and for the instances and their volumes, with the provider's default_tags (which do not reach those by themselves)."
   type        = map(string)
   default     = {}
 }
