@@ -508,6 +508,7 @@ type statement struct {
 	effect     string
 	actions    []string
 	resources  hcl.Expression
+	resolved   any // resources, evaluated with the variables given
 	conditions []condition
 	principals []string // types
 }
@@ -550,6 +551,7 @@ func policyStatementsWith(t *testing.T, m *tfModule, vars map[string]cty.Value) 
 			s.actions = strs(t, s.where+": actions", goValue(m.attr(t, body, "actions")))
 			if a := body.Attributes["resources"]; a != nil {
 				s.resources = a.Expr
+				s.resolved = goValue(m.eval(a.Expr))
 			}
 			for _, c := range nested(body, "condition") {
 				test, _ := goValue(m.attr(t, c, "test")).(string)
@@ -624,7 +626,8 @@ func TestIAMLeastPrivilege(t *testing.T) {
 			if s.effect == "Allow" && s.resources != nil {
 				if res, ok := goValue(m.eval(s.resources)).([]any); ok && slices.Contains(res, any("*")) {
 					for _, a := range s.actions {
-						if strings.HasPrefix(a, "sqs:") || a == "autoscaling:SetInstanceProtection" || a == "autoscaling:CompleteLifecycleAction" || a == "autoscaling:SetInstanceHealth" || a == "ecs:UpdateTaskProtection" {
+						if strings.HasPrefix(a, "sqs:") || a == "autoscaling:SetInstanceProtection" || a == "autoscaling:CompleteLifecycleAction" || a == "autoscaling:SetInstanceHealth" || a == "ecs:UpdateTaskProtection" ||
+							strings.HasPrefix(a, "kms:") || strings.HasPrefix(a, "ssm:") || strings.HasPrefix(a, "secretsmanager:") {
 							t.Errorf("%s: %s on all resources", s.where, a)
 						}
 					}
@@ -1306,5 +1309,148 @@ func TestUserDataSize(t *testing.T) {
 		if got := ec2.evalWith(t, cond, in); got.True() != want {
 			t.Errorf("user data of %d bytes: precondition %v, want %v", base+extra, got.True(), want)
 		}
+	}
+}
+
+// allowedOn maps each action the statements of doc allow to the resources
+// it is allowed on.
+func allowedOn(stmts []statement, doc string) map[string][]any {
+	out := map[string][]any{}
+	for _, s := range stmts {
+		if s.doc != doc || s.effect != "Allow" {
+			continue
+		}
+		res, _ := s.resolved.([]any)
+		for _, a := range s.actions {
+			out[a] = append(out[a], res...)
+		}
+	}
+	return out
+}
+
+// TestSecrets: secrets reach the daemon (and its handlers) from SSM
+// Parameter Store or Secrets Manager, never as plain text in the user
+// data or the task definition, and each role may read exactly those.
+func TestSecrets(t *testing.T) {
+	const (
+		param  = "arn:aws:ssm:eu-west-1:123456789012:parameter/jobs/handler-url"
+		secret = "arn:aws:secretsmanager:eu-west-1:123456789012:secret:jobs/db-AbCdEf"
+	)
+	secrets := cty.MapVal(map[string]cty.Value{
+		"SQSFLEET_HANDLER_URL": cty.StringVal(param),
+		"DB_PASSWORD":          cty.StringVal(secret),
+	})
+	for _, dir := range []string{"modules/ec2-asg", "modules/ecs-fargate"} {
+		m := tfModuleAt(t, dir)
+		v := m.vars["secrets"]
+		if v == nil {
+			t.Fatalf("terraform/%s has no secrets variable", dir)
+		}
+		for _, c := range nested(v.Body, "validation") {
+			for value, want := range map[string]bool{param: true, secret: true, "plain text": false, "arn:aws:s3:::bucket/key": false} {
+				in := map[string]cty.Value{"secrets": cty.MapVal(map[string]cty.Value{"X": cty.StringVal(value)})}
+				if got := m.evalWith(t, c.Attributes["condition"].Expr, in); got.True() != want {
+					t.Errorf("terraform/%s: secrets = {X = %q} passes validation: %v, want %v", dir, value, got.True(), want)
+				}
+			}
+		}
+		if len(nested(v.Body, "validation")) == 0 {
+			t.Errorf("terraform/%s: var.secrets has no validation", dir)
+		}
+	}
+
+	ec2 := tfModuleAt(t, "modules/ec2-asg")
+	in := map[string]cty.Value{"secrets": secrets}
+	ud := renderUserData(t, ec2, in)
+	for _, want := range []string{"secret 'DB_PASSWORD' '" + secret + "'\n", "secret 'SQSFLEET_HANDLER_URL' '" + param + "'\n", "aws ssm get-parameter", "--with-decryption", "aws secretsmanager get-secret-value", ">> /etc/sqsfleet/sqsfleet.env"} {
+		if !strings.Contains(ud, want) {
+			t.Errorf("the user data does not contain %q:\n%s", want, ud)
+		}
+	}
+	if _, err := exec.LookPath("bash"); err == nil {
+		cmd := exec.Command("bash", "-n")
+		cmd.Stdin = strings.NewReader(ud)
+		if out, err := cmd.CombinedOutput(); err != nil {
+			t.Errorf("bash -n on the user data with secrets: %v\n%s", err, out)
+		}
+	}
+	got := allowedOn(policyStatementsWith(t, ec2, sampleInputs(in)), "worker")
+	if !reflect.DeepEqual(got["ssm:GetParameter"], []any{param}) || !reflect.DeepEqual(got["secretsmanager:GetSecretValue"], []any{secret}) {
+		t.Errorf("ec2-asg: the instance role reads SSM %v and Secrets Manager %v, want %s and %s", got["ssm:GetParameter"], got["secretsmanager:GetSecretValue"], param, secret)
+	}
+	none := allowedOn(policyStatementsWith(t, ec2, sampleInputs(nil)), "worker")
+	if none["ssm:GetParameter"] != nil || none["secretsmanager:GetSecretValue"] != nil {
+		t.Error("ec2-asg: without secrets the instance role may still read some")
+	}
+
+	// A name from one place only: a secret may not shadow a setting.
+	for _, f := range []struct{ dir, typ string }{{"modules/ec2-asg", "aws_launch_template"}, {"modules/ecs-fargate", "aws_ecs_task_definition"}} {
+		m := tfModuleAt(t, f.dir)
+		cond := precondition(m.block(t, "resource", f.typ, "this").Body, "var", "secrets")
+		if cond == nil {
+			t.Errorf("terraform/%s: no precondition keeps secrets and settings apart", f.dir)
+			continue
+		}
+		for name, want := range map[string]bool{"DB_PASSWORD": true, "SQSFLEET_QUEUE_URL": false, "SQSFLEET_WORKER_CONCURRENCY": false} {
+			in := sampleInputs(map[string]cty.Value{"image": cty.StringVal("sqsfleet:v1"), "secrets": cty.MapVal(map[string]cty.Value{name: cty.StringVal(param)})})
+			if got := m.evalWith(t, cond, in); got.True() != want {
+				t.Errorf("terraform/%s: secret %s: precondition %v, want %v", f.dir, name, got.True(), want)
+			}
+		}
+	}
+
+	ecs := tfModuleAt(t, "modules/ecs-fargate")
+	ein := sampleInputs(map[string]cty.Value{"image": cty.StringVal("sqsfleet:v1"), "secrets": secrets})
+	c := goValue(ecs.evalWith(t, ecs.locals["container"].Expr, ein)).(map[string]any)
+	want := []any{
+		map[string]any{"name": "DB_PASSWORD", "valueFrom": secret},
+		map[string]any{"name": "SQSFLEET_HANDLER_URL", "valueFrom": param},
+	}
+	if !reflect.DeepEqual(c["secrets"], want) {
+		t.Errorf("ecs-fargate: container secrets %v, want %v", c["secrets"], want)
+	}
+	for _, e := range c["environment"].([]any) {
+		if name := e.(map[string]any)["name"]; name == "DB_PASSWORD" || name == "SQSFLEET_HANDLER_URL" {
+			t.Errorf("ecs-fargate: %s is also in the plain environment", name)
+		}
+	}
+	got = allowedOn(policyStatementsWith(t, ecs, ein), "execution")
+	if !reflect.DeepEqual(got["ssm:GetParameters"], []any{param}) || !reflect.DeepEqual(got["secretsmanager:GetSecretValue"], []any{secret}) {
+		t.Errorf("ecs-fargate: the execution role reads SSM %v and Secrets Manager %v, want %s and %s", got["ssm:GetParameters"], got["secretsmanager:GetSecretValue"], param, secret)
+	}
+	if c := goValue(ecs.evalWith(t, ecs.locals["container"].Expr, sampleInputs(map[string]cty.Value{"image": cty.StringVal("sqsfleet:v1")}))).(map[string]any); c["secrets"] != nil {
+		t.Errorf("ecs-fargate: without secrets the container still has secrets %v", c["secrets"])
+	}
+}
+
+// TestKMSKeys: queues (and secrets) encrypted with a customer managed key
+// need kms:Decrypt to receive and kms:GenerateDataKey to send (the DLQ);
+// the roles get both on kms_key_arns, and nothing without them.
+func TestKMSKeys(t *testing.T) {
+	const key = "arn:aws:kms:eu-west-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab"
+	keys := cty.ListVal([]cty.Value{cty.StringVal(key)})
+	for _, f := range []struct{ dir, doc string }{{"modules/ec2-asg", "worker"}, {"modules/ecs-fargate", "task"}} {
+		m := tfModuleAt(t, f.dir)
+		if m.vars["kms_key_arns"] == nil {
+			t.Fatalf("terraform/%s has no kms_key_arns variable", f.dir)
+		}
+		in := sampleInputs(map[string]cty.Value{"kms_key_arns": keys, "image": cty.StringVal("sqsfleet:v1")})
+		got := allowedOn(policyStatementsWith(t, m, in), f.doc)
+		for _, a := range []string{"kms:Decrypt", "kms:GenerateDataKey"} {
+			if !reflect.DeepEqual(got[a], []any{key}) {
+				t.Errorf("terraform/%s: the %s role allows %s on %v, want %s", f.dir, f.doc, a, got[a], key)
+			}
+		}
+		none := allowedOn(policyStatementsWith(t, m, sampleInputs(map[string]cty.Value{"image": cty.StringVal("sqsfleet:v1")})), f.doc)
+		if none["kms:Decrypt"] != nil || none["kms:GenerateDataKey"] != nil {
+			t.Errorf("terraform/%s: without kms_key_arns the role still has KMS actions", f.dir)
+		}
+	}
+	// Secrets under a customer key: ECS reads them with the execution role.
+	ecs := tfModuleAt(t, "modules/ecs-fargate")
+	in := sampleInputs(map[string]cty.Value{"kms_key_arns": keys, "image": cty.StringVal("sqsfleet:v1"),
+		"secrets": cty.MapVal(map[string]cty.Value{"DB_PASSWORD": cty.StringVal("arn:aws:secretsmanager:eu-west-1:123456789012:secret:jobs/db-AbCdEf")})})
+	if got := allowedOn(policyStatementsWith(t, ecs, in), "execution"); !reflect.DeepEqual(got["kms:Decrypt"], []any{key}) {
+		t.Errorf("ecs-fargate: the execution role allows kms:Decrypt on %v, want %s", got["kms:Decrypt"], key)
 	}
 }

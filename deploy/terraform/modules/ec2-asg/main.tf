@@ -35,6 +35,10 @@ locals {
   dlq_name   = element(split(":", var.dlq_arn), 5)
   ami_id     = var.ami_id != null ? var.ami_id : data.aws_ssm_parameter.al2023[0].insecure_value
 
+  # The roles may read exactly the secrets named, by service.
+  secret_parameters = sort([for arn in values(var.secrets) : arn if split(":", arn)[2] == "ssm"])
+  secret_secrets    = sort([for arn in values(var.secrets) : arn if split(":", arn)[2] == "secretsmanager"])
+
   instance_tags = merge(data.aws_default_tags.current.tags, var.tags, { Name = var.name })
 
   # With metric_math nothing is published: CloudWatch divides the queue's
@@ -77,6 +81,7 @@ locals {
     asg_name         = var.name
     hook_name        = local.hook_name
     health_url       = var.alb_health_check ? "" : "http://127.0.0.1:${var.http_port}/healthz"
+    secrets          = var.secrets
     artifact_url     = var.artifact_url
     artifact_s3      = local.artifact_s3
     artifact_sha256  = var.artifact_sha256
@@ -150,6 +155,36 @@ data "aws_iam_policy_document" "worker" {
       "autoscaling:CompleteLifecycleAction", # sqsfleet-lifecycle, once drained
     ]
     resources = [local.asg_arn]
+  }
+
+  dynamic "statement" {
+    for_each = length(local.secret_parameters) > 0 ? [1] : []
+    content {
+      sid       = "ReadSecretParameters"
+      actions   = ["ssm:GetParameter"] # the user data, at boot
+      resources = local.secret_parameters
+    }
+  }
+
+  dynamic "statement" {
+    for_each = length(local.secret_secrets) > 0 ? [1] : []
+    content {
+      sid       = "ReadSecrets"
+      actions   = ["secretsmanager:GetSecretValue"] # the user data, at boot
+      resources = local.secret_secrets
+    }
+  }
+
+  dynamic "statement" {
+    for_each = length(var.kms_key_arns) > 0 ? [1] : []
+    content {
+      sid = "CustomerManagedKeys"
+      actions = [
+        "kms:Decrypt",         # receiving from an SSE-KMS queue; secrets
+        "kms:GenerateDataKey", # sending to an SSE-KMS DLQ
+      ]
+      resources = var.kms_key_arns
+    }
   }
 
   dynamic "statement" {
@@ -377,6 +412,11 @@ resource "aws_launch_template" "this" {
     precondition {
       condition     = length(local.user_data_base64) < 21848 || (length(local.user_data_base64) == 21848 && endswith(local.user_data_base64, "=="))
       error_message = "The user data is over EC2's 16 KB: shorten extra_user_data (download a script and run it instead) or settings."
+    }
+
+    precondition {
+      condition     = alltrue([for name in keys(var.secrets) : !contains([for key in keys(local.settings) : "SQSFLEET_${upper(replace(key, ".", "_"))}"], name)])
+      error_message = "a name in secrets is also set by settings or the module: each environment variable comes from one place."
     }
 
     precondition {

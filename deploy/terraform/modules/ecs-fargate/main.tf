@@ -66,7 +66,15 @@ locals {
     logConfiguration       = merge(local.container_base.logConfiguration, { options = merge(local.container_base.logConfiguration.options, { "awslogs-stream-prefix" = "tmp-init" }) })
   }]
 
-  container = merge(local.container_base, { for k, v in { dependsOn = local.sidecar_deps } : k => v if length(v) > 0 })
+  # Empty lists are left out: ECS drops them, and the task definition
+  # would differ from the plan at every apply.
+  container = merge(local.container_base, { for k, v in { dependsOn = local.sidecar_deps, secrets = local.secrets } : k => v if length(v) > 0 })
+
+  # ECS reads these with the execution role and sets them in the
+  # container's environment; they never appear in the task definition.
+  secrets           = [for name in sort(keys(var.secrets)) : { name = name, valueFrom = var.secrets[name] }]
+  secret_parameters = sort([for arn in values(var.secrets) : arn if split(":", arn)[2] == "ssm"])
+  secret_secrets    = sort([for arn in values(var.secrets) : arn if split(":", arn)[2] == "secretsmanager"])
 
   container_base = {
     name       = "sqsfleet"
@@ -196,6 +204,18 @@ data "aws_iam_policy_document" "task" {
   }
 
   dynamic "statement" {
+    for_each = length(var.kms_key_arns) > 0 ? [1] : []
+    content {
+      sid = "CustomerManagedKeys"
+      actions = [
+        "kms:Decrypt",         # receiving from an SSE-KMS queue
+        "kms:GenerateDataKey", # sending to an SSE-KMS DLQ
+      ]
+      resources = var.kms_key_arns
+    }
+  }
+
+  dynamic "statement" {
     for_each = var.leader_only ? [1] : []
     content {
       sid       = "LeaderElection"
@@ -230,6 +250,33 @@ data "aws_iam_policy_document" "execution" {
     sid       = "Logs"
     actions   = ["logs:CreateLogStream", "logs:PutLogEvents"]
     resources = ["${aws_cloudwatch_log_group.this.arn}:*"]
+  }
+
+  dynamic "statement" {
+    for_each = length(local.secret_parameters) > 0 ? [1] : []
+    content {
+      sid       = "ReadSecretParameters"
+      actions   = ["ssm:GetParameters"]
+      resources = local.secret_parameters
+    }
+  }
+
+  dynamic "statement" {
+    for_each = length(local.secret_secrets) > 0 ? [1] : []
+    content {
+      sid       = "ReadSecrets"
+      actions   = ["secretsmanager:GetSecretValue"]
+      resources = local.secret_secrets
+    }
+  }
+
+  dynamic "statement" {
+    for_each = length(var.secrets) > 0 && length(var.kms_key_arns) > 0 ? [1] : []
+    content {
+      sid       = "DecryptSecrets"
+      actions   = ["kms:Decrypt"] # secrets under a customer managed key
+      resources = var.kms_key_arns
+    }
   }
 
   dynamic "statement" {
@@ -346,6 +393,11 @@ resource "aws_ecs_task_definition" "this" {
     precondition {
       condition     = alltrue([for c in var.sidecar_containers : can(c.name) && !contains(["sqsfleet", "tmp-init"], c.name)])
       error_message = "each of sidecar_containers needs a name other than \"sqsfleet\" and \"tmp-init\"."
+    }
+
+    precondition {
+      condition     = alltrue([for name in keys(var.secrets) : !contains([for e in local.container_base.environment : e.name], name)])
+      error_message = "a name in secrets is also set by settings or the module: each environment variable comes from one place."
     }
   }
 }

@@ -235,6 +235,23 @@ variable "task_role_policy_arns" {
   default     = []
 }
 
+variable "secrets" {
+  description = "Environment variables read from SSM Parameter Store or Secrets Manager, by name: { SQSFLEET_HANDLER_URL = \"arn:aws:ssm:...:parameter/...\", DB_PASSWORD = \"arn:aws:secretsmanager:...:secret:...\" }. A SQSFLEET_* name sets that configuration key; any other reaches the handler through the daemon's environment. Full ARNs (no JSON key suffix): the role may read exactly these. Put secrets here, never in settings, which are plain text. ECS injects them into the container (the execution role reads them)."
+  type        = map(string)
+  default     = {}
+
+  validation {
+    condition     = alltrue([for name, arn in var.secrets : can(regex("^[A-Za-z_][A-Za-z0-9_]*$", name)) && can(regex("^arn:aws[a-z-]*:(ssm:[^:]+:[0-9]{12}:parameter/.+|secretsmanager:[^:]+:[0-9]{12}:secret:[^:]+)$", arn))])
+    error_message = "secrets maps environment variable names to the ARN of an SSM parameter (arn:...:ssm:<region>:<account>:parameter/...) or a Secrets Manager secret (arn:...:secretsmanager:<region>:<account>:secret:<name>)."
+  }
+}
+
+variable "kms_key_arns" {
+  description = "Customer managed KMS keys the workers need: the queue's and the DLQ's (SSE-KMS; receiving needs kms:Decrypt, sending to the DLQ kms:GenerateDataKey), and the keys of secrets. The execution role gets kms:Decrypt on these for the secrets. The roles get kms:Decrypt and kms:GenerateDataKey on these only. Not needed for SSE-SQS or AWS managed keys."
+  type        = list(string)
+  default     = []
+}
+
 variable "alarm_actions" {
   description = "ARNs notified by the module's alarm (scaling metric missing)."
   type        = list(string)
