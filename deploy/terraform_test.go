@@ -1454,3 +1454,61 @@ func TestKMSKeys(t *testing.T) {
 		t.Errorf("ecs-fargate: the execution role allows kms:Decrypt on %v, want %s", got["kms:Decrypt"], key)
 	}
 }
+
+// TestOutputs: what a caller wires to the fleets (alarm routing,
+// dashboards, other security groups, deploy tooling) is an output.
+func TestOutputs(t *testing.T) {
+	for _, f := range []struct {
+		dir  string
+		want map[string]string // output -> resource (type.name) its value refers to
+	}{
+		{"modules/ec2-asg", map[string]string{
+			"instance_profile_arn":    "aws_iam_instance_profile.this",
+			"instance_profile_name":   "aws_iam_instance_profile.this",
+			"alb_arn":                 "aws_lb.health",
+			"alb_security_group_id":   "aws_security_group.alb",
+			"alarm_arns":              "aws_cloudwatch_metric_alarm.release_dead_letters",
+			"lifecycle_hook_name":     "aws_autoscaling_lifecycle_hook.drain",
+			"autoscaling_group_arn":   "aws_autoscaling_group.this",
+			"target_group_arn":        "aws_lb_target_group.health",
+			"security_group_id":       "aws_security_group.instances",
+			"launch_template_id":      "aws_launch_template.this",
+			"role_arn":                "aws_iam_role.this",
+			"autoscaling_group_name":  "aws_autoscaling_group.this",
+			"role_name":               "aws_iam_role.this",
+			"launch_template_version": "aws_launch_template.this",
+		}},
+		{"modules/ecs-fargate", map[string]string{
+			"service_arn":        "aws_ecs_service.this",
+			"alarm_arns":         "aws_cloudwatch_metric_alarm.metric_missing",
+			"execution_role_arn": "aws_iam_role.execution",
+			"task_role_arn":      "aws_iam_role.task",
+		}},
+	} {
+		m := tfModuleAt(t, f.dir)
+		for name, res := range f.want {
+			o := m.outputs[name]
+			if o == nil {
+				t.Errorf("terraform/%s: no output %q", f.dir, name)
+				continue
+			}
+			typ, rname, _ := strings.Cut(res, ".")
+			if !references(o.Body.Attributes["value"].Expr, typ, rname) {
+				t.Errorf("terraform/%s: output %q does not come from %s", f.dir, name, res)
+			}
+		}
+	}
+	// Every alarm a fleet module creates is in its alarm_arns.
+	for _, dir := range []string{"modules/ec2-asg", "modules/ecs-fargate"} {
+		m := tfModuleAt(t, dir)
+		o := m.outputs["alarm_arns"]
+		if o == nil {
+			continue // reported above
+		}
+		for _, b := range m.blocks("resource", "aws_cloudwatch_metric_alarm") {
+			if !references(o.Body.Attributes["value"].Expr, "aws_cloudwatch_metric_alarm", b.Labels[1]) {
+				t.Errorf("terraform/%s: output alarm_arns lacks %s", dir, b.Labels[1])
+			}
+		}
+	}
+}
