@@ -1512,3 +1512,37 @@ func TestOutputs(t *testing.T) {
 		}
 	}
 }
+
+// TestExamplesPassThrough: what a production user of an example must be
+// able to set without editing it (more permissions for the handler,
+// secrets, customer managed keys, tags) is one of its variables, passed
+// to the module unchanged, with the module's default.
+func TestExamplesPassThrough(t *testing.T) {
+	for _, f := range []struct {
+		dir  string
+		vars []string
+	}{
+		{"examples/ec2-asg", []string{"iam_policy_arns", "secrets", "kms_key_arns", "tags", "alb_health_check", "health_check_grace_period_seconds"}},
+		{"examples/ecs-fargate", []string{"task_role_policy_arns", "secrets", "kms_key_arns", "tags", "tmp_init_image", "publisher"}},
+	} {
+		m := tfModuleAt(t, f.dir)
+		b := m.block(t, "module", "workers")
+		called := calledModule(t, m, b)
+		for _, name := range f.vars {
+			a := b.Body.Attributes[name]
+			if a == nil || !references(a.Expr, "var", name) {
+				t.Errorf("terraform/%s: module \"workers\" is not given var.%s", f.dir, name)
+				continue
+			}
+			got, err := m.defaultOf(name)
+			if err != nil {
+				t.Error(err)
+				continue
+			}
+			want, _ := called.defaultOf(name)
+			if !reflect.DeepEqual(goValue(got), goValue(want)) {
+				t.Errorf("terraform/%s: var.%s defaults to %v, the module's to %v", f.dir, name, goValue(got), goValue(want))
+			}
+		}
+	}
+}

@@ -40,6 +40,11 @@ module "workers" {
   min_size                                 = var.min_size
   max_size                                 = var.max_size
   alarm_actions                            = var.alarm_actions
+  iam_policy_arns                          = var.iam_policy_arns
+  alb_health_check                         = var.alb_health_check
+  health_check_grace_period_seconds        = var.health_check_grace_period_seconds
+  secrets                                  = var.secrets
+  kms_key_arns                             = var.kms_key_arns
   tags                                     = var.tags
 }
 
