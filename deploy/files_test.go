@@ -573,3 +573,39 @@ func TestLifecycleHelper(t *testing.T) {
 		}
 	}
 }
+
+// TestEndpointGuidance: the VPC endpoints a private subnet without NAT
+// needs are all named, in the walk-throughs and in subnet_ids: a missing
+// one fails at run time (PutMetricData goes to the monitoring endpoint;
+// secrets need ssm or secretsmanager, and kms under a customer key).
+func TestEndpointGuidance(t *testing.T) {
+	raw, err := os.ReadFile("README.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	readme := string(raw)
+	section := func(title string) string {
+		_, rest, ok := strings.Cut(readme, "\n## "+title+"\n")
+		if !ok {
+			t.Fatalf("README.md has no section %q", title)
+		}
+		body, _, _ := strings.Cut(rest, "\n## ")
+		return body
+	}
+	for _, f := range []struct{ title, dir string }{
+		{"Walk-through: EC2 Auto Scaling group", "modules/ec2-asg"},
+		{"Walk-through: ECS Fargate", "modules/ecs-fargate"},
+	} {
+		text := section(f.title)
+		m := tfModuleAt(t, f.dir)
+		desc, _ := goValue(m.attr(t, m.vars["subnet_ids"].Body, "description")).(string)
+		for _, ep := range []string{"`sqs`", "`monitoring`", "`ssm`", "`secretsmanager`", "`kms`"} {
+			if !strings.Contains(text, ep) {
+				t.Errorf("README.md %q does not name the %s endpoint", f.title, ep)
+			}
+			if !strings.Contains(desc, strings.Trim(ep, "`")) {
+				t.Errorf("terraform/%s: subnet_ids' description does not name %s", f.dir, ep)
+			}
+		}
+	}
+}

@@ -14,7 +14,7 @@ variable "vpc_id" {
 }
 
 variable "subnet_ids" {
-  description = "Subnets of the instances (and of the internal load balancer), normally private ones with a NAT gateway or VPC endpoints for SQS, CloudWatch and Auto Scaling."
+  description = "Subnets of the instances (and of the internal load balancer), normally private ones with a NAT gateway, or interface VPC endpoints for sqs, monitoring (CloudWatch PutMetricData), autoscaling, s3 (gateway) for an s3:// artifact, ssm or secretsmanager for secrets, and kms for customer managed keys."
   type        = list(string)
 }
 

@@ -26,7 +26,7 @@ variable "vpc_id" {
 }
 
 variable "subnet_ids" {
-  description = "Subnets of the tasks, normally private ones with a NAT gateway or VPC endpoints for SQS, ECR, CloudWatch Logs and ECS."
+  description = "Subnets of the tasks, normally private ones with a NAT gateway, or VPC endpoints for sqs, ecr.api, ecr.dkr, s3 (gateway, for image layers), logs and ecs; monitoring with publisher = \"cloudwatch\"; ssm or secretsmanager for secrets; kms for customer managed keys."
   type        = list(string)
 }
 
