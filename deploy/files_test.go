@@ -9,6 +9,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"reflect"
 	"slices"
 	"strconv"
 	"strings"
@@ -607,5 +608,71 @@ func TestEndpointGuidance(t *testing.T) {
 				t.Errorf("terraform/%s: subnet_ids' description does not name %s", f.dir, ep)
 			}
 		}
+	}
+}
+
+// TestUserDataSecrets runs the user data's secret function, as rendered,
+// with `aws` replaced by a script that answers as the CLI would: each
+// value lands in the environment file single-quoted, for the right
+// service and region, and a value systemd could not take stops the boot.
+func TestUserDataSecrets(t *testing.T) {
+	if _, err := exec.LookPath("bash"); err != nil {
+		t.Skip("bash is not installed")
+	}
+	ud := renderUserData(t, tfModuleAt(t, "modules/ec2-asg"), nil)
+	start := strings.Index(ud, "\nsecret() {")
+	end := strings.Index(ud[max(start, 0):], "\n}\n")
+	if start < 0 || end < 0 {
+		t.Fatalf("no secret function in the user data:\n%s", ud)
+	}
+	dir := t.TempDir()
+	envFile := filepath.Join(dir, "sqsfleet.env")
+	fn := strings.ReplaceAll(ud[start:start+end+3], "/etc/sqsfleet/sqsfleet.env", envFile)
+	// The stand-in prints what the CLI's --output text would: the value.
+	aws := `#!/bin/bash
+echo "$*" >> ` + filepath.Join(dir, "calls") + `
+case "$*" in
+  *ssm*good*) echo "https://user:p@ss w0rd@example.com/hook?x=1&y=2" ;;
+  *secretsmanager*db*) echo 'db$ecret"with$(id)\n' ;;
+  *bad*) echo "it's" ;;
+esac
+`
+	if err := os.WriteFile(filepath.Join(dir, "aws"), []byte(aws), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	run := func(calls string) (string, error) {
+		cmd := exec.Command("bash", "-c", "set -euo pipefail\n"+fn+calls)
+		cmd.Env = []string{"PATH=" + dir + ":" + os.Getenv("PATH")}
+		out, err := cmd.CombinedOutput()
+		return string(out), err
+	}
+	out, err := run(`
+secret 'SQSFLEET_HANDLER_URL' 'arn:aws:ssm:eu-west-1:123456789012:parameter/good'
+secret 'DB_PASSWORD' 'arn:aws:secretsmanager:us-east-2:123456789012:secret:db-AbCdEf'
+`)
+	if err != nil {
+		t.Fatalf("secret: %v\n%s", err, out)
+	}
+	got, _ := os.ReadFile(envFile)
+	env := parseEnvFile(t, string(got))
+	want := map[string]string{
+		"SQSFLEET_HANDLER_URL": "https://user:p@ss w0rd@example.com/hook?x=1&y=2",
+		"DB_PASSWORD":          `db$ecret"with$(id)\n`,
+	}
+	if !reflect.DeepEqual(env, want) {
+		t.Errorf("environment file:\n%s\nwant %v", got, want)
+	}
+	calls, _ := os.ReadFile(filepath.Join(dir, "calls"))
+	for _, w := range []string{
+		"ssm get-parameter --region eu-west-1 --with-decryption --name arn:aws:ssm:eu-west-1:123456789012:parameter/good --query Parameter.Value --output text",
+		"secretsmanager get-secret-value --region us-east-2 --secret-id arn:aws:secretsmanager:us-east-2:123456789012:secret:db-AbCdEf --query SecretString --output text",
+	} {
+		if !strings.Contains(string(calls), w) {
+			t.Errorf("no call %q in:\n%s", w, calls)
+		}
+	}
+
+	if out, err := run("\nsecret 'X' 'arn:aws:ssm:eu-west-1:123456789012:parameter/bad'\necho still running\n"); err == nil || strings.Contains(out, "still running") {
+		t.Errorf("a value with a single quote did not stop the boot: %v\n%s", err, out)
 	}
 }
