@@ -1108,6 +1108,27 @@ func TestInstanceRefreshGate(t *testing.T) {
 		t.Fatal("instance_refresh: no alarm_specification: a bad release replaces the whole fleet")
 	}
 	alarms := spec[0].Attributes["alarms"].Expr
+	// The gate can be lifted for the apply that ships a fix while a gate
+	// alarm is still in ALARM (a refresh would otherwise fail at once),
+	// and is on by default.
+	var gate *hclsyntax.Block
+	for _, b := range prefs[0].Blocks {
+		if b.Type == "dynamic" && b.Labels[0] == "alarm_specification" {
+			gate = b
+		}
+	}
+	if gate == nil {
+		t.Fatal("alarm_specification should be a dynamic block behind var.instance_refresh_alarm_gate")
+	}
+	for on, want := range map[bool]int{true: 1, false: 0} {
+		fe := ec2.evalWith(t, gate.Body.Attributes["for_each"].Expr, map[string]cty.Value{"instance_refresh_alarm_gate": cty.BoolVal(on)})
+		if fe.LengthInt() != want {
+			t.Errorf("instance_refresh_alarm_gate = %v: %d alarm_specification blocks, want %d", on, fe.LengthInt(), want)
+		}
+	}
+	if v, _ := ec2.defaultOf("instance_refresh_alarm_gate"); goValue(v) != true {
+		t.Errorf("instance_refresh_alarm_gate defaults to %v, want true", goValue(v))
+	}
 
 	// The daemon dead-letters what its handler fails for good: a release
 	// whose handler fails sends messages to the DLQ at once.

@@ -501,9 +501,14 @@ resource "aws_autoscaling_group" "this" {
       standby_instances            = "Terminate"
 
       # The refresh fails, leaving the instances not yet replaced on the old
-      # release, when one of these goes to ALARM.
-      alarm_specification {
-        alarms = concat([aws_cloudwatch_metric_alarm.release_dead_letters.alarm_name], aws_cloudwatch_metric_alarm.release_unhealthy_hosts[*].alarm_name)
+      # release, when one of these goes to ALARM. instance_refresh_alarm_gate
+      # = false lifts the gate for the apply that ships a fix while one of
+      # them is still in ALARM.
+      dynamic "alarm_specification" {
+        for_each = var.instance_refresh_alarm_gate ? [1] : []
+        content {
+          alarms = concat([aws_cloudwatch_metric_alarm.release_dead_letters.alarm_name], aws_cloudwatch_metric_alarm.release_unhealthy_hosts[*].alarm_name)
+        }
       }
     }
   }

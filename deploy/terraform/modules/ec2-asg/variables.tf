@@ -233,6 +233,12 @@ variable "iam_policy_arns" {
   default     = []
 }
 
+variable "instance_refresh_alarm_gate" {
+  description = "Stop an instance refresh when the release-dead-letters or release-unhealthy-hosts alarm goes to ALARM. Set false for the one apply that ships a fix while one of them is still in ALARM (the refresh could stop on it at once), then back to true."
+  type        = bool
+  default     = true
+}
+
 variable "release_dead_letter_threshold" {
   description = "Messages the workers may send to the DLQ in 5 minutes before the release-dead-letters alarm fires, which stops a running instance refresh. Raise it if the fleet dead-letters some messages routinely."
   type        = number
