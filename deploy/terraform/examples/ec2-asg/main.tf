@@ -45,6 +45,7 @@ module "workers" {
   health_check_grace_period_seconds        = var.health_check_grace_period_seconds
   secrets                                  = var.secrets
   kms_key_arns                             = var.kms_key_arns
+  instance_refresh_alarm_gate              = var.instance_refresh_alarm_gate
   tags                                     = var.tags
 }
 

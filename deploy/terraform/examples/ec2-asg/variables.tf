@@ -116,6 +116,12 @@ variable "health_check_grace_period_seconds" {
   default     = 300
 }
 
+variable "instance_refresh_alarm_gate" {
+  description = "false for the one apply that ships a fix while a release gate alarm is in ALARM (deploy/README.md, \"Deploys\")."
+  type        = bool
+  default     = true
+}
+
 variable "tags" {
   description = "Tags for every resource."
   type        = map(string)
