@@ -161,8 +161,14 @@ func allowedActions() map[string]string {
 	}
 	for a, why := range map[string]string{
 		"autoscaling:CompleteLifecycleAction": "sqsfleet-lifecycle, once the daemon has drained",
+		"autoscaling:SetInstanceHealth":       "sqsfleet-lifecycle, when /healthz keeps failing and no load balancer checks it",
 		"ecs:UpdateTaskProtection":            "the ECS agent, for the daemon's task scale-in protection (scaler.TaskProtector)",
 		"s3:GetObject":                        "the EC2 user data, for an s3:// artifact_url",
+		"ssm:GetParameter":                    "the EC2 user data, reading secrets",
+		"ssm:GetParameters":                   "the ECS execution role, injecting secrets",
+		"secretsmanager:GetSecretValue":       "the EC2 user data and the ECS execution role, reading secrets",
+		"kms:Decrypt":                         "SSE-KMS queues (receive) and secrets under kms_key_arns",
+		"kms:GenerateDataKey":                 "an SSE-KMS DLQ (send)",
 		"sts:AssumeRole":                      "trust policies",
 		"logs:CreateLogStream":                "the ECS execution role (awslogs)",
 		"logs:PutLogEvents":                   "the ECS execution role (awslogs)",

@@ -4,11 +4,16 @@ import (
 	"bufio"
 	"encoding/json"
 	"io"
+	"net/http"
+	"net/http/httptest"
 	"os"
+	"os/exec"
 	"path/filepath"
+	"reflect"
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -242,12 +247,17 @@ func loadEnv(t *testing.T, d daemon, env map[string]string) error {
 
 type dockerImage struct {
 	buildRuns  []string
-	finalFrom  string
+	froms      []string          // every FROM's image, as written
+	fromArgs   map[string]string // ARGs before the first FROM: name -> default
+	stageArgs  []string          // ARGs declared in the final stage
+	labels     map[string]string // the final stage's LABELs
+	finalFrom  string            // the final image, ARG defaults substituted
 	user       string
 	entrypoint []string
 	healthcmd  []string
 	copies     []string
 	expose     []string
+	volumes    []string
 }
 
 func dockerfile(t *testing.T) dockerImage {
@@ -272,20 +282,35 @@ func dockerfile(t *testing.T) dockerImage {
 		}
 		cur = ""
 	}
-	var img dockerImage
+	img := dockerImage{fromArgs: map[string]string{}}
 	stage := 0
 	for _, l := range lines {
 		instr, rest, _ := strings.Cut(l, " ")
 		rest = strings.TrimSpace(rest)
 		switch strings.ToUpper(instr) {
+		case "ARG":
+			for _, a := range strings.Fields(rest) {
+				name, def, _ := strings.Cut(a, "=")
+				if stage == 0 {
+					img.fromArgs[name] = strings.Trim(def, `"`)
+				} else {
+					img.stageArgs = append(img.stageArgs, name)
+				}
+			}
+		case "LABEL":
+			for _, kv := range splitLabels(t, rest) {
+				k, v, _ := strings.Cut(kv, "=")
+				img.labels[k] = strings.Trim(v, `"`)
+			}
 		case "FROM":
 			stage++
-			img = dockerImage{buildRuns: img.buildRuns}
+			img = dockerImage{buildRuns: img.buildRuns, froms: img.froms, fromArgs: img.fromArgs, labels: map[string]string{}}
 			f := strings.Fields(rest)
 			for len(f) > 0 && strings.HasPrefix(f[0], "--") {
 				f = f[1:]
 			}
-			img.finalFrom = f[0]
+			img.froms = append(img.froms, f[0])
+			img.finalFrom = os.Expand(f[0], func(name string) string { return img.fromArgs[name] })
 		case "RUN":
 			img.buildRuns = append(img.buildRuns, rest)
 		case "USER":
@@ -294,6 +319,12 @@ func dockerfile(t *testing.T) dockerImage {
 			img.copies = append(img.copies, rest)
 		case "EXPOSE":
 			img.expose = append(img.expose, strings.Fields(rest)...)
+		case "VOLUME":
+			var vs []string
+			if err := json.Unmarshal([]byte(rest), &vs); err != nil {
+				vs = strings.Fields(rest)
+			}
+			img.volumes = append(img.volumes, vs...)
 		case "ENTRYPOINT":
 			if err := json.Unmarshal([]byte(rest), &img.entrypoint); err != nil {
 				t.Fatalf("Dockerfile: ENTRYPOINT %s is not the exec (JSON) form, so SIGTERM would go to a shell: %v", rest, err)
@@ -309,6 +340,78 @@ func dockerfile(t *testing.T) dockerImage {
 		t.Fatal("Dockerfile: want a build stage and a final stage")
 	}
 	return img
+}
+
+// splitLabels splits a LABEL instruction's key="value" pairs, values
+// double-quoted and possibly holding spaces.
+func splitLabels(t *testing.T, rest string) []string {
+	t.Helper()
+	var out []string
+	for rest = strings.TrimSpace(rest); rest != ""; rest = strings.TrimSpace(rest) {
+		k, v, ok := strings.Cut(rest, "=")
+		if !ok {
+			t.Fatalf("Dockerfile: LABEL %q: want key=value", rest)
+		}
+		if strings.HasPrefix(v, `"`) {
+			end := strings.Index(v[1:], `"`)
+			if end < 0 {
+				t.Fatalf("Dockerfile: LABEL %q: unterminated quote", rest)
+			}
+			out = append(out, k+"="+v[:end+2])
+			rest = v[end+2:]
+			continue
+		}
+		val, after, _ := strings.Cut(v, " ")
+		out = append(out, k+"="+val)
+		rest = after
+	}
+	return out
+}
+
+// TestDockerfileReproducible: the base images are build arguments, so a
+// pipeline can pin them by digest without editing the file, and the image
+// carries the OCI labels that say what it is and which commit built it.
+func TestDockerfileReproducible(t *testing.T) {
+	img := dockerfile(t)
+	for _, from := range img.froms {
+		name := strings.TrimSuffix(strings.TrimPrefix(from, "${"), "}")
+		if !strings.HasPrefix(from, "${") || img.fromArgs[name] == "" {
+			t.Errorf("FROM %s: want a build argument declared before the first FROM, with a default (e.g. ARG RUNTIME_IMAGE=...)", from)
+		}
+	}
+	want := map[string]string{
+		"org.opencontainers.image.title":    "sqsfleet",
+		"org.opencontainers.image.source":   "https://github.com/sqsfleet/sqsfleet",
+		"org.opencontainers.image.version":  "${VERSION}",
+		"org.opencontainers.image.revision": "${REVISION}",
+		"org.opencontainers.image.created":  "${CREATED}",
+	}
+	for k, v := range want {
+		if img.labels[k] != v {
+			t.Errorf("LABEL %s=%q, want %q", k, img.labels[k], v)
+		}
+	}
+	for _, k := range []string{"org.opencontainers.image.description", "org.opencontainers.image.base.name"} {
+		if img.labels[k] == "" {
+			t.Errorf("no LABEL %s", k)
+		}
+	}
+	for _, arg := range []string{"VERSION", "REVISION", "CREATED"} {
+		if !slices.Contains(img.stageArgs, arg) {
+			t.Errorf("the final stage does not declare ARG %s, so its label would be empty", arg)
+		}
+	}
+	// How to pin the bases, and how long a container may take to stop,
+	// are in the README (the image alone cannot say).
+	readme, err := os.ReadFile("README.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{"--build-arg RUNTIME_IMAGE=", "--build-arg GO_IMAGE=", "@sha256:", "--stop-timeout", "stop_grace_period"} {
+		if !strings.Contains(string(readme), want) {
+			t.Errorf("deploy/README.md does not mention %s", want)
+		}
+	}
 }
 
 // TestDockerfile: what no Docker engine here can check by building.
@@ -337,5 +440,239 @@ func TestDockerfile(t *testing.T) {
 	}
 	if !slices.Contains(img.expose, d.httpPort) {
 		t.Errorf("EXPOSE %v, want the daemon's port %s", img.expose, d.httpPort)
+	}
+}
+
+// TestLifecycleHelper runs sqsfleet-lifecycle.sh against a stand-in for the
+// instance metadata service and the daemon's /healthz, with `aws` and
+// `systemctl` replaced by scripts that record their arguments. Without a
+// load balancer the helper is what replaces a wedged worker: it must
+// report the instance Unhealthy after HEALTH_FAILURES failed checks in a
+// row (not before, and not after a success reset the count), once, and
+// still drain and complete the lifecycle action when the group then
+// terminates the instance.
+func TestLifecycleHelper(t *testing.T) {
+	for _, tool := range []string{"bash", "curl"} {
+		if _, err := exec.LookPath(tool); err != nil {
+			t.Skipf("%s is not installed", tool)
+		}
+	}
+	const failures = 3
+	dir := t.TempDir()
+	log := filepath.Join(dir, "calls")
+	hits := filepath.Join(dir, "healthz-hits")
+	// The stand-ins log each call with the /healthz requests seen so far:
+	// the server writes that count before it answers, and the helper calls
+	// aws only after its check returned, so the count is exact.
+	for _, name := range []string{"aws", "systemctl"} {
+		script := "#!/bin/sh\necho \"" + name + " $* hits=$(cat " + hits + " 2>/dev/null)\" >> " + log + "\n"
+		if err := os.WriteFile(filepath.Join(dir, name), []byte(script), 0o755); err != nil {
+			t.Fatal(err)
+		}
+	}
+
+	var mu sync.Mutex
+	state := "InService"
+	n := 0
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		mu.Lock()
+		defer mu.Unlock()
+		switch r.URL.Path {
+		case "/latest/api/token":
+			if r.Method != http.MethodPut || r.Header.Get("X-aws-ec2-metadata-token-ttl-seconds") == "" {
+				http.Error(w, "IMDSv2 wants a PUT with a TTL", http.StatusBadRequest)
+				return
+			}
+			io.WriteString(w, "token")
+		case "/latest/meta-data/autoscaling/target-lifecycle-state":
+			io.WriteString(w, state)
+		case "/latest/meta-data/instance-id":
+			io.WriteString(w, "i-0123456789abcdef0")
+		case "/latest/meta-data/placement/region":
+			io.WriteString(w, "eu-west-1")
+		case "/healthz":
+			n++
+			if err := os.WriteFile(hits, []byte(strconv.Itoa(n)), 0o644); err != nil {
+				t.Error(err)
+			}
+			// Fails, fails, recovers once, then fails for good.
+			if n == failures {
+				io.WriteString(w, "ok")
+				return
+			}
+			http.Error(w, "unhealthy", http.StatusServiceUnavailable)
+		default: // spot/instance-action: no interruption
+			http.NotFound(w, r)
+		}
+	}))
+	defer srv.Close()
+
+	cmd := exec.Command("bash", "systemd/sqsfleet-lifecycle.sh")
+	cmd.Env = []string{
+		"PATH=" + dir + ":" + os.Getenv("PATH"),
+		"ASG_NAME=jobs", "HOOK_NAME=jobs-drain",
+		"IMDS_URL=" + srv.URL + "/latest",
+		"HEALTH_URL=" + srv.URL + "/healthz",
+		"HEALTH_FAILURES=" + strconv.Itoa(failures),
+		"POLL_SECONDS=0.01",
+	}
+	var out strings.Builder
+	cmd.Stdout, cmd.Stderr = &out, &out
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan error, 1)
+	go func() { done <- cmd.Wait() }()
+	defer func() {
+		if cmd.ProcessState == nil {
+			cmd.Process.Kill()
+			<-done
+		}
+	}()
+
+	calls := func() string { b, _ := os.ReadFile(log); return string(b) }
+	// Each poll is a handful of curl processes, 50-100 ms each on a
+	// loaded machine: the deadlines only bound a failure.
+	deadline := time.Now().Add(time.Minute)
+	for !strings.Contains(calls(), "set-instance-health") {
+		if time.Now().After(deadline) {
+			t.Fatalf("no set-instance-health; calls:\n%s\noutput:\n%s", calls(), out.String())
+		}
+		time.Sleep(10 * time.Millisecond) // polling a file the helper writes
+	}
+	// The group now terminates the instance.
+	mu.Lock()
+	state = "Terminated"
+	mu.Unlock()
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Fatalf("the helper exited with %v:\n%s", err, out.String())
+		}
+	case <-time.After(time.Minute):
+		t.Fatalf("the helper did not finish after Terminated; calls:\n%s\noutput:\n%s", calls(), out.String())
+	}
+
+	lines := strings.Split(strings.TrimSpace(calls()), "\n")
+	want := []string{
+		// failures before the success do not count: 2 + 3 more.
+		"aws autoscaling set-instance-health --region eu-west-1 --instance-id i-0123456789abcdef0 --health-status Unhealthy --should-respect-grace-period hits=" + strconv.Itoa(2*failures),
+		"systemctl stop sqsfleet.service",
+		"aws autoscaling complete-lifecycle-action --region eu-west-1 --auto-scaling-group-name jobs --lifecycle-hook-name jobs-drain --instance-id i-0123456789abcdef0 --lifecycle-action-result CONTINUE",
+	}
+	if len(lines) != len(want) {
+		t.Fatalf("calls:\n%s\nwant:\n%s", calls(), strings.Join(want, "\n"))
+	}
+	for i, w := range want {
+		// The hit counts of the drain calls depend on timing: compare
+		// only what precedes them.
+		if i > 0 {
+			lines[i], _, _ = strings.Cut(lines[i], " hits=")
+		}
+		if lines[i] != w {
+			t.Errorf("call %d:\n got %s\nwant %s", i+1, lines[i], w)
+		}
+	}
+}
+
+// TestEndpointGuidance: the VPC endpoints a private subnet without NAT
+// needs are all named, in the walk-throughs and in subnet_ids: a missing
+// one fails at run time (PutMetricData goes to the monitoring endpoint;
+// secrets need ssm or secretsmanager, and kms under a customer key).
+func TestEndpointGuidance(t *testing.T) {
+	raw, err := os.ReadFile("README.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	readme := string(raw)
+	section := func(title string) string {
+		_, rest, ok := strings.Cut(readme, "\n## "+title+"\n")
+		if !ok {
+			t.Fatalf("README.md has no section %q", title)
+		}
+		body, _, _ := strings.Cut(rest, "\n## ")
+		return body
+	}
+	for _, f := range []struct{ title, dir string }{
+		{"Walk-through: EC2 Auto Scaling group", "modules/ec2-asg"},
+		{"Walk-through: ECS Fargate", "modules/ecs-fargate"},
+	} {
+		text := section(f.title)
+		m := tfModuleAt(t, f.dir)
+		desc, _ := goValue(m.attr(t, m.vars["subnet_ids"].Body, "description")).(string)
+		for _, ep := range []string{"`sqs`", "`monitoring`", "`ssm`", "`secretsmanager`", "`kms`"} {
+			if !strings.Contains(text, ep) {
+				t.Errorf("README.md %q does not name the %s endpoint", f.title, ep)
+			}
+			if !strings.Contains(desc, strings.Trim(ep, "`")) {
+				t.Errorf("terraform/%s: subnet_ids' description does not name %s", f.dir, ep)
+			}
+		}
+	}
+}
+
+// TestUserDataSecrets runs the user data's secret function, as rendered,
+// with `aws` replaced by a script that answers as the CLI would: each
+// value lands in the environment file single-quoted, for the right
+// service and region, and a value systemd could not take stops the boot.
+func TestUserDataSecrets(t *testing.T) {
+	if _, err := exec.LookPath("bash"); err != nil {
+		t.Skip("bash is not installed")
+	}
+	ud := renderUserData(t, tfModuleAt(t, "modules/ec2-asg"), nil)
+	start := strings.Index(ud, "\nsecret() {")
+	end := strings.Index(ud[max(start, 0):], "\n}\n")
+	if start < 0 || end < 0 {
+		t.Fatalf("no secret function in the user data:\n%s", ud)
+	}
+	dir := t.TempDir()
+	envFile := filepath.Join(dir, "sqsfleet.env")
+	fn := strings.ReplaceAll(ud[start:start+end+3], "/etc/sqsfleet/sqsfleet.env", envFile)
+	// The stand-in prints what the CLI's --output text would: the value.
+	aws := `#!/bin/bash
+echo "$*" >> ` + filepath.Join(dir, "calls") + `
+case "$*" in
+  *ssm*good*) echo "https://user:p@ss w0rd@example.com/hook?x=1&y=2" ;;
+  *secretsmanager*db*) echo 'db$ecret"with$(id)\n' ;;
+  *bad*) echo "it's" ;;
+esac
+`
+	if err := os.WriteFile(filepath.Join(dir, "aws"), []byte(aws), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	run := func(calls string) (string, error) {
+		cmd := exec.Command("bash", "-c", "set -euo pipefail\n"+fn+calls)
+		cmd.Env = []string{"PATH=" + dir + ":" + os.Getenv("PATH")}
+		out, err := cmd.CombinedOutput()
+		return string(out), err
+	}
+	out, err := run(`
+secret 'SQSFLEET_HANDLER_URL' 'arn:aws:ssm:eu-west-1:123456789012:parameter/good'
+secret 'DB_PASSWORD' 'arn:aws:secretsmanager:us-east-2:123456789012:secret:db-AbCdEf'
+`)
+	if err != nil {
+		t.Fatalf("secret: %v\n%s", err, out)
+	}
+	got, _ := os.ReadFile(envFile)
+	env := parseEnvFile(t, string(got))
+	want := map[string]string{
+		"SQSFLEET_HANDLER_URL": "https://user:p@ss w0rd@example.com/hook?x=1&y=2",
+		"DB_PASSWORD":          `db$ecret"with$(id)\n`,
+	}
+	if !reflect.DeepEqual(env, want) {
+		t.Errorf("environment file:\n%s\nwant %v", got, want)
+	}
+	calls, _ := os.ReadFile(filepath.Join(dir, "calls"))
+	for _, w := range []string{
+		"ssm get-parameter --region eu-west-1 --with-decryption --name arn:aws:ssm:eu-west-1:123456789012:parameter/good --query Parameter.Value --output text",
+		"secretsmanager get-secret-value --region us-east-2 --secret-id arn:aws:secretsmanager:us-east-2:123456789012:secret:db-AbCdEf --query SecretString --output text",
+	} {
+		if !strings.Contains(string(calls), w) {
+			t.Errorf("no call %q in:\n%s", w, calls)
+		}
+	}
+
+	if out, err := run("\nsecret 'X' 'arn:aws:ssm:eu-west-1:123456789012:parameter/bad'\necho still running\n"); err == nil || strings.Contains(out, "still running") {
+		t.Errorf("a value with a single quote did not stop the boot: %v\n%s", err, out)
 	}
 }

@@ -380,13 +380,14 @@ func functions() map[string]function.Function {
 		"concat":       stdlib.ConcatFunc,
 		"contains":     stdlib.ContainsFunc,
 		"element":      stdlib.ElementFunc,
+		"endswith":     endsWithFunc,
 		"file":         fileFunc,
 		"floor":        stdlib.FloorFunc,
 		"format":       stdlib.FormatFunc,
 		"join":         stdlib.JoinFunc,
 		"jsonencode":   stdlib.JSONEncodeFunc,
 		"keys":         stdlib.KeysFunc,
-		"length":       stdlib.LengthFunc,
+		"length":       lengthFunc,
 		"lower":        stdlib.LowerFunc,
 		"merge":        stdlib.MergeFunc,
 		"one":          oneFunc,
@@ -437,6 +438,19 @@ var allTrueFunc = function.New(&function.Spec{
 	},
 })
 
+// lengthFunc is Terraform's length: of a collection, or of a string in
+// characters (go-cty's LengthFunc takes collections only).
+var lengthFunc = function.New(&function.Spec{
+	Params: []function.Parameter{{Name: "value", Type: cty.DynamicPseudoType, AllowDynamicType: true, AllowUnknown: true}},
+	Type:   function.StaticReturnType(cty.Number),
+	Impl: func(args []cty.Value, _ cty.Type) (cty.Value, error) {
+		if args[0].Type() == cty.String {
+			return stdlib.Strlen(args[0])
+		}
+		return stdlib.Length(args[0])
+	},
+})
+
 var oneFunc = function.New(&function.Spec{
 	Params: []function.Parameter{{Name: "list", Type: cty.DynamicPseudoType}},
 	Type:   function.StaticReturnType(cty.DynamicPseudoType),
@@ -469,6 +483,14 @@ var startsWithFunc = function.New(&function.Spec{
 	Type:   function.StaticReturnType(cty.Bool),
 	Impl: func(args []cty.Value, _ cty.Type) (cty.Value, error) {
 		return cty.BoolVal(strings.HasPrefix(args[0].AsString(), args[1].AsString())), nil
+	},
+})
+
+var endsWithFunc = function.New(&function.Spec{
+	Params: []function.Parameter{{Name: "str", Type: cty.String}, {Name: "suffix", Type: cty.String}},
+	Type:   function.StaticReturnType(cty.Bool),
+	Impl: func(args []cty.Value, _ cty.Type) (cty.Value, error) {
+		return cty.BoolVal(strings.HasSuffix(args[0].AsString(), args[1].AsString())), nil
 	},
 })
 

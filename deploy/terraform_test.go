@@ -5,6 +5,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"reflect"
 	"slices"
 	"sort"
 	"strconv"
@@ -39,8 +40,21 @@ func TestTerraformLayout(t *testing.T) {
 		if _, err := os.Stat(filepath.Join(m.abs, ".tflint.hcl")); err != nil {
 			t.Errorf("terraform/%s has no .tflint.hcl, so scripts/deploy-check.sh does not lint it", dir)
 		}
-		if len(m.blocks("terraform")) != 1 {
+		tf := m.blocks("terraform")
+		if len(tf) != 1 {
 			t.Errorf("terraform/%s: want one terraform block (required_version, required_providers)", dir)
+			continue
+		}
+		// ~> 6.0: the 6.x provider these were written against (v6 renamed
+		// data.aws_region's name to region), and no 7.0 with breaking
+		// changes picked up by a fresh `terraform init`.
+		rp := nested(tf[0].Body, "required_providers")
+		aws := map[string]any{}
+		if len(rp) == 1 && rp[0].Attributes["aws"] != nil {
+			aws, _ = goValue(m.eval(rp[0].Attributes["aws"].Expr)).(map[string]any)
+		}
+		if aws["source"] != "hashicorp/aws" || aws["version"] != "~> 6.0" {
+			t.Errorf("terraform/%s: required_providers.aws = %v, want hashicorp/aws ~> 6.0", dir, aws)
 		}
 	}
 }
@@ -274,11 +288,40 @@ func TestHealthCheckWiring(t *testing.T) {
 		t.Errorf("target group health check path %v, want %s", got, d.healthPath)
 	}
 	asg := ec2.block(t, "resource", "aws_autoscaling_group", "this")
-	if got := goValue(ec2.attr(t, asg.Body, "health_check_type")); got != "ELB" {
-		t.Errorf("health_check_type %v, want ELB", got)
-	}
 	if !references(asg.Body.Attributes["target_group_arns"].Expr, "aws_lb_target_group", "health") {
 		t.Error("the Auto Scaling group does not use the /healthz target group")
+	}
+	// With the load balancer, the group takes its target group's verdict
+	// (ELB). Without one there is no target group, and ELB would check
+	// nothing beyond EC2's own status checks: sqsfleet-lifecycle then GETs
+	// /healthz itself and calls SetInstanceHealth, which needs the action.
+	for _, alb := range []bool{true, false} {
+		in := map[string]cty.Value{"alb_health_check": cty.BoolVal(alb)}
+		typ := goValue(ec2.evalWith(t, asg.Body.Attributes["health_check_type"].Expr, in))
+		wantTyp := map[bool]string{true: "ELB", false: "EC2"}[alb]
+		if typ != wantTyp {
+			t.Errorf("alb_health_check = %v: health_check_type %v, want %s", alb, typ, wantTyp)
+		}
+		env := lifecycleEnv(t, ec2, in)
+		wantURL := ""
+		if !alb {
+			wantURL = "http://127.0.0.1:" + d.httpPort + d.healthPath
+		}
+		if env["HEALTH_URL"] != wantURL {
+			t.Errorf("alb_health_check = %v: lifecycle.env HEALTH_URL=%q, want %q", alb, env["HEALTH_URL"], wantURL)
+		}
+		allowed := false
+		for _, s := range policyStatementsWith(t, ec2, in) {
+			if slices.Contains(s.actions, "autoscaling:SetInstanceHealth") {
+				allowed = true
+				if !references(s.resources, "local", "asg_arn") {
+					t.Errorf("%s: autoscaling:SetInstanceHealth on something else than the group", s.where)
+				}
+			}
+		}
+		if allowed == alb {
+			t.Errorf("alb_health_check = %v: the instance role allows autoscaling:SetInstanceHealth: %v", alb, allowed)
+		}
 	}
 
 	ecs := tfModuleAt(t, "modules/ecs-fargate")
@@ -438,25 +481,18 @@ func TestStopTimeouts(t *testing.T) {
 	if got, _ := number(hb); got <= unitStop.Seconds() {
 		t.Errorf("drain_timeout_seconds defaults to %v, want above TimeoutStopSec (%s)", got, unitStop)
 	}
-	asg := ec2.block(t, "resource", "aws_autoscaling_group", "this")
-	hooks := nested(asg.Body, "initial_lifecycle_hook")
-	if len(hooks) != 1 || goValue(ec2.attr(t, hooks[0], "lifecycle_transition")) != "autoscaling:EC2_INSTANCE_TERMINATING" ||
-		!references(hooks[0].Attributes["heartbeat_timeout"].Expr, "var", "drain_timeout_seconds") {
-		t.Error("the Auto Scaling group needs a termination lifecycle hook timed by var.drain_timeout_seconds")
+	hook := ec2.block(t, "resource", "aws_autoscaling_lifecycle_hook", "drain")
+	if goValue(ec2.attr(t, hook.Body, "lifecycle_transition")) != "autoscaling:EC2_INSTANCE_TERMINATING" ||
+		!references(hook.Body.Attributes["heartbeat_timeout"].Expr, "var", "drain_timeout_seconds") {
+		t.Error("the termination lifecycle hook is not timed by var.drain_timeout_seconds")
 	}
-	var cond hcl.Expression
-	for _, lc := range nested(asg.Body, "lifecycle") {
-		for _, pre := range nested(lc, "precondition") {
-			if references(pre.Attributes["condition"].Expr, "var", "drain_timeout_seconds") {
-				cond = pre.Attributes["condition"].Expr
-			}
-		}
-	}
+	cond := precondition(hook.Body, "var", "drain_timeout_seconds")
 	if cond == nil {
-		t.Fatal("the Auto Scaling group has no precondition on drain_timeout_seconds")
+		t.Fatal("the lifecycle hook has no precondition on drain_timeout_seconds")
 	}
 	s := unitStop.Seconds()
-	for v, want := range map[float64]bool{s: false, s + 1: true} {
+	// 7200 s is the most a lifecycle hook's heartbeat timeout may be.
+	for v, want := range map[float64]bool{s: false, s + 1: true, 7200: true, 7201: false} {
 		got := ec2.evalWith(t, cond, map[string]cty.Value{"drain_timeout_seconds": cty.NumberFloatVal(v)})
 		if got.True() != want {
 			t.Errorf("precondition with drain_timeout_seconds = %v: %v, want %v (TimeoutStopSec is %s)", v, got.True(), want, unitStop)
@@ -472,6 +508,7 @@ type statement struct {
 	effect     string
 	actions    []string
 	resources  hcl.Expression
+	resolved   any // resources, evaluated with the variables given
 	conditions []condition
 	principals []string // types
 }
@@ -483,9 +520,25 @@ type condition struct {
 
 func policyStatements(t *testing.T, m *tfModule) []statement {
 	t.Helper()
+	return policyStatementsWith(t, m, nil)
+}
+
+// policyStatementsWith is policyStatements with some variables set: dynamic
+// statements whose for_each the variables decide are left out when empty.
+func policyStatementsWith(t *testing.T, m *tfModule, vars map[string]cty.Value) []statement {
+	t.Helper()
+	if vars != nil {
+		ctx, err := m.evalContext(vars)
+		if err != nil {
+			t.Fatal(err)
+		}
+		with := *m
+		with.ctx = ctx
+		m = &with
+	}
 	var out []statement
 	for _, doc := range m.blocks("data", "aws_iam_policy_document") {
-		for _, body := range nested(doc.Body, "statement") {
+		for _, body := range statementBodies(m, doc.Body, vars != nil) {
 			s := statement{where: body.SrcRange.String(), doc: doc.Labels[1], effect: "Allow"}
 			if a := body.Attributes["effect"]; a != nil {
 				s.effect, _ = goValue(m.eval(a.Expr)).(string)
@@ -498,6 +551,7 @@ func policyStatements(t *testing.T, m *tfModule) []statement {
 			s.actions = strs(t, s.where+": actions", goValue(m.attr(t, body, "actions")))
 			if a := body.Attributes["resources"]; a != nil {
 				s.resources = a.Expr
+				s.resolved = goValue(m.eval(a.Expr))
 			}
 			for _, c := range nested(body, "condition") {
 				test, _ := goValue(m.attr(t, c, "test")).(string)
@@ -572,7 +626,8 @@ func TestIAMLeastPrivilege(t *testing.T) {
 			if s.effect == "Allow" && s.resources != nil {
 				if res, ok := goValue(m.eval(s.resources)).([]any); ok && slices.Contains(res, any("*")) {
 					for _, a := range s.actions {
-						if strings.HasPrefix(a, "sqs:") || a == "autoscaling:SetInstanceProtection" || a == "autoscaling:CompleteLifecycleAction" || a == "ecs:UpdateTaskProtection" {
+						if strings.HasPrefix(a, "sqs:") || a == "autoscaling:SetInstanceProtection" || a == "autoscaling:CompleteLifecycleAction" || a == "autoscaling:SetInstanceHealth" || a == "ecs:UpdateTaskProtection" ||
+							strings.HasPrefix(a, "kms:") || strings.HasPrefix(a, "ssm:") || strings.HasPrefix(a, "secretsmanager:") {
 							t.Errorf("%s: %s on all resources", s.where, a)
 						}
 					}
@@ -831,5 +886,684 @@ func TestECSTask(t *testing.T) {
 	}
 	if v, _ := m.defaultOf("fargate_spot_weight"); goValue(v) != 0.0 {
 		t.Errorf("fargate_spot_weight defaults to %v, want 0 (Spot is opt-in)", goValue(v))
+	}
+}
+
+// precondition returns the condition of the first precondition in body's
+// lifecycle block that refers to root.name.
+func precondition(body *hclsyntax.Body, root, name string) hcl.Expression {
+	for _, lc := range nested(body, "lifecycle") {
+		for _, pre := range nested(lc, "precondition") {
+			if references(pre.Attributes["condition"].Expr, root, name) {
+				return pre.Attributes["condition"].Expr
+			}
+		}
+	}
+	return nil
+}
+
+// ignoredChanges lists the attributes in body's lifecycle.ignore_changes.
+func ignoredChanges(t *testing.T, body *hclsyntax.Body) []string {
+	t.Helper()
+	var out []string
+	for _, lc := range nested(body, "lifecycle") {
+		a := lc.Attributes["ignore_changes"]
+		if a == nil {
+			continue
+		}
+		exprs, diags := hcl.ExprList(a.Expr)
+		if diags.HasErrors() {
+			t.Fatalf("%s: ignore_changes: %s", a.SrcRange, diags.Error())
+		}
+		for _, e := range exprs {
+			tr, diags := hcl.AbsTraversalForExpr(e)
+			if diags.HasErrors() {
+				t.Fatalf("%s: ignore_changes: %s", a.SrcRange, diags.Error())
+			}
+			out = append(out, tr.RootName())
+		}
+	}
+	return out
+}
+
+// TestLifecycleHookUpdatesInPlace: changing drain_timeout_seconds must not
+// replace the Auto Scaling group. Any change to the group's inline
+// initial_lifecycle_hook forces a new group (the provider marks it
+// ForceNew, hashicorp/terraform-provider-aws#34260), and a group named
+// var.name cannot be created before the old one is destroyed: the fleet
+// would be terminated. The hook therefore lives in its own
+// aws_autoscaling_lifecycle_hook (PutLifecycleHook, in place). The inline
+// block stays, with the same name, so that the instances the group
+// launches when it is created are covered before that resource exists,
+// and the group ignores later changes to it; for a group created by an
+// older version of the module, whose state holds the inline hook, this
+// also means the upgrade plans no replacement.
+func TestLifecycleHookUpdatesInPlace(t *testing.T) {
+	ec2 := tfModuleAt(t, "modules/ec2-asg")
+	asg := ec2.block(t, "resource", "aws_autoscaling_group", "this")
+	hook := ec2.block(t, "resource", "aws_autoscaling_lifecycle_hook", "drain")
+	if !references(hook.Body.Attributes["autoscaling_group_name"].Expr, "aws_autoscaling_group", "this") {
+		t.Error("the lifecycle hook does not name the module's group")
+	}
+	if goValue(ec2.attr(t, hook.Body, "default_result")) != "CONTINUE" {
+		t.Error("the lifecycle hook's default_result is not CONTINUE: a drain that times out would leave the instance to be abandoned")
+	}
+	if !slices.Contains(ignoredChanges(t, asg.Body), "initial_lifecycle_hook") {
+		t.Error("the Auto Scaling group does not ignore changes to initial_lifecycle_hook: changing drain_timeout_seconds replaces the whole group")
+	}
+	inline := nested(asg.Body, "initial_lifecycle_hook")
+	if len(inline) != 1 {
+		t.Fatalf("want one initial_lifecycle_hook (it covers the instances launched before the hook resource exists), found %d", len(inline))
+	}
+	for _, attr := range []string{"name", "lifecycle_transition", "default_result"} {
+		if got, want := goValue(ec2.attr(t, inline[0], attr)), goValue(ec2.attr(t, hook.Body, attr)); got != want {
+			t.Errorf("initial_lifecycle_hook.%s = %v, the hook resource's is %v: they must be the same hook", attr, got, want)
+		}
+	}
+}
+
+// dependsOn lists the resources (type.name) in body's depends_on.
+func dependsOn(t *testing.T, body *hclsyntax.Body) []string {
+	t.Helper()
+	a := body.Attributes["depends_on"]
+	if a == nil {
+		return nil
+	}
+	exprs, diags := hcl.ExprList(a.Expr)
+	if diags.HasErrors() {
+		t.Fatalf("%s: depends_on: %s", a.SrcRange, diags.Error())
+	}
+	var out []string
+	for _, e := range exprs {
+		tr, diags := hcl.AbsTraversalForExpr(e)
+		if diags.HasErrors() || len(tr) < 2 {
+			t.Fatalf("%s: depends_on: %s", a.SrcRange, diags.Error())
+		}
+		out = append(out, tr.RootName()+"."+tr[1].(hcl.TraverseAttr).Name)
+	}
+	return out
+}
+
+// TestECSServiceUpdates: what the service needs so that an apply updates it
+// in place and its first tasks start.
+func TestECSServiceUpdates(t *testing.T) {
+	m := tfModuleAt(t, "modules/ecs-fargate")
+	svc := m.block(t, "resource", "aws_ecs_service", "this")
+	// The provider replaces the service on a capacity_provider_strategy
+	// change unless force_new_deployment is true (its
+	// capacityProviderStrategyCustomizeDiff): turning on Fargate Spot
+	// would delete the service and every running task with it.
+	if goValue(m.attr(t, svc.Body, "force_new_deployment")) != true {
+		t.Error("aws_ecs_service.this: force_new_deployment is not true, so a capacity_provider_strategy change (fargate_spot_weight) replaces the service")
+	}
+	// The execution role pulls the image and writes the logs; without its
+	// policy the first tasks fail to start.
+	deps := dependsOn(t, svc.Body)
+	for _, want := range []string{"aws_iam_role_policy.task", "aws_iam_role_policy.execution"} {
+		if !slices.Contains(deps, want) {
+			t.Errorf("aws_ecs_service.this does not depend on %s (depends_on %v)", want, deps)
+		}
+	}
+}
+
+// TestHealthCheckGracePeriod: the group does not judge an instance's
+// health before its user data can have finished (download, handler
+// install, first poll). Tied to the warm-up, a slow boot put instances
+// in a replace loop.
+func TestHealthCheckGracePeriod(t *testing.T) {
+	ec2 := tfModuleAt(t, "modules/ec2-asg")
+	asg := ec2.block(t, "resource", "aws_autoscaling_group", "this")
+	grace := asg.Body.Attributes["health_check_grace_period"]
+	if grace == nil || !references(grace.Expr, "var", "health_check_grace_period_seconds") {
+		t.Fatal("health_check_grace_period is not var.health_check_grace_period_seconds")
+	}
+	if references(grace.Expr, "var", "instance_warmup_seconds") {
+		t.Error("health_check_grace_period still follows the warm-up")
+	}
+	v, _ := ec2.defaultOf("health_check_grace_period_seconds")
+	if n, ok := number(v); !ok || n < 300 {
+		t.Errorf("health_check_grace_period_seconds defaults to %v, want at least 300", goValue(v))
+	}
+}
+
+// statementBodies are a policy document's statements; with skipEmpty, a
+// dynamic statement whose for_each is known to be empty is left out.
+func statementBodies(m *tfModule, doc *hclsyntax.Body, skipEmpty bool) []*hclsyntax.Body {
+	if !skipEmpty {
+		return nested(doc, "statement")
+	}
+	var out []*hclsyntax.Body
+	for _, b := range doc.Blocks {
+		switch {
+		case b.Type == "statement":
+			out = append(out, b.Body)
+		case b.Type == "dynamic" && len(b.Labels) == 1 && b.Labels[0] == "statement":
+			if fe := b.Body.Attributes["for_each"]; fe != nil {
+				if v := m.eval(fe.Expr); v.IsKnown() && !v.IsNull() && v.LengthInt() == 0 {
+					continue
+				}
+			}
+			for _, c := range b.Body.Blocks {
+				if c.Type == "content" {
+					out = append(out, c.Body)
+				}
+			}
+		}
+	}
+	return out
+}
+
+// lifecycleEnv renders the ec2-asg user data with sample inputs and vars,
+// and returns the sqsfleet-lifecycle environment file inside it.
+func lifecycleEnv(t *testing.T, ec2 *tfModule, vars map[string]cty.Value) map[string]string {
+	t.Helper()
+	ud := renderUserData(t, ec2, vars)
+	_, rest, ok := strings.Cut(ud, "cat > /etc/sqsfleet/lifecycle.env <<'SQSFLEET_EOF'\n")
+	text, _, ok2 := strings.Cut(rest, "\nSQSFLEET_EOF\n")
+	if !ok || !ok2 {
+		t.Fatalf("no lifecycle.env in the user data:\n%s", ud)
+	}
+	return parseEnvFile(t, text)
+}
+
+// renderUserData is the ec2-asg user data script for sample inputs plus vars.
+func renderUserData(t *testing.T, ec2 *tfModule, vars map[string]cty.Value) string {
+	t.Helper()
+	in := map[string]cty.Value{
+		"artifact_url":    cty.StringVal("https://artifacts.example.com/sqsfleet"),
+		"artifact_sha256": cty.StringVal(strings.Repeat("ab", 32)),
+	}
+	for k, v := range vars {
+		in[k] = v
+	}
+	v := ec2.evalWith(t, &hclsyntax.ScopeTraversalExpr{Traversal: hcl.Traversal{hcl.TraverseRoot{Name: "local"}, hcl.TraverseAttr{Name: "user_data"}}}, sampleInputs(in))
+	if !v.IsKnown() {
+		t.Fatal("ec2-asg: local.user_data is not known from the inputs alone")
+	}
+	return v.AsString()
+}
+
+// TestInstanceRefreshGate: an instance refresh never claims to roll back,
+// and stops on alarms the module creates that mean the new release is
+// bad. Auto rollback cannot work here: Terraform moves the group to the new
+// launch template version before the refresh starts
+// (hashicorp/terraform-provider-aws#34189), so a rollback returns to that
+// same version.
+func TestInstanceRefreshGate(t *testing.T) {
+	ec2 := tfModuleAt(t, "modules/ec2-asg")
+	asg := ec2.block(t, "resource", "aws_autoscaling_group", "this")
+	refresh := nested(asg.Body, "instance_refresh")
+	if len(refresh) != 1 {
+		t.Fatal("want one instance_refresh")
+	}
+	prefs := nested(refresh[0], "preferences")
+	if len(prefs) != 1 {
+		t.Fatal("want one instance_refresh.preferences")
+	}
+	if a := prefs[0].Attributes["auto_rollback"]; a != nil && goValue(ec2.eval(a.Expr)) != false {
+		t.Error("instance_refresh: auto_rollback is on, but it rolls back to the version Terraform already put in place")
+	}
+	spec := nested(prefs[0], "alarm_specification")
+	if len(spec) != 1 {
+		t.Fatal("instance_refresh: no alarm_specification: a bad release replaces the whole fleet")
+	}
+	alarms := spec[0].Attributes["alarms"].Expr
+	// The gate can be lifted for the apply that ships a fix while a gate
+	// alarm is still in ALARM (a refresh would otherwise fail at once),
+	// and is on by default.
+	var gate *hclsyntax.Block
+	for _, b := range prefs[0].Blocks {
+		if b.Type == "dynamic" && b.Labels[0] == "alarm_specification" {
+			gate = b
+		}
+	}
+	if gate == nil {
+		t.Fatal("alarm_specification should be a dynamic block behind var.instance_refresh_alarm_gate")
+	}
+	for on, want := range map[bool]int{true: 1, false: 0} {
+		fe := ec2.evalWith(t, gate.Body.Attributes["for_each"].Expr, map[string]cty.Value{"instance_refresh_alarm_gate": cty.BoolVal(on)})
+		if fe.LengthInt() != want {
+			t.Errorf("instance_refresh_alarm_gate = %v: %d alarm_specification blocks, want %d", on, fe.LengthInt(), want)
+		}
+	}
+	if v, _ := ec2.defaultOf("instance_refresh_alarm_gate"); goValue(v) != true {
+		t.Errorf("instance_refresh_alarm_gate defaults to %v, want true", goValue(v))
+	}
+
+	// The daemon dead-letters what its handler fails for good: a release
+	// whose handler fails sends messages to the DLQ at once.
+	dl := ec2.block(t, "resource", "aws_cloudwatch_metric_alarm", "release_dead_letters")
+	if !references(alarms, "aws_cloudwatch_metric_alarm", "release_dead_letters") {
+		t.Error("the refresh does not stop on the dead-letter alarm")
+	}
+	if goValue(ec2.attr(t, dl.Body, "namespace")) != "AWS/SQS" || goValue(ec2.attr(t, dl.Body, "metric_name")) != "NumberOfMessagesSent" {
+		t.Error("release_dead_letters does not watch the messages sent to the DLQ (the daemon's SendMessage; SQS's own redrive is not counted there)")
+	}
+	dims := ec2.evalWith(t, dl.Body.Attributes["dimensions"].Expr, sampleInputs(nil))
+	if got := goValue(dims); !reflect.DeepEqual(got, map[string]any{"QueueName": "jobs-dlq"}) {
+		t.Errorf("release_dead_letters dimensions %v, want the DLQ's name", got)
+	}
+
+	// New instances that fail /healthz: the target group's unhealthy hosts.
+	uh := ec2.block(t, "resource", "aws_cloudwatch_metric_alarm", "release_unhealthy_hosts")
+	if !references(alarms, "aws_cloudwatch_metric_alarm", "release_unhealthy_hosts") {
+		t.Error("the refresh does not stop on the unhealthy-hosts alarm")
+	}
+	if goValue(ec2.attr(t, uh.Body, "metric_name")) != "UnHealthyHostCount" ||
+		!references(uh.Body.Attributes["dimensions"].Expr, "aws_lb_target_group", "health") {
+		t.Error("release_unhealthy_hosts does not watch the /healthz target group's UnHealthyHostCount")
+	}
+	for _, alb := range []bool{true, false} {
+		n := goValue(ec2.evalWith(t, uh.Body.Attributes["count"].Expr, map[string]cty.Value{"alb_health_check": cty.BoolVal(alb)}))
+		if want := map[bool]float64{true: 1, false: 0}[alb]; n != want {
+			t.Errorf("alb_health_check = %v: release_unhealthy_hosts count %v, want %v", alb, n, want)
+		}
+	}
+}
+
+// TestECSTmpWritable: the container's root file system is read-only, so
+// /tmp is the task's bind mount, which Fargate creates owned by root,
+// mode 0755, unless the image has a VOLUME at the same path: then the
+// image's directory (distroless's /tmp: root, mode 1777) is copied into
+// it. Fargate has no tmpfs (linuxParameters.tmpfs is not supported on
+// Fargate). The README promises handlers may write to /tmp, and the
+// container runs as uid 65532.
+func TestECSTmpWritable(t *testing.T) {
+	m := tfModuleAt(t, "modules/ecs-fargate")
+	c := ecsContainer(t, m)
+	mounts, _ := c["mountPoints"].([]any)
+	var tmpVolume string
+	for _, mp := range mounts {
+		mp, _ := mp.(map[string]any)
+		if mp["containerPath"] == "/tmp" && mp["readOnly"] != true {
+			tmpVolume, _ = mp["sourceVolume"].(string)
+		}
+	}
+	if tmpVolume == "" {
+		t.Fatal("no writable mount at /tmp")
+	}
+	if lp, _ := c["linuxParameters"].(map[string]any); lp["tmpfs"] != nil {
+		t.Error("linuxParameters.tmpfs: Fargate does not support it")
+	}
+	// Our image: the VOLUME makes the mount take /tmp's ownership and mode.
+	if img := dockerfile(t); !slices.Contains(img.volumes, "/tmp") {
+		t.Errorf("the Dockerfile declares VOLUME %q, not /tmp: on Fargate the task's /tmp is then root's, mode 0755, and uid %s cannot write to it", img.volumes, img.user)
+	}
+
+	// Users' images: with tmp_init_image, a container that runs first, as
+	// root, opens the volume to everyone (1777, sticky, as /tmp always is),
+	// whatever their Dockerfile says.
+	for _, image := range []cty.Value{cty.NullVal(cty.String), cty.StringVal("public.ecr.aws/docker/library/busybox:stable")} {
+		in := sampleInputs(map[string]cty.Value{"image": cty.StringVal("worker:v1"), "tmp_init_image": image})
+		// The log group's name is unknown before apply, so the JSON is:
+		// read what is given to jsonencode.
+		call, ok := m.block(t, "resource", "aws_ecs_task_definition", "this").Body.Attributes["container_definitions"].Expr.(*hclsyntax.FunctionCallExpr)
+		if !ok || call.Name != "jsonencode" {
+			t.Fatal("container_definitions should be jsonencode(...)")
+		}
+		containers, _ := goValue(m.evalWith(t, call.Args[0], in)).([]any)
+		defs := fmt.Sprint(containers)
+		var init, daemon map[string]any
+		for _, c := range containers {
+			c, _ := c.(map[string]any)
+			switch c["name"] {
+			case "tmp-init":
+				init = c
+			case "sqsfleet":
+				daemon = c
+			}
+		}
+		deps := fmt.Sprint(daemon["dependsOn"])
+		if image.IsNull() {
+			if init != nil || strings.Contains(deps, "tmp-init") {
+				t.Errorf("without tmp_init_image there is a tmp-init container: %s", defs)
+			}
+			continue
+		}
+		if init == nil {
+			t.Fatalf("tmp_init_image is set but no tmp-init container runs: %s", defs)
+		}
+		if init["image"] != image.AsString() || init["user"] != "0" || init["essential"] != false {
+			t.Errorf("tmp-init: image %v, user %v, essential %v; want %s, root, not essential", init["image"], init["user"], init["essential"], image.AsString())
+		}
+		cmd := append(strs(t, "tmp-init entryPoint", init["entryPoint"]), strs(t, "tmp-init command", init["command"])...)
+		if !slices.Equal(cmd, []string{"chmod", "1777", "/tmp"}) {
+			t.Errorf("tmp-init runs %q, want chmod 1777 /tmp", cmd)
+		}
+		if want := []any{map[string]any{"containerPath": "/tmp", "sourceVolume": tmpVolume, "readOnly": false}}; !reflect.DeepEqual(init["mountPoints"], want) {
+			t.Errorf("tmp-init mounts %v, want %v", init["mountPoints"], want)
+		}
+		if !slices.ContainsFunc(daemon["dependsOn"].([]any), func(d any) bool {
+			return reflect.DeepEqual(d, map[string]any{"containerName": "tmp-init", "condition": "SUCCESS"})
+		}) {
+			t.Errorf("sqsfleet's dependsOn %s: it must start after tmp-init has succeeded", deps)
+		}
+	}
+}
+
+// TestInstanceTagsAndVolumes: the instances and their volumes carry the
+// tags (the provider's default_tags too, which never reach an Auto Scaling
+// group's tag blocks or a launch template's tag_specifications:
+// hashicorp/terraform-provider-aws#19387), and the root volume is an
+// encrypted gp3.
+func TestInstanceTagsAndVolumes(t *testing.T) {
+	ec2 := tfModuleAt(t, "modules/ec2-asg")
+	ec2.block(t, "data", "aws_default_tags", "current")
+	tags := ec2.locals["instance_tags"]
+	if tags == nil || !references(tags.Expr, "data", "aws_default_tags") || !references(tags.Expr, "var", "tags") {
+		t.Fatal("local.instance_tags should merge data.aws_default_tags with var.tags")
+	}
+	asg := ec2.block(t, "resource", "aws_autoscaling_group", "this")
+	for _, b := range asg.Body.Blocks {
+		if b.Type == "dynamic" && b.Labels[0] == "tag" {
+			if !references(b.Body.Attributes["for_each"].Expr, "local", "instance_tags") {
+				t.Error("the group's tags are not local.instance_tags")
+			}
+			for _, c := range nested(b.Body, "content") {
+				if goValue(ec2.attr(t, c, "propagate_at_launch")) != true {
+					t.Error("the group's tags are not propagated at launch")
+				}
+			}
+		}
+	}
+	lt := ec2.block(t, "resource", "aws_launch_template", "this")
+	tagged := map[string]bool{}
+	for _, ts := range nested(lt.Body, "tag_specifications") {
+		typ, _ := goValue(ec2.attr(t, ts, "resource_type")).(string)
+		tagged[typ] = references(ts.Attributes["tags"].Expr, "local", "instance_tags")
+	}
+	for _, typ := range []string{"instance", "volume"} {
+		if !tagged[typ] {
+			t.Errorf("the launch template does not tag each %s with local.instance_tags", typ)
+		}
+	}
+
+	bdm := nested(lt.Body, "block_device_mappings")
+	if len(bdm) != 1 {
+		t.Fatalf("the launch template has %d block_device_mappings, want the root volume's", len(bdm))
+	}
+	if !references(bdm[0].Attributes["device_name"].Expr, "data", "aws_ami") {
+		t.Error("block_device_mappings.device_name is not the AMI's root device")
+	}
+	ebs := nested(bdm[0], "ebs")
+	if len(ebs) != 1 {
+		t.Fatal("block_device_mappings: want one ebs")
+	}
+	for attr, want := range map[string]any{"volume_type": "gp3", "encrypted": "true", "delete_on_termination": "true"} {
+		if got := goValue(ec2.attr(t, ebs[0], attr)); got != want && fmt.Sprint(got) != want {
+			t.Errorf("root volume %s = %v, want %v", attr, got, want)
+		}
+	}
+	if !references(ebs[0].Attributes["volume_size"].Expr, "var", "root_volume_size_gib") || !references(ebs[0].Attributes["kms_key_id"].Expr, "var", "root_volume_kms_key_id") {
+		t.Error("the root volume's size and key are not the variables")
+	}
+
+	// The examples hand their tags to every module that takes them.
+	for _, dir := range []string{"examples/ec2-asg", "examples/ecs-fargate"} {
+		m := tfModuleAt(t, dir)
+		for _, b := range m.blocks("module") {
+			called := calledModule(t, m, b)
+			if called.vars["tags"] != nil && (b.Body.Attributes["tags"] == nil || !references(b.Body.Attributes["tags"].Expr, "var", "tags")) {
+				t.Errorf("terraform/%s: module %q is not given var.tags", dir, b.Labels[0])
+			}
+		}
+	}
+}
+
+// TestUserDataSize: EC2 refuses user data above 16 KB (raw, before base64),
+// and the launch template says so at plan time instead of at launch.
+func TestUserDataSize(t *testing.T) {
+	ec2 := tfModuleAt(t, "modules/ec2-asg")
+	lt := ec2.block(t, "resource", "aws_launch_template", "this")
+	cond := precondition(lt.Body, "local", "user_data_base64")
+	if cond == nil {
+		t.Fatal("the launch template has no precondition on local.user_data's size")
+	}
+	base := len(renderUserData(t, ec2, nil))
+	for extra, want := range map[int]bool{0: true, 16384 - base - 1: true, 16384 - base: true, 16384 - base + 1: false, 16384 - base + 2: false, 16384 - base + 3: false} {
+		// Multi-byte characters: EC2 counts bytes.
+		in := sampleInputs(map[string]cty.Value{
+			"artifact_url":    cty.StringVal("https://artifacts.example.com/sqsfleet"),
+			"artifact_sha256": cty.StringVal(strings.Repeat("ab", 32)),
+			"extra_user_data": cty.StringVal(strings.Repeat("é", extra/2) + strings.Repeat("x", extra%2)),
+		})
+		if got := ec2.evalWith(t, cond, in); got.True() != want {
+			t.Errorf("user data of %d bytes: precondition %v, want %v", base+extra, got.True(), want)
+		}
+	}
+}
+
+// allowedOn maps each action the statements of doc allow to the resources
+// it is allowed on.
+func allowedOn(stmts []statement, doc string) map[string][]any {
+	out := map[string][]any{}
+	for _, s := range stmts {
+		if s.doc != doc || s.effect != "Allow" {
+			continue
+		}
+		res, _ := s.resolved.([]any)
+		for _, a := range s.actions {
+			out[a] = append(out[a], res...)
+		}
+	}
+	return out
+}
+
+// TestSecrets: secrets reach the daemon (and its handlers) from SSM
+// Parameter Store or Secrets Manager, never as plain text in the user
+// data or the task definition, and each role may read exactly those.
+func TestSecrets(t *testing.T) {
+	const (
+		param  = "arn:aws:ssm:eu-west-1:123456789012:parameter/jobs/handler-url"
+		secret = "arn:aws:secretsmanager:eu-west-1:123456789012:secret:jobs/db-AbCdEf"
+	)
+	secrets := cty.MapVal(map[string]cty.Value{
+		"SQSFLEET_HANDLER_URL": cty.StringVal(param),
+		"DB_PASSWORD":          cty.StringVal(secret),
+	})
+	for _, dir := range []string{"modules/ec2-asg", "modules/ecs-fargate"} {
+		m := tfModuleAt(t, dir)
+		v := m.vars["secrets"]
+		if v == nil {
+			t.Fatalf("terraform/%s has no secrets variable", dir)
+		}
+		for _, c := range nested(v.Body, "validation") {
+			for value, want := range map[string]bool{param: true, secret: true, "plain text": false, "arn:aws:s3:::bucket/key": false} {
+				in := map[string]cty.Value{"secrets": cty.MapVal(map[string]cty.Value{"X": cty.StringVal(value)})}
+				if got := m.evalWith(t, c.Attributes["condition"].Expr, in); got.True() != want {
+					t.Errorf("terraform/%s: secrets = {X = %q} passes validation: %v, want %v", dir, value, got.True(), want)
+				}
+			}
+		}
+		if len(nested(v.Body, "validation")) == 0 {
+			t.Errorf("terraform/%s: var.secrets has no validation", dir)
+		}
+	}
+
+	ec2 := tfModuleAt(t, "modules/ec2-asg")
+	in := map[string]cty.Value{"secrets": secrets}
+	ud := renderUserData(t, ec2, in)
+	for _, want := range []string{"secret 'DB_PASSWORD' '" + secret + "'\n", "secret 'SQSFLEET_HANDLER_URL' '" + param + "'\n", "aws ssm get-parameter", "--with-decryption", "aws secretsmanager get-secret-value", ">> /etc/sqsfleet/sqsfleet.env"} {
+		if !strings.Contains(ud, want) {
+			t.Errorf("the user data does not contain %q:\n%s", want, ud)
+		}
+	}
+	if _, err := exec.LookPath("bash"); err == nil {
+		cmd := exec.Command("bash", "-n")
+		cmd.Stdin = strings.NewReader(ud)
+		if out, err := cmd.CombinedOutput(); err != nil {
+			t.Errorf("bash -n on the user data with secrets: %v\n%s", err, out)
+		}
+	}
+	got := allowedOn(policyStatementsWith(t, ec2, sampleInputs(in)), "worker")
+	if !reflect.DeepEqual(got["ssm:GetParameter"], []any{param}) || !reflect.DeepEqual(got["secretsmanager:GetSecretValue"], []any{secret}) {
+		t.Errorf("ec2-asg: the instance role reads SSM %v and Secrets Manager %v, want %s and %s", got["ssm:GetParameter"], got["secretsmanager:GetSecretValue"], param, secret)
+	}
+	none := allowedOn(policyStatementsWith(t, ec2, sampleInputs(nil)), "worker")
+	if none["ssm:GetParameter"] != nil || none["secretsmanager:GetSecretValue"] != nil {
+		t.Error("ec2-asg: without secrets the instance role may still read some")
+	}
+
+	// A name from one place only: a secret may not shadow a setting.
+	for _, f := range []struct{ dir, typ string }{{"modules/ec2-asg", "aws_launch_template"}, {"modules/ecs-fargate", "aws_ecs_task_definition"}} {
+		m := tfModuleAt(t, f.dir)
+		cond := precondition(m.block(t, "resource", f.typ, "this").Body, "var", "secrets")
+		if cond == nil {
+			t.Errorf("terraform/%s: no precondition keeps secrets and settings apart", f.dir)
+			continue
+		}
+		for name, want := range map[string]bool{"DB_PASSWORD": true, "SQSFLEET_QUEUE_URL": false, "SQSFLEET_WORKER_CONCURRENCY": false} {
+			in := sampleInputs(map[string]cty.Value{"image": cty.StringVal("sqsfleet:v1"), "secrets": cty.MapVal(map[string]cty.Value{name: cty.StringVal(param)})})
+			if got := m.evalWith(t, cond, in); got.True() != want {
+				t.Errorf("terraform/%s: secret %s: precondition %v, want %v", f.dir, name, got.True(), want)
+			}
+		}
+	}
+
+	ecs := tfModuleAt(t, "modules/ecs-fargate")
+	ein := sampleInputs(map[string]cty.Value{"image": cty.StringVal("sqsfleet:v1"), "secrets": secrets})
+	c := goValue(ecs.evalWith(t, ecs.locals["container"].Expr, ein)).(map[string]any)
+	want := []any{
+		map[string]any{"name": "DB_PASSWORD", "valueFrom": secret},
+		map[string]any{"name": "SQSFLEET_HANDLER_URL", "valueFrom": param},
+	}
+	if !reflect.DeepEqual(c["secrets"], want) {
+		t.Errorf("ecs-fargate: container secrets %v, want %v", c["secrets"], want)
+	}
+	for _, e := range c["environment"].([]any) {
+		if name := e.(map[string]any)["name"]; name == "DB_PASSWORD" || name == "SQSFLEET_HANDLER_URL" {
+			t.Errorf("ecs-fargate: %s is also in the plain environment", name)
+		}
+	}
+	got = allowedOn(policyStatementsWith(t, ecs, ein), "execution")
+	if !reflect.DeepEqual(got["ssm:GetParameters"], []any{param}) || !reflect.DeepEqual(got["secretsmanager:GetSecretValue"], []any{secret}) {
+		t.Errorf("ecs-fargate: the execution role reads SSM %v and Secrets Manager %v, want %s and %s", got["ssm:GetParameters"], got["secretsmanager:GetSecretValue"], param, secret)
+	}
+	if c := goValue(ecs.evalWith(t, ecs.locals["container"].Expr, sampleInputs(map[string]cty.Value{"image": cty.StringVal("sqsfleet:v1")}))).(map[string]any); c["secrets"] != nil {
+		t.Errorf("ecs-fargate: without secrets the container still has secrets %v", c["secrets"])
+	}
+}
+
+// TestKMSKeys: queues (and secrets) encrypted with a customer managed key
+// need kms:Decrypt to receive and kms:GenerateDataKey to send (the DLQ);
+// the roles get both on kms_key_arns, and nothing without them.
+func TestKMSKeys(t *testing.T) {
+	const key = "arn:aws:kms:eu-west-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab"
+	keys := cty.ListVal([]cty.Value{cty.StringVal(key)})
+	for _, f := range []struct{ dir, doc string }{{"modules/ec2-asg", "worker"}, {"modules/ecs-fargate", "task"}} {
+		m := tfModuleAt(t, f.dir)
+		if m.vars["kms_key_arns"] == nil {
+			t.Fatalf("terraform/%s has no kms_key_arns variable", f.dir)
+		}
+		in := sampleInputs(map[string]cty.Value{"kms_key_arns": keys, "image": cty.StringVal("sqsfleet:v1")})
+		got := allowedOn(policyStatementsWith(t, m, in), f.doc)
+		for _, a := range []string{"kms:Decrypt", "kms:GenerateDataKey"} {
+			if !reflect.DeepEqual(got[a], []any{key}) {
+				t.Errorf("terraform/%s: the %s role allows %s on %v, want %s", f.dir, f.doc, a, got[a], key)
+			}
+		}
+		none := allowedOn(policyStatementsWith(t, m, sampleInputs(map[string]cty.Value{"image": cty.StringVal("sqsfleet:v1")})), f.doc)
+		if none["kms:Decrypt"] != nil || none["kms:GenerateDataKey"] != nil {
+			t.Errorf("terraform/%s: without kms_key_arns the role still has KMS actions", f.dir)
+		}
+	}
+	// Secrets under a customer key: ECS reads them with the execution role.
+	ecs := tfModuleAt(t, "modules/ecs-fargate")
+	in := sampleInputs(map[string]cty.Value{"kms_key_arns": keys, "image": cty.StringVal("sqsfleet:v1"),
+		"secrets": cty.MapVal(map[string]cty.Value{"DB_PASSWORD": cty.StringVal("arn:aws:secretsmanager:eu-west-1:123456789012:secret:jobs/db-AbCdEf")})})
+	if got := allowedOn(policyStatementsWith(t, ecs, in), "execution"); !reflect.DeepEqual(got["kms:Decrypt"], []any{key}) {
+		t.Errorf("ecs-fargate: the execution role allows kms:Decrypt on %v, want %s", got["kms:Decrypt"], key)
+	}
+}
+
+// TestOutputs: what a caller wires to the fleets (alarm routing,
+// dashboards, other security groups, deploy tooling) is an output.
+func TestOutputs(t *testing.T) {
+	for _, f := range []struct {
+		dir  string
+		want map[string]string // output -> resource (type.name) its value refers to
+	}{
+		{"modules/ec2-asg", map[string]string{
+			"instance_profile_arn":    "aws_iam_instance_profile.this",
+			"instance_profile_name":   "aws_iam_instance_profile.this",
+			"alb_arn":                 "aws_lb.health",
+			"alb_security_group_id":   "aws_security_group.alb",
+			"alarm_arns":              "aws_cloudwatch_metric_alarm.release_dead_letters",
+			"lifecycle_hook_name":     "aws_autoscaling_lifecycle_hook.drain",
+			"autoscaling_group_arn":   "aws_autoscaling_group.this",
+			"target_group_arn":        "aws_lb_target_group.health",
+			"security_group_id":       "aws_security_group.instances",
+			"launch_template_id":      "aws_launch_template.this",
+			"role_arn":                "aws_iam_role.this",
+			"autoscaling_group_name":  "aws_autoscaling_group.this",
+			"role_name":               "aws_iam_role.this",
+			"launch_template_version": "aws_launch_template.this",
+		}},
+		{"modules/ecs-fargate", map[string]string{
+			"service_arn":        "aws_ecs_service.this",
+			"alarm_arns":         "aws_cloudwatch_metric_alarm.metric_missing",
+			"execution_role_arn": "aws_iam_role.execution",
+			"task_role_arn":      "aws_iam_role.task",
+		}},
+	} {
+		m := tfModuleAt(t, f.dir)
+		for name, res := range f.want {
+			o := m.outputs[name]
+			if o == nil {
+				t.Errorf("terraform/%s: no output %q", f.dir, name)
+				continue
+			}
+			typ, rname, _ := strings.Cut(res, ".")
+			if !references(o.Body.Attributes["value"].Expr, typ, rname) {
+				t.Errorf("terraform/%s: output %q does not come from %s", f.dir, name, res)
+			}
+		}
+	}
+	// Every alarm a fleet module creates is in its alarm_arns.
+	for _, dir := range []string{"modules/ec2-asg", "modules/ecs-fargate"} {
+		m := tfModuleAt(t, dir)
+		o := m.outputs["alarm_arns"]
+		if o == nil {
+			continue // reported above
+		}
+		for _, b := range m.blocks("resource", "aws_cloudwatch_metric_alarm") {
+			if !references(o.Body.Attributes["value"].Expr, "aws_cloudwatch_metric_alarm", b.Labels[1]) {
+				t.Errorf("terraform/%s: output alarm_arns lacks %s", dir, b.Labels[1])
+			}
+		}
+	}
+}
+
+// TestExamplesPassThrough: what a production user of an example must be
+// able to set without editing it (more permissions for the handler,
+// secrets, customer managed keys, tags) is one of its variables, passed
+// to the module unchanged, with the module's default.
+func TestExamplesPassThrough(t *testing.T) {
+	for _, f := range []struct {
+		dir  string
+		vars []string
+	}{
+		{"examples/ec2-asg", []string{"iam_policy_arns", "secrets", "kms_key_arns", "tags", "alb_health_check", "health_check_grace_period_seconds", "instance_refresh_alarm_gate"}},
+		{"examples/ecs-fargate", []string{"task_role_policy_arns", "secrets", "kms_key_arns", "tags", "tmp_init_image", "publisher"}},
+	} {
+		m := tfModuleAt(t, f.dir)
+		b := m.block(t, "module", "workers")
+		called := calledModule(t, m, b)
+		for _, name := range f.vars {
+			a := b.Body.Attributes[name]
+			if a == nil || !references(a.Expr, "var", name) {
+				t.Errorf("terraform/%s: module \"workers\" is not given var.%s", f.dir, name)
+				continue
+			}
+			got, err := m.defaultOf(name)
+			if err != nil {
+				t.Error(err)
+				continue
+			}
+			want, _ := called.defaultOf(name)
+			if !reflect.DeepEqual(goValue(got), goValue(want)) {
+				t.Errorf("terraform/%s: var.%s defaults to %v, the module's to %v", f.dir, name, goValue(got), goValue(want))
+			}
+		}
 	}
 }

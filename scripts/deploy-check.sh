@@ -8,7 +8,7 @@
 #   3. systemd-analyze verify and security on deploy/systemd/*.service
 #   4. bin/sqsfleet alone in an empty root, as the scratch/distroless image
 #      holds it: static, `version` works, `healthcheck` fails cleanly
-#   5. deploy/deploy_test.go: the Terraform, unit and Dockerfile wiring
+#   5. deploy/*_test.go: the Terraform, units, helper scripts and Dockerfile
 #      against the code's constants
 #
 # `terraform validate` needs the AWS provider, which cannot be downloaded

@@ -15,6 +15,7 @@ module "queue" {
   name                    = var.name
   max_message_age_seconds = var.max_message_age_seconds
   alarm_actions           = var.alarm_actions
+  tags                    = var.tags
 }
 
 module "workers" {
@@ -39,6 +40,13 @@ module "workers" {
   min_size                                 = var.min_size
   max_size                                 = var.max_size
   alarm_actions                            = var.alarm_actions
+  iam_policy_arns                          = var.iam_policy_arns
+  alb_health_check                         = var.alb_health_check
+  health_check_grace_period_seconds        = var.health_check_grace_period_seconds
+  secrets                                  = var.secrets
+  kms_key_arns                             = var.kms_key_arns
+  instance_refresh_alarm_gate              = var.instance_refresh_alarm_gate
+  tags                                     = var.tags
 }
 
 module "dashboard" {

@@ -86,6 +86,42 @@ variable "alarm_actions" {
   default     = []
 }
 
+variable "secrets" {
+  description = "Environment variable name => ARN of an SSM parameter or Secrets Manager secret (deploy/README.md, \"Secrets and KMS keys\")."
+  type        = map(string)
+  default     = {}
+}
+
+variable "kms_key_arns" {
+  description = "Customer managed KMS keys of the queues and secrets, if any."
+  type        = list(string)
+  default     = []
+}
+
+variable "iam_policy_arns" {
+  description = "More managed policies for the instance role: what the handler needs, AmazonSSMManagedInstanceCore for Session Manager."
+  type        = list(string)
+  default     = []
+}
+
+variable "alb_health_check" {
+  description = "true: an internal load balancer checks /healthz; false: each instance reports its own health."
+  type        = bool
+  default     = true
+}
+
+variable "health_check_grace_period_seconds" {
+  description = "Seconds after launch before a failed health check counts: the whole boot must fit."
+  type        = number
+  default     = 300
+}
+
+variable "instance_refresh_alarm_gate" {
+  description = "false for the one apply that ships a fix while a release gate alarm is in ALARM (deploy/README.md, \"Deploys\")."
+  type        = bool
+  default     = true
+}
+
 variable "tags" {
   description = "Tags for every resource."
   type        = map(string)

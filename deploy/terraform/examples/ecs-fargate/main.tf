@@ -15,6 +15,7 @@ module "queue" {
   name                    = var.name
   max_message_age_seconds = var.max_message_age_seconds
   alarm_actions           = var.alarm_actions
+  tags                    = var.tags
 }
 
 module "workers" {
@@ -39,6 +40,12 @@ module "workers" {
   max_capacity                = var.max_capacity
   fargate_spot_weight         = var.fargate_spot_weight
   alarm_actions               = var.alarm_actions
+  task_role_policy_arns       = var.task_role_policy_arns
+  tmp_init_image              = var.tmp_init_image
+  publisher                   = var.publisher
+  secrets                     = var.secrets
+  kms_key_arns                = var.kms_key_arns
+  tags                        = var.tags
 }
 
 module "dashboard" {

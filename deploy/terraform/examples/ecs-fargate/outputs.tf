@@ -32,3 +32,13 @@ output "dashboard_url" {
   description = "The CloudWatch dashboard."
   value       = "https://console.aws.amazon.com/cloudwatch/home?region=${var.region}#dashboards:name=${module.dashboard.dashboard_name}"
 }
+
+output "alarm_arns" {
+  description = "Every alarm of the queue and the fleet, by name: route them (alarm_actions) or add them to your own dashboards."
+  value       = merge(module.queue.alarm_arns, module.workers.alarm_arns)
+}
+
+output "service_arn" {
+  description = "The ECS service's ARN."
+  value       = module.workers.service_arn
+}

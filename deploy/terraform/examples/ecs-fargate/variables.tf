@@ -87,6 +87,36 @@ variable "alarm_actions" {
   default     = []
 }
 
+variable "secrets" {
+  description = "Environment variable name => ARN of an SSM parameter or Secrets Manager secret (deploy/README.md, \"Secrets and KMS keys\")."
+  type        = map(string)
+  default     = {}
+}
+
+variable "kms_key_arns" {
+  description = "Customer managed KMS keys of the queues and secrets, if any."
+  type        = list(string)
+  default     = []
+}
+
+variable "task_role_policy_arns" {
+  description = "More managed policies for the task role: what the handler needs."
+  type        = list(string)
+  default     = []
+}
+
+variable "tmp_init_image" {
+  description = "An image with chmod, for an image without VOLUME [\"/tmp\"] (deploy/README.md, \"/tmp on Fargate\")."
+  type        = string
+  default     = null
+}
+
+variable "publisher" {
+  description = "emf or cloudwatch: how the workers publish the scaling metric."
+  type        = string
+  default     = "emf"
+}
+
 variable "tags" {
   description = "Tags for every resource."
   type        = map(string)

@@ -6,6 +6,20 @@ data "aws_partition" "current" {}
 data "aws_region" "current" {}
 data "aws_caller_identity" "current" {}
 
+# The provider's default_tags reach resources' tags, but neither the
+# group's tag blocks nor the launch template's tag_specifications
+# (hashicorp/terraform-provider-aws#19387): merged in by hand, so that the
+# instances and their volumes carry them too.
+data "aws_default_tags" "current" {}
+
+# For the root volume's device name, which differs between AMIs.
+data "aws_ami" "this" {
+  filter {
+    name   = "image-id"
+    values = [local.ami_id]
+  }
+}
+
 data "aws_ssm_parameter" "al2023" {
   count = var.ami_id == null ? 1 : 0
   name  = "/aws/service/ami-amazon-linux-latest/al2023-ami-kernel-default-${var.architecture}"
@@ -18,7 +32,14 @@ locals {
   asg_arn    = "arn:${local.partition}:autoscaling:${local.region}:${local.account_id}:autoScalingGroup:*:autoScalingGroupName/${var.name}"
   hook_name  = "${var.name}-drain"
   queue_name = element(split(":", var.queue_arn), 5)
+  dlq_name   = element(split(":", var.dlq_arn), 5)
   ami_id     = var.ami_id != null ? var.ami_id : data.aws_ssm_parameter.al2023[0].insecure_value
+
+  # The roles may read exactly the secrets named, by service.
+  secret_parameters = sort([for arn in values(var.secrets) : arn if split(":", arn)[2] == "ssm"])
+  secret_secrets    = sort([for arn in values(var.secrets) : arn if split(":", arn)[2] == "secretsmanager"])
+
+  instance_tags = merge(data.aws_default_tags.current.tags, var.tags, { Name = var.name })
 
   # With metric_math nothing is published: CloudWatch divides the queue's
   # depth by the group's size itself.
@@ -49,6 +70,8 @@ locals {
     "SQSFLEET_${upper(replace(key, ".", "_"))}='${local.settings[key]}'"
   ])
 
+  user_data_base64 = base64encode(local.user_data)
+
   systemd_dir = "${path.module}/../../../systemd"
   user_data = templatefile("${path.module}/user_data.sh.tftpl", {
     env_file         = local.env_file
@@ -57,6 +80,8 @@ locals {
     lifecycle_script = file("${local.systemd_dir}/sqsfleet-lifecycle.sh")
     asg_name         = var.name
     hook_name        = local.hook_name
+    health_url       = var.alb_health_check ? "" : "http://127.0.0.1:${var.http_port}/healthz"
+    secrets          = var.secrets
     artifact_url     = var.artifact_url
     artifact_s3      = local.artifact_s3
     artifact_sha256  = var.artifact_sha256
@@ -130,6 +155,45 @@ data "aws_iam_policy_document" "worker" {
       "autoscaling:CompleteLifecycleAction", # sqsfleet-lifecycle, once drained
     ]
     resources = [local.asg_arn]
+  }
+
+  dynamic "statement" {
+    for_each = length(local.secret_parameters) > 0 ? [1] : []
+    content {
+      sid       = "ReadSecretParameters"
+      actions   = ["ssm:GetParameter"] # the user data, at boot
+      resources = local.secret_parameters
+    }
+  }
+
+  dynamic "statement" {
+    for_each = length(local.secret_secrets) > 0 ? [1] : []
+    content {
+      sid       = "ReadSecrets"
+      actions   = ["secretsmanager:GetSecretValue"] # the user data, at boot
+      resources = local.secret_secrets
+    }
+  }
+
+  dynamic "statement" {
+    for_each = length(var.kms_key_arns) > 0 ? [1] : []
+    content {
+      sid = "CustomerManagedKeys"
+      actions = [
+        "kms:Decrypt",         # receiving from an SSE-KMS queue; secrets
+        "kms:GenerateDataKey", # sending to an SSE-KMS DLQ
+      ]
+      resources = var.kms_key_arns
+    }
+  }
+
+  dynamic "statement" {
+    for_each = var.alb_health_check ? [] : [1]
+    content {
+      sid       = "ReportHealth"
+      actions   = ["autoscaling:SetInstanceHealth"] # sqsfleet-lifecycle, when /healthz keeps failing
+      resources = [local.asg_arn]
+    }
   }
 
   dynamic "statement" {
@@ -298,7 +362,7 @@ resource "aws_launch_template" "this" {
   image_id               = local.ami_id
   instance_type          = var.instance_types[0]
   vpc_security_group_ids = concat([aws_security_group.instances.id], var.security_group_ids)
-  user_data              = base64encode(local.user_data)
+  user_data              = local.user_data_base64
   update_default_version = true
   tags                   = var.tags
 
@@ -315,17 +379,46 @@ resource "aws_launch_template" "this" {
     instance_metadata_tags      = "disabled"
   }
 
+  # The root volume: gp3 (cheaper and faster than the AMI's gp2 default),
+  # encrypted with the account's EBS key or root_volume_kms_key_id.
+  block_device_mappings {
+    device_name = data.aws_ami.this.root_device_name
+
+    ebs {
+      volume_type           = "gp3"
+      volume_size           = var.root_volume_size_gib
+      encrypted             = true
+      kms_key_id            = var.root_volume_kms_key_id
+      delete_on_termination = true
+    }
+  }
+
   tag_specifications {
     resource_type = "instance"
-    tags          = merge(var.tags, { Name = var.name })
+    tags          = local.instance_tags
   }
 
   tag_specifications {
     resource_type = "volume"
-    tags          = merge(var.tags, { Name = var.name })
+    tags          = local.instance_tags
   }
 
   lifecycle {
+    # EC2 takes at most 16 KB of user data, counted in bytes before base64.
+    # Terraform's length counts characters, so the bytes are read off the
+    # base64 form: 16384 bytes (3 x 5461 + 1) are 21848 characters ending
+    # in "==", and 16385 or 16386 bytes are 21848 characters with less
+    # padding. Refused here, at plan time, rather than by every launch.
+    precondition {
+      condition     = length(local.user_data_base64) < 21848 || (length(local.user_data_base64) == 21848 && endswith(local.user_data_base64, "=="))
+      error_message = "The user data is over EC2's 16 KB: shorten extra_user_data (download a script and run it instead) or settings."
+    }
+
+    precondition {
+      condition     = alltrue([for name in keys(var.secrets) : !contains([for key in keys(local.settings) : "SQSFLEET_${upper(replace(key, ".", "_"))}"], name)])
+      error_message = "a name in secrets is also set by settings or the module: each environment variable comes from one place."
+    }
+
     precondition {
       condition     = alltrue([for v in values(local.settings) : !can(regex("['\\n]", v))])
       error_message = "settings values may not contain a single quote or a newline: they are written single-quoted to a systemd EnvironmentFile."
@@ -334,12 +427,16 @@ resource "aws_launch_template" "this" {
 }
 
 resource "aws_autoscaling_group" "this" {
-  name                      = var.name
-  min_size                  = var.min_size
-  max_size                  = var.max_size
-  vpc_zone_identifier       = var.subnet_ids
-  health_check_type         = "ELB"
-  health_check_grace_period = var.instance_warmup_seconds
+  name                = var.name
+  min_size            = var.min_size
+  max_size            = var.max_size
+  vpc_zone_identifier = var.subnet_ids
+  # ELB: the /healthz target group's verdict. Without the load balancer
+  # there is no target group, and ELB would add nothing to EC2's status
+  # checks: sqsfleet-lifecycle then checks /healthz on the instance and
+  # reports the instance Unhealthy itself (SetInstanceHealth).
+  health_check_type         = var.alb_health_check ? "ELB" : "EC2"
+  health_check_grace_period = var.health_check_grace_period_seconds
   default_instance_warmup   = var.instance_warmup_seconds
   target_group_arns         = aws_lb_target_group.health[*].arn
   capacity_rebalance        = var.on_demand_percentage_above_base_capacity < 100
@@ -373,8 +470,10 @@ resource "aws_autoscaling_group" "this" {
     }
   }
 
-  # Every termination waits here until sqsfleet-lifecycle has drained the
-  # daemon and completed the action, or until the heartbeat timeout.
+  # The drain hook as the group is created, so that the first instances
+  # are covered before aws_autoscaling_lifecycle_hook.drain exists. That
+  # resource owns the hook afterwards: any change here would replace the
+  # group (see lifecycle.ignore_changes below).
   initial_lifecycle_hook {
     name                 = local.hook_name
     lifecycle_transition = "autoscaling:EC2_INSTANCE_TERMINATING"
@@ -390,16 +489,32 @@ resource "aws_autoscaling_group" "this" {
       min_healthy_percentage = 100
       max_healthy_percentage = 150
       skip_matching          = true
-      auto_rollback          = true
+      # No auto_rollback: Terraform puts the group on the new launch
+      # template version before the refresh starts (provider issue
+      # #34189), so a rollback would return to the same version. A bad
+      # release stops the refresh instead (the alarms below); roll back by
+      # applying the previous artifact_url and artifact_sha256.
+      auto_rollback = false
       # A worker holding messages is protected from scale-in; a refresh
       # replaces it anyway, through the lifecycle hook, so it drains.
       scale_in_protected_instances = "Refresh"
       standby_instances            = "Terminate"
+
+      # The refresh fails, leaving the instances not yet replaced on the old
+      # release, when one of these goes to ALARM. instance_refresh_alarm_gate
+      # = false lifts the gate for the apply that ships a fix while one of
+      # them is still in ALARM.
+      dynamic "alarm_specification" {
+        for_each = var.instance_refresh_alarm_gate ? [1] : []
+        content {
+          alarms = concat([aws_cloudwatch_metric_alarm.release_dead_letters.alarm_name], aws_cloudwatch_metric_alarm.release_unhealthy_hosts[*].alarm_name)
+        }
+      }
     }
   }
 
   dynamic "tag" {
-    for_each = merge(var.tags, { Name = var.name })
+    for_each = local.instance_tags
     content {
       key                 = tag.key
       value               = tag.value
@@ -408,13 +523,35 @@ resource "aws_autoscaling_group" "this" {
   }
 
   lifecycle {
-    precondition {
-      condition     = var.drain_timeout_seconds > 90
-      error_message = "drain_timeout_seconds must be above sqsfleet.service's TimeoutStopSec (90s)."
-    }
+    # The provider replaces the group on any change to
+    # initial_lifecycle_hook (hashicorp/terraform-provider-aws#34260), and a
+    # group named var.name is destroyed before its replacement exists: the
+    # whole fleet would go. The hook resource below updates in place.
+    ignore_changes = [initial_lifecycle_hook]
   }
 
   depends_on = [aws_iam_role_policy.worker]
+}
+
+# Every termination waits here until sqsfleet-lifecycle has drained the
+# daemon and completed the action, or until the heartbeat timeout. The
+# same hook as the group's initial_lifecycle_hook: PutLifecycleHook creates
+# or updates it, so this takes it over, and a new drain_timeout_seconds is
+# an in-place update. A termination hook applies to every instance the
+# group terminates while it exists, whenever the instance was launched.
+resource "aws_autoscaling_lifecycle_hook" "drain" {
+  name                   = local.hook_name
+  autoscaling_group_name = aws_autoscaling_group.this.name
+  lifecycle_transition   = "autoscaling:EC2_INSTANCE_TERMINATING"
+  default_result         = "CONTINUE"
+  heartbeat_timeout      = var.drain_timeout_seconds
+
+  lifecycle {
+    precondition {
+      condition     = var.drain_timeout_seconds > 90 && var.drain_timeout_seconds <= 7200
+      error_message = "drain_timeout_seconds must be above sqsfleet.service's TimeoutStopSec (90s) and at most 7200 (a lifecycle hook's longest heartbeat timeout)."
+    }
+  }
 }
 
 # --- Scaling -------------------------------------------------------------------
@@ -511,6 +648,48 @@ resource "aws_cloudwatch_metric_alarm" "metric_missing" {
   comparison_operator = "LessThanThreshold"
   threshold           = 1
   treat_missing_data  = "breaching"
+  alarm_actions       = var.alarm_actions
+  ok_actions          = var.alarm_actions
+  tags                = var.tags
+}
+
+# --- Release gates: the instance refresh stops on these --------------------------
+
+# The daemon sends a message to the DLQ itself (SendMessage) when its
+# handler fails it for good, so a release whose handler is broken shows up
+# here within minutes. SQS's own redrive is not counted in this metric.
+resource "aws_cloudwatch_metric_alarm" "release_dead_letters" {
+  alarm_name          = "${var.name}-release-dead-letters"
+  alarm_description   = "Workers of ${var.name} sent more than ${var.release_dead_letter_threshold} messages to ${local.dlq_name} in 5 minutes. During an instance refresh this stops it: the new release is probably failing its messages. Each one carries its sqsfleet-failure record."
+  namespace           = "AWS/SQS"
+  metric_name         = "NumberOfMessagesSent"
+  dimensions          = { QueueName = local.dlq_name }
+  statistic           = "Sum"
+  period              = 300
+  evaluation_periods  = 1
+  comparison_operator = "GreaterThanThreshold"
+  threshold           = var.release_dead_letter_threshold
+  treat_missing_data  = "notBreaching"
+  alarm_actions       = var.alarm_actions
+  ok_actions          = var.alarm_actions
+  tags                = var.tags
+}
+
+# New instances whose /healthz fails (the daemon cannot start, reach SQS,
+# or is wedged): the target group counts them unhealthy.
+resource "aws_cloudwatch_metric_alarm" "release_unhealthy_hosts" {
+  count               = var.alb_health_check ? 1 : 0
+  alarm_name          = "${var.name}-release-unhealthy-hosts"
+  alarm_description   = "Workers of ${var.name} have failed /healthz for 3 minutes. During an instance refresh this stops it: the new release probably does not start or cannot reach SQS."
+  namespace           = "AWS/ApplicationELB"
+  metric_name         = "UnHealthyHostCount"
+  dimensions          = { TargetGroup = aws_lb_target_group.health[0].arn_suffix, LoadBalancer = aws_lb.health[0].arn_suffix }
+  statistic           = "Maximum"
+  period              = 60
+  evaluation_periods  = 3
+  comparison_operator = "GreaterThanThreshold"
+  threshold           = 0
+  treat_missing_data  = "notBreaching"
   alarm_actions       = var.alarm_actions
   ok_actions          = var.alarm_actions
   tags                = var.tags

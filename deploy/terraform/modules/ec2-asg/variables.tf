@@ -14,7 +14,7 @@ variable "vpc_id" {
 }
 
 variable "subnet_ids" {
-  description = "Subnets of the instances (and of the internal load balancer), normally private ones with a NAT gateway or VPC endpoints for SQS, CloudWatch and Auto Scaling."
+  description = "Subnets of the instances (and of the internal load balancer), normally private ones with a NAT gateway, or interface VPC endpoints for sqs, monitoring (CloudWatch PutMetricData), autoscaling, s3 (gateway) for an s3:// artifact, ssm or secretsmanager for secrets, and kms for customer managed keys."
   type        = list(string)
 }
 
@@ -91,6 +91,18 @@ variable "architecture" {
     condition     = contains(["x86_64", "arm64"], var.architecture)
     error_message = "architecture must be x86_64 or arm64."
   }
+}
+
+variable "root_volume_size_gib" {
+  description = "Size of each instance's root volume (gp3, encrypted), GiB; at least the AMI's snapshot (8 GiB for Amazon Linux 2023)."
+  type        = number
+  default     = 20
+}
+
+variable "root_volume_kms_key_id" {
+  description = "ARN of the KMS key that encrypts the root volumes. null: the account's default EBS key (aws/ebs). A customer key's policy must let the Auto Scaling service-linked role use it."
+  type        = string
+  default     = null
 }
 
 variable "instance_types" {
@@ -180,7 +192,7 @@ variable "http_port" {
 }
 
 variable "alb_health_check" {
-  description = "Create an internal Application Load Balancer whose target group checks /healthz, so that the group (health_check_type ELB) replaces a worker that cannot reach SQS or is wedged. It serves no traffic and accepts none."
+  description = "Create an internal Application Load Balancer whose target group checks /healthz, so that the group (health_check_type ELB) replaces a worker that cannot reach SQS or is wedged. It serves no traffic and accepts none. false: no load balancer; sqsfleet-lifecycle checks /healthz on the instance and reports it Unhealthy (autoscaling:SetInstanceHealth) after a minute of failures, with health_check_type EC2."
   type        = bool
   default     = true
 }
@@ -198,9 +210,15 @@ variable "security_group_ids" {
 }
 
 variable "instance_warmup_seconds" {
-  description = "Seconds from launch until a new instance counts in scaling and health checks (boot, download, first poll)."
+  description = "Seconds from launch until a new instance's metrics count in scaling (boot, download, first poll). Health checks wait health_check_grace_period_seconds instead."
   type        = number
   default     = 120
+}
+
+variable "health_check_grace_period_seconds" {
+  description = "Seconds after launch before the group acts on a failed health check: the whole boot (user data, the handler's install, the first poll) must fit, or new instances are replaced in a loop. Longer than instance_warmup_seconds, which only decides when an instance counts in scaling."
+  type        = number
+  default     = 300
 }
 
 variable "drain_timeout_seconds" {
@@ -215,14 +233,43 @@ variable "iam_policy_arns" {
   default     = []
 }
 
+variable "instance_refresh_alarm_gate" {
+  description = "Stop an instance refresh when the release-dead-letters or release-unhealthy-hosts alarm goes to ALARM. Set false for the one apply that ships a fix while one of them is still in ALARM (the refresh could stop on it at once), then back to true."
+  type        = bool
+  default     = true
+}
+
+variable "release_dead_letter_threshold" {
+  description = "Messages the workers may send to the DLQ in 5 minutes before the release-dead-letters alarm fires, which stops a running instance refresh. Raise it if the fleet dead-letters some messages routinely."
+  type        = number
+  default     = 0
+}
+
+variable "secrets" {
+  description = "Environment variables read from SSM Parameter Store or Secrets Manager, by name: { SQSFLEET_HANDLER_URL = \"arn:aws:ssm:...:parameter/...\", DB_PASSWORD = \"arn:aws:secretsmanager:...:secret:...\" }. A SQSFLEET_* name sets that configuration key; any other reaches the handler through the daemon's environment. Full ARNs (no JSON key suffix): the role may read exactly these. Put secrets here, never in settings, which are plain text. The user data reads them at boot into /etc/sqsfleet/sqsfleet.env (0600); values may not contain a single quote or a newline."
+  type        = map(string)
+  default     = {}
+
+  validation {
+    condition     = alltrue([for name, arn in var.secrets : can(regex("^[A-Za-z_][A-Za-z0-9_]*$", name)) && can(regex("^arn:aws[a-z-]*:(ssm:[^:]+:[0-9]{12}:parameter/.+|secretsmanager:[^:]+:[0-9]{12}:secret:[^:]+)$", arn))])
+    error_message = "secrets maps environment variable names to the ARN of an SSM parameter (arn:...:ssm:<region>:<account>:parameter/...) or a Secrets Manager secret (arn:...:secretsmanager:<region>:<account>:secret:<name>)."
+  }
+}
+
+variable "kms_key_arns" {
+  description = "Customer managed KMS keys the workers need: the queue's and the DLQ's (SSE-KMS; receiving needs kms:Decrypt, sending to the DLQ kms:GenerateDataKey), and the keys of secrets. The roles get kms:Decrypt and kms:GenerateDataKey on these only. Not needed for SSE-SQS or AWS managed keys."
+  type        = list(string)
+  default     = []
+}
+
 variable "alarm_actions" {
-  description = "ARNs notified by the module's alarm (scaling metric missing)."
+  description = "ARNs notified by the module's alarms (scaling metric missing, and the release gates of the instance refresh)."
   type        = list(string)
   default     = []
 }
 
 variable "tags" {
-  description = "Tags for every resource, propagated to the instances."
+  description = "Tags for every resource, and for the instances and their volumes, with the provider's default_tags (which do not reach those by themselves)."
   type        = map(string)
   default     = {}
 }

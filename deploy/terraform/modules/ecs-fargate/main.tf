@@ -40,13 +40,41 @@ locals {
     "scaler.scale_in_protection" = "true"
   })
 
-  # sqsfleet starts after its sidecars (the app an http handler posts to).
-  sidecar_deps = [
-    for c in var.sidecar_containers :
-    { containerName = c.name, condition = try(c.healthCheck, null) != null ? "HEALTHY" : "START" }
-  ]
+  # sqsfleet starts after its sidecars (the app an http handler posts to),
+  # and after tmp-init has opened /tmp.
+  sidecar_deps = concat(
+    [for c in local.tmp_init : { containerName = c.name, condition = "SUCCESS" }],
+    [
+      for c in var.sidecar_containers :
+      { containerName = c.name, condition = try(c.healthCheck, null) != null ? "HEALTHY" : "START" }
+    ],
+  )
 
-  container = merge(local.container_base, { for k, v in { dependsOn = local.sidecar_deps } : k => v if length(v) > 0 })
+  # The task's /tmp volume starts owned by root, mode 0755 (Fargate has no
+  # tmpfs), unless the image has VOLUME ["/tmp"], as ours does. For an
+  # image without it, tmp_init_image runs chmod as root first, so that the
+  # non-root container can write there whatever its Dockerfile says.
+  tmp_init = var.tmp_init_image == null ? [] : [{
+    name                   = "tmp-init"
+    image                  = var.tmp_init_image
+    essential              = false
+    user                   = "0"
+    entryPoint             = ["chmod"]
+    command                = ["1777", "/tmp"]
+    readonlyRootFilesystem = true
+    mountPoints            = [{ sourceVolume = "tmp", containerPath = "/tmp", readOnly = false }]
+    logConfiguration       = merge(local.container_base.logConfiguration, { options = merge(local.container_base.logConfiguration.options, { "awslogs-stream-prefix" = "tmp-init" }) })
+  }]
+
+  # Empty lists are left out: ECS drops them, and the task definition
+  # would differ from the plan at every apply.
+  container = merge(local.container_base, { for k, v in { dependsOn = local.sidecar_deps, secrets = local.secrets } : k => v if length(v) > 0 })
+
+  # ECS reads these with the execution role and sets them in the
+  # container's environment; they never appear in the task definition.
+  secrets           = [for name in sort(keys(var.secrets)) : { name = name, valueFrom = var.secrets[name] }]
+  secret_parameters = sort([for arn in values(var.secrets) : arn if split(":", arn)[2] == "ssm"])
+  secret_secrets    = sort([for arn in values(var.secrets) : arn if split(":", arn)[2] == "secretsmanager"])
 
   container_base = {
     name       = "sqsfleet"
@@ -55,7 +83,7 @@ locals {
     entryPoint = [var.sqsfleet_path]
     command    = ["run"]
     user       = var.container_user
-    # Handlers may write to /tmp only (the "tmp" volume).
+    # Handlers may write to /tmp only (the "tmp" volume; see local.tmp_init).
     readonlyRootFilesystem = true
     stopTimeout            = local.stop_timeout
     environment = [
@@ -176,6 +204,18 @@ data "aws_iam_policy_document" "task" {
   }
 
   dynamic "statement" {
+    for_each = length(var.kms_key_arns) > 0 ? [1] : []
+    content {
+      sid = "CustomerManagedKeys"
+      actions = [
+        "kms:Decrypt",         # receiving from an SSE-KMS queue
+        "kms:GenerateDataKey", # sending to an SSE-KMS DLQ
+      ]
+      resources = var.kms_key_arns
+    }
+  }
+
+  dynamic "statement" {
     for_each = var.leader_only ? [1] : []
     content {
       sid       = "LeaderElection"
@@ -210,6 +250,33 @@ data "aws_iam_policy_document" "execution" {
     sid       = "Logs"
     actions   = ["logs:CreateLogStream", "logs:PutLogEvents"]
     resources = ["${aws_cloudwatch_log_group.this.arn}:*"]
+  }
+
+  dynamic "statement" {
+    for_each = length(local.secret_parameters) > 0 ? [1] : []
+    content {
+      sid       = "ReadSecretParameters"
+      actions   = ["ssm:GetParameters"]
+      resources = local.secret_parameters
+    }
+  }
+
+  dynamic "statement" {
+    for_each = length(local.secret_secrets) > 0 ? [1] : []
+    content {
+      sid       = "ReadSecrets"
+      actions   = ["secretsmanager:GetSecretValue"]
+      resources = local.secret_secrets
+    }
+  }
+
+  dynamic "statement" {
+    for_each = length(var.secrets) > 0 && length(var.kms_key_arns) > 0 ? [1] : []
+    content {
+      sid       = "DecryptSecrets"
+      actions   = ["kms:Decrypt"] # secrets under a customer managed key
+      resources = var.kms_key_arns
+    }
   }
 
   dynamic "statement" {
@@ -310,7 +377,7 @@ resource "aws_ecs_task_definition" "this" {
   memory                   = var.memory
   execution_role_arn       = aws_iam_role.execution.arn
   task_role_arn            = aws_iam_role.task.arn
-  container_definitions    = jsonencode(concat([local.container], var.sidecar_containers))
+  container_definitions    = jsonencode(concat(local.tmp_init, [local.container], var.sidecar_containers))
   tags                     = var.tags
 
   runtime_platform {
@@ -324,8 +391,13 @@ resource "aws_ecs_task_definition" "this" {
 
   lifecycle {
     precondition {
-      condition     = alltrue([for c in var.sidecar_containers : can(c.name) && c.name != "sqsfleet"])
-      error_message = "each of sidecar_containers needs a name other than \"sqsfleet\"."
+      condition     = alltrue([for c in var.sidecar_containers : can(c.name) && !contains(["sqsfleet", "tmp-init"], c.name)])
+      error_message = "each of sidecar_containers needs a name other than \"sqsfleet\" and \"tmp-init\"."
+    }
+
+    precondition {
+      condition     = alltrue([for name in keys(var.secrets) : !contains([for e in local.container_base.environment : e.name], name)])
+      error_message = "a name in secrets is also set by settings or the module: each environment variable comes from one place."
     }
   }
 }
@@ -340,6 +412,11 @@ resource "aws_ecs_service" "this" {
   enable_ecs_managed_tags            = true
   propagate_tags                     = "SERVICE"
   tags                               = var.tags
+  # Without it the provider replaces the service (and stops every task)
+  # when capacity_provider_strategy changes, e.g. fargate_spot_weight from
+  # 0 to 3. With it, such a change is a rolling deployment, as every
+  # other update of the service also is.
+  force_new_deployment = true
 
   deployment_circuit_breaker {
     enable   = true
@@ -371,7 +448,9 @@ resource "aws_ecs_service" "this" {
     ignore_changes = [desired_count]
   }
 
-  depends_on = [aws_iam_role_policy.task, aws_ecs_cluster_capacity_providers.this]
+  # The execution role's policy lets ECS pull the image and write the
+  # logs; created after the first tasks, they would fail to start.
+  depends_on = [aws_iam_role_policy.task, aws_iam_role_policy.execution, aws_ecs_cluster_capacity_providers.this]
 }
 
 # --- Scaling ---------------------------------------------------------------------

@@ -42,3 +42,15 @@ output "log_group_name" {
   description = "CloudWatch log group of the tasks."
   value       = aws_cloudwatch_log_group.this.name
 }
+
+output "service_arn" {
+  description = "ARN of the ECS service (the resource's id is its ARN)."
+  value       = aws_ecs_service.this.id
+}
+
+output "alarm_arns" {
+  description = "ARNs of the module's alarms, by name. scaling_metric_missing: target tracking has no metric."
+  value = {
+    scaling_metric_missing = aws_cloudwatch_metric_alarm.metric_missing.arn
+  }
+}

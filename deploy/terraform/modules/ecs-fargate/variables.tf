@@ -26,7 +26,7 @@ variable "vpc_id" {
 }
 
 variable "subnet_ids" {
-  description = "Subnets of the tasks, normally private ones with a NAT gateway or VPC endpoints for SQS, ECR, CloudWatch Logs and ECS."
+  description = "Subnets of the tasks, normally private ones with a NAT gateway, or VPC endpoints for sqs, ecr.api, ecr.dkr, s3 (gateway, for image layers), logs and ecs; monitoring with publisher = \"cloudwatch\"; ssm or secretsmanager for secrets; kms for customer managed keys."
   type        = list(string)
 }
 
@@ -82,6 +82,12 @@ variable "container_user" {
     condition     = !contains(["root", "0", "0:0", "root:root"], var.container_user)
     error_message = "container_user must not be root."
   }
+}
+
+variable "tmp_init_image" {
+  description = "An image with chmod on its PATH (e.g. public.ecr.aws/docker/library/busybox:stable), for an image that does not declare VOLUME [\"/tmp\"]: a container of it runs first, as root, and makes the task's /tmp volume writable for everyone (mode 1777). null: the image must declare the VOLUME itself, as the Dockerfile's does (deploy/README.md, \"/tmp on Fargate\")."
+  type        = string
+  default     = null
 }
 
 variable "settings" {
@@ -225,6 +231,23 @@ variable "ecr_repository_arns" {
 
 variable "task_role_policy_arns" {
   description = "More managed policies for the task role: what the handler needs."
+  type        = list(string)
+  default     = []
+}
+
+variable "secrets" {
+  description = "Environment variables read from SSM Parameter Store or Secrets Manager, by name: { SQSFLEET_HANDLER_URL = \"arn:aws:ssm:...:parameter/...\", DB_PASSWORD = \"arn:aws:secretsmanager:...:secret:...\" }. A SQSFLEET_* name sets that configuration key; any other reaches the handler through the daemon's environment. Full ARNs (no JSON key suffix): the role may read exactly these. Put secrets here, never in settings, which are plain text. ECS injects them into the container (the execution role reads them)."
+  type        = map(string)
+  default     = {}
+
+  validation {
+    condition     = alltrue([for name, arn in var.secrets : can(regex("^[A-Za-z_][A-Za-z0-9_]*$", name)) && can(regex("^arn:aws[a-z-]*:(ssm:[^:]+:[0-9]{12}:parameter/.+|secretsmanager:[^:]+:[0-9]{12}:secret:[^:]+)$", arn))])
+    error_message = "secrets maps environment variable names to the ARN of an SSM parameter (arn:...:ssm:<region>:<account>:parameter/...) or a Secrets Manager secret (arn:...:secretsmanager:<region>:<account>:secret:<name>)."
+  }
+}
+
+variable "kms_key_arns" {
+  description = "Customer managed KMS keys the workers need: the queue's and the DLQ's (SSE-KMS; receiving needs kms:Decrypt, sending to the DLQ kms:GenerateDataKey), and the keys of secrets. The execution role gets kms:Decrypt on these for the secrets. The roles get kms:Decrypt and kms:GenerateDataKey on these only. Not needed for SSE-SQS or AWS managed keys."
   type        = list(string)
   default     = []
 }

@@ -32,3 +32,11 @@ output "max_attempts" {
   description = "The queue.max_attempts the redrive policy was sized for; give the workers the same."
   value       = var.max_attempts
 }
+
+output "alarm_arns" {
+  description = "ARNs of the module's alarms, by name. dlq_not_empty: messages failed for good. oldest_message: the fleet is not keeping up."
+  value = {
+    dlq_not_empty  = aws_cloudwatch_metric_alarm.dlq_depth.arn
+    oldest_message = aws_cloudwatch_metric_alarm.oldest_message.arn
+  }
+}
