@@ -39,7 +39,7 @@ variable "dlq_arn" {
 }
 
 variable "max_attempts" {
-  description = "queue.max_attempts for the daemon; keep it below the queue's maxReceiveCount (the queue module's max_attempts output)."
+  description = "queue.max_attempts for the daemon; the queue's maxReceiveCount must be at least 2 x max_attempts + 1 (the queue module's max_attempts output and its precondition)."
   type        = number
   default     = 5
 }

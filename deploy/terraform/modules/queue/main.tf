@@ -23,8 +23,11 @@ resource "aws_sqs_queue" "this" {
   tags                       = var.tags
 
   # SQS's own redrive is the safety net: the daemon dead-letters a message
-  # itself after max_attempts, with a failure record. Only a message that
-  # keeps killing the daemon reaches maxReceiveCount.
+  # itself after max_attempts, with a failure record, and a message that
+  # keeps killing the daemon once it was received more than twice
+  # max_attempts times (reason crash_loop). The headroom is for receives
+  # that were not attempts: releases at shutdown, FIFO messages released
+  # behind a failing one.
   redrive_policy = jsonencode({
     deadLetterTargetArn = aws_sqs_queue.dlq.arn
     maxReceiveCount     = var.max_receive_count
@@ -32,8 +35,8 @@ resource "aws_sqs_queue" "this" {
 
   lifecycle {
     precondition {
-      condition     = var.max_receive_count > var.max_attempts
-      error_message = "max_receive_count must be above max_attempts: otherwise SQS moves messages to the DLQ before the daemon records why they failed."
+      condition     = var.max_receive_count >= 2 * var.max_attempts + 1
+      error_message = "max_receive_count must be at least 2 x max_attempts + 1: otherwise SQS may move a message to the DLQ before the daemon records why it failed (the daemon allows receives that were not attempts up to twice max_attempts)."
     }
   }
 }

@@ -21,9 +21,9 @@ variable "max_attempts" {
 }
 
 variable "max_receive_count" {
-  description = "maxReceiveCount of the redrive policy: after this many receives SQS moves a message to the DLQ by itself. It must be above max_attempts, so that it only catches what the daemon could not handle (a handler that crashes the daemon, say)."
+  description = "maxReceiveCount of the redrive policy: after this many receives SQS moves a message to the DLQ by itself. It must be at least 2 x max_attempts + 1, so that it only catches what the daemon could not handle, after the daemon's own crash-loop guard (which allows receives that were not attempts up to twice max_attempts)."
   type        = number
-  default     = 10
+  default     = 11
 }
 
 variable "visibility_timeout_seconds" {
