@@ -60,11 +60,12 @@ func setup(ctx context.Context, c *sqs.Client, name string) error {
 	if err != nil {
 		return err
 	}
-	// maxReceiveCount above the daemon's max_attempts (3 in configs/local.yaml):
-	// SQS's redrive is the safety net, the daemon dead-letters first and says why.
+	// maxReceiveCount at least 2 x max_attempts + 1 (max_attempts is 3 in
+	// configs/local.yaml): SQS's redrive is the safety net behind the
+	// daemon's crash-loop guard, the daemon dead-letters first and says why.
 	policy, _ := json.Marshal(map[string]string{
 		"deadLetterTargetArn": attrs.Attributes["QueueArn"],
-		"maxReceiveCount":     "5",
+		"maxReceiveCount":     "7",
 	})
 	q, err := c.CreateQueue(ctx, &sqs.CreateQueueInput{
 		QueueName:  aws.String(name),
