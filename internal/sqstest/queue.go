@@ -379,3 +379,17 @@ func (s *Server) PurgeQueue(ctx context.Context, url string) error {
 	})
 	return err
 }
+
+// Counts returns the queue's message counts, exact (SQS's are approximate):
+// visible, in flight, delayed.
+func (s *Server) Counts(url string) (visible, inFlight, delayed int) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	q, err := s.queueLocked(url)
+	if err != nil {
+		return 0, 0, 0
+	}
+	a := s.attributesLocked(q)
+	num := func(k string) int { n, _ := strconv.Atoi(a[k]); return n }
+	return num("ApproximateNumberOfMessages"), num("ApproximateNumberOfMessagesNotVisible"), num("ApproximateNumberOfMessagesDelayed")
+}
