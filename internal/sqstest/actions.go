@@ -140,6 +140,7 @@ func (s *Server) sendLocked(q *queue, in SendInput, batchSize int) (SendResult, 
 		q.dedup[dedupKey] = dedupEntry{at: now, id: m.id, sn: m.seq}
 	}
 	q.msgs = append(q.msgs, m)
+	q.byID[m.id] = m
 	s.bumpLocked()
 	return SendResult{MessageID: m.id, MD5OfBody: m.md5Body, MD5OfAttributes: md5Attrs, SequenceNumber: m.seq}, nil
 }
@@ -357,6 +358,7 @@ func (s *Server) receiveLocked(q *queue, max, vis int, attemptID string) ([]Mess
 				i--
 				m.q, m.receipt, m.hiddenUntil = dlq, "", now
 				dlq.msgs = append(dlq.msgs, m)
+				dlq.byID[m.id] = m
 				continue
 			}
 		}
@@ -445,14 +447,14 @@ func (s *Server) deleteLocked(q *queue, rh string, now time.Time) error {
 	if e != nil {
 		return e
 	}
-	if m.deleted {
-		return nil // deleting twice succeeds, as on SQS
-	}
 	if m.receipt != rh {
 		if s.cfg.StaleDelete == StaleDeleteInvalid {
 			return receiptInvalid(rh)
 		}
 		return nil // AWS: "the request will still succeed, but the message might not be deleted"
+	}
+	if m.deleted {
+		return nil // deleting again with the latest handle succeeds
 	}
 	if q.fifo && !m.hiddenUntil.After(now) {
 		return receiptExpired(rh)

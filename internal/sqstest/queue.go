@@ -27,6 +27,7 @@ type queue struct {
 	maxReceive         int
 
 	msgs     []*message                 // not deleted, in send order
+	byID     map[string]*message        // every message ever sent here, for Message
 	dedup    map[string]dedupEntry      // FIFO: deduplication id -> first send
 	attempts map[string]*receiveAttempt // FIFO: ReceiveRequestAttemptId -> result
 	seq      uint64                     // FIFO SequenceNumber
@@ -184,6 +185,7 @@ func (s *Server) createQueueLocked(name string, attrs map[string]string) (string
 		created:  now,
 		dedup:    map[string]dedupEntry{},
 		attempts: map[string]*receiveAttempt{},
+		byID:     map[string]*message{},
 	}
 	if err := s.applyAttrsLocked(q, attrs, true); err != nil {
 		return "", err
@@ -392,4 +394,63 @@ func (s *Server) Counts(url string) (visible, inFlight, delayed int) {
 	a := s.attributesLocked(q)
 	num := func(k string) int { n, _ := strconv.Atoi(a[k]); return n }
 	return num("ApproximateNumberOfMessages"), num("ApproximateNumberOfMessagesNotVisible"), num("ApproximateNumberOfMessagesDelayed")
+}
+
+// MessageState is a message as the double holds it, for assertions; reading
+// it changes nothing.
+type MessageState struct {
+	MessageID       string
+	Body            string
+	GroupID         string
+	DeduplicationID string
+	Attributes      map[string]MessageAttribute
+	ReceiveCount    int
+	ReceiptHandle   string // of the latest receive, the only one accepted
+	SentAt          time.Time
+	FirstReceive    time.Time
+	ReceivedAt      time.Time // of the latest receive
+	HiddenUntil     time.Time // end of the delay or of the visibility timeout
+	Deleted         bool
+}
+
+func (m *message) state() MessageState {
+	return MessageState{
+		MessageID: m.id, Body: m.body, GroupID: m.groupID, DeduplicationID: m.dedupID,
+		Attributes: cloneAttrs(m.attrs), ReceiveCount: m.receiveCount, ReceiptHandle: m.receipt,
+		SentAt: m.sentAt, FirstReceive: m.firstReceive, ReceivedAt: m.receivedAt,
+		HiddenUntil: m.hiddenUntil, Deleted: m.deleted,
+	}
+}
+
+// Peek returns the queue's messages that are not deleted, in send order,
+// visible or not, without receiving them.
+func (s *Server) Peek(url string) []MessageState {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	q, err := s.queueLocked(url)
+	if err != nil {
+		return nil
+	}
+	s.expireLocked(q, s.clock.Now())
+	out := make([]MessageState, len(q.msgs))
+	for i, m := range q.msgs {
+		out[i] = m.state()
+	}
+	return out
+}
+
+// Message returns the state of a message sent to the queue at url, deleted
+// or not (a message redriven elsewhere is found in its new queue).
+func (s *Server) Message(url, id string) (MessageState, bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	q, err := s.queueLocked(url)
+	if err != nil {
+		return MessageState{}, false
+	}
+	m := q.byID[id]
+	if m == nil {
+		return MessageState{}, false
+	}
+	return m.state(), true
 }
