@@ -1049,3 +1049,31 @@ func (q *fakeQueue) logCallsOnFailure(t testing.TB) {
 		}
 	})
 }
+
+// sibling returns another queue, name, in the same double, of the same type
+// and sharing q's dead-letter queue (as several sources often share one DLQ;
+// SQS deduplicates FIFO sends per queue, so their dead letters meet there).
+// Its calls are recorded apart; call it after useClock.
+func (q *fakeQueue) sibling(name string) *fakeQueue {
+	srv := q.double()
+	s := newFake(q.t, name)
+	s.dlqURL, s.waitTime = q.dlqURL, q.waitTime
+	q.mu.Lock()
+	s.now, s.clock, s.stale = q.now, q.clock, q.stale
+	q.mu.Unlock()
+	if s.fifo != q.fifo {
+		q.fatalf("fake sqs: sibling %s is not of %s's type", name, nameOf(q.queueURL))
+	}
+	s.srvOnce.Do(func() {
+		s.used, s.srv, s.model = true, srv, q.model
+		attrs := map[string]string{}
+		if s.fifo {
+			attrs = map[string]string{"FifoQueue": "true", "ContentBasedDeduplication": "true"}
+		}
+		srv.MustCreateQueue(name, attrs)
+	})
+	if s.clock != nil {
+		s.clock.onAdvance(s.bump)
+	}
+	return s
+}
