@@ -1,6 +1,7 @@
 package faults
 
 import (
+	"context"
 	"fmt"
 	"io"
 	"net"
@@ -67,6 +68,7 @@ func Middleware(m *Model, op func(*http.Request) string, throttled, internal Err
 				return
 			}
 		}
+		r = r.WithContext(context.WithValue(r.Context(), faultKey{}, f))
 		switch f.Kind {
 		case Throttle:
 			throttled.Write(w)
@@ -81,6 +83,16 @@ func Middleware(m *Model, op func(*http.Request) string, throttled, internal Err
 			next.ServeHTTP(w, r)
 		}
 	})
+}
+
+type faultKey struct{}
+
+// FromContext returns the decision Middleware made for the request whose
+// context this is (the zero Fault outside Middleware), so the handler it
+// lets through (a request served normally, or a lost response) can record it.
+func FromContext(ctx context.Context) Fault {
+	f, _ := ctx.Value(faultKey{}).(Fault)
+	return f
 }
 
 // abort closes the client's connection without a response. On TCP it sets

@@ -24,8 +24,8 @@ func (s *Server) Handler() http.Handler {
 	if s.cfg.Faults == nil {
 		return inner
 	}
-	// Faults refused by the middleware never reach serve, so they are not
-	// in Calls; the model's own counters have them.
+	// Requests refused by the middleware (throttle, 5xx, reset) never reach
+	// serve, so they are not in Calls; the model's counters have them.
 	return faults.Middleware(s.cfg.Faults, faults.TargetOperation, faults.SQSThrottled, faults.SQSInternalError, inner)
 }
 
@@ -171,10 +171,15 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 	if queue == "" {
 		queue = req.QueueName
 	}
-	// The fault middleware decided before this; a lost response shows up
-	// here as a success the client never sees, and the client's record
-	// of it is its own (the middleware counts it).
-	s.record(op, queue, faults.None, n, err)
+	// The fault middleware decided before this: a request it let through
+	// is recorded with its decision (a lost response as the Go API
+	// records one); the ones it refused never got here.
+	f := faults.FromContext(r.Context())
+	rerr := err
+	if f.Kind == faults.Lost && err == nil {
+		rerr = ErrResponseLost
+	}
+	s.record(op, queue, f.Kind, n, rerr)
 	if err != nil {
 		if errors.Is(err, context.Canceled) {
 			return

@@ -1,6 +1,8 @@
 package sqstest_test
 
 import (
+	"errors"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -139,6 +141,11 @@ func TestHTTPFaults(t *testing.T) {
 	_ = m.SetRules()
 	st := m.Stats()["SendMessage"]
 	visible, _, _ := s.Counts(url)
+	if lostCalls := len(slices.DeleteFunc(s.Calls("SendMessage"), func(c sqstest.Call) bool {
+		return c.Fault != faults.Lost || !errors.Is(c.Err, sqstest.ErrResponseLost)
+	})); lostCalls != st.Faults[faults.Lost] {
+		t.Errorf("%d sends recorded as lost, the model counted %d", lostCalls, st.Faults[faults.Lost])
+	}
 	// Every attempt was acted on, whether its response was lost or not.
 	if visible != st.Requests || st.Faults[faults.Lost] == 0 || visible <= ok {
 		t.Errorf("%d sends succeeded, %d attempts (%d lost), %d messages; want one message per attempt, more than the successes",
