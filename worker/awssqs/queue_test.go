@@ -181,11 +181,20 @@ func queueContract(t *testing.T, b backend) {
 }
 
 func TestLookupRedrive(t *testing.T) {
-	emu := fauxqs.Start(t)
-	url, dlqURL := emu.CreateQueueWithDLQ(t, "redrive", 9)
-	plain := emu.CreateQueue(t, "plain", nil)
-	c := client(emu, nil)
+	t.Run("fauxqs", func(t *testing.T) {
+		emu := fauxqs.Start(t)
+		url, dlqURL := emu.CreateQueueWithDLQ(t, "redrive", 9)
+		lookupRedrive(t, emu.Endpoint(), url, dlqURL, emu.CreateQueue(t, "plain", nil))
+	})
+	t.Run("sqstest", func(t *testing.T) {
+		s := sqstest.New(sqstest.Config{})
+		url, dlqURL := s.MustCreateQueueWithDLQ("redrive", nil, 9)
+		lookupRedrive(t, s.Start(t), url, dlqURL, s.MustCreateQueue("plain", nil))
+	})
+}
 
+func lookupRedrive(t *testing.T, endpoint, url, dlqURL, plain string) {
+	c := clientAt(endpoint, nil)
 	red, err := awssqs.LookupRedrive(ctx(t), c, url)
 	if err != nil {
 		t.Fatalf("LookupRedrive: %v", err)
