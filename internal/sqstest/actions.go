@@ -63,12 +63,11 @@ func (s *Server) send(url string, in SendInput) (SendResult, error) {
 	if err != nil {
 		return SendResult{}, err
 	}
-	return s.sendLocked(q, in, 0)
+	return s.sendLocked(q, in)
 }
 
-// sendLocked validates and enqueues one message; batchSize is the size of the
-// batch so far, for the batch's total limit.
-func (s *Server) sendLocked(q *queue, in SendInput, batchSize int) (SendResult, error) {
+// sendLocked validates and enqueues one message.
+func (s *Server) sendLocked(q *queue, in SendInput) (SendResult, error) {
 	if e := validBody(in.Body); e != nil {
 		return SendResult{}, e
 	}
@@ -205,7 +204,7 @@ func (s *Server) sendBatch(url string, entries []SendBatchEntry) ([]SendBatchRes
 	var ok []SendBatchResult
 	var failed []BatchResultError
 	for _, e := range entries {
-		r, err := s.sendLocked(q, e.SendInput, 0)
+		r, err := s.sendLocked(q, e.SendInput)
 		if err != nil {
 			failed = append(failed, entryErr(e.ID, err))
 			continue

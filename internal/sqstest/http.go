@@ -237,16 +237,9 @@ func (s *Server) dispatch(ctx context.Context, op string, req *request) (any, in
 		if err != nil {
 			return nil, 0, err
 		}
-		all := s.attributesLocked(q)
-		out := map[string]string{}
-		for _, n := range req.AttributeNames {
-			if n == "All" {
-				out = all
-				break
-			}
-			if v, ok := all[n]; ok {
-				out[n] = v
-			}
+		out, err := s.selectAttrsLocked(q, req.AttributeNames)
+		if err != nil {
+			return nil, 0, err
 		}
 		return map[string]any{"Attributes": out}, 0, nil
 	case "SetQueueAttributes":

@@ -9,6 +9,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/aws/aws-sdk-go-v2/service/sqs/types"
 )
 
 type queue struct {
@@ -277,11 +279,6 @@ func (s *Server) ListQueues(ctx context.Context, prefix string) ([]string, error
 	})
 }
 
-var readOnlyAttrs = []string{
-	"ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible", "ApproximateNumberOfMessagesDelayed",
-	"CreatedTimestamp", "LastModifiedTimestamp", "QueueArn",
-}
-
 // GetQueueAttributes returns the named attributes ("All" for every one).
 func (s *Server) GetQueueAttributes(ctx context.Context, url string, names []string) (map[string]string, error) {
 	return call(s, ctx, "GetQueueAttributes", url, func() (map[string]string, int, error) {
@@ -291,23 +288,30 @@ func (s *Server) GetQueueAttributes(ctx context.Context, url string, names []str
 		if err != nil {
 			return nil, 0, err
 		}
-		all := s.attributesLocked(q)
-		out := map[string]string{}
-		for _, n := range names {
-			if n == "All" {
-				return all, 0, nil
-			}
-			v, ok := all[n]
-			if !ok && !slices.Contains(settable, n) {
-				return nil, 0, senderErr("com.amazonaws.sqs#InvalidAttributeName", "InvalidAttributeName",
-					"Unknown Attribute %s.", n)
-			}
-			if ok {
-				out[n] = v
-			}
-		}
-		return out, 0, nil
+		out, err := s.selectAttrsLocked(q, names)
+		return out, 0, err
 	})
+}
+
+// selectAttrsLocked returns the named attributes of q ("All" for every one);
+// a name SQS does not know is refused, as SQS does.
+func (s *Server) selectAttrsLocked(q *queue, names []string) (map[string]string, error) {
+	all := s.attributesLocked(q)
+	out := map[string]string{}
+	for _, n := range names {
+		if n == "All" {
+			return all, nil
+		}
+		v, ok := all[n]
+		if !ok && !slices.Contains(types.QueueAttributeName("").Values(), types.QueueAttributeName(n)) {
+			return nil, senderErr("com.amazonaws.sqs#InvalidAttributeName", "InvalidAttributeName",
+				"Unknown Attribute %s.", n)
+		}
+		if ok {
+			out[n] = v
+		}
+	}
+	return out, nil
 }
 
 func (s *Server) attributesLocked(q *queue) map[string]string {

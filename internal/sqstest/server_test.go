@@ -467,3 +467,15 @@ func TestFaultsInTheGoAPI(t *testing.T) {
 		t.Errorf("model stats: %+v", st)
 	}
 }
+
+func TestGetQueueAttributesNames(t *testing.T) {
+	s, _ := newDouble(t, sqstest.Config{})
+	url := s.MustCreateQueue("q", nil)
+	a, err := s.GetQueueAttributes(bg(), url, []string{"VisibilityTimeout", "RedriveAllowPolicy"})
+	if err != nil || a["VisibilityTimeout"] != "30" || len(a) != 1 {
+		t.Errorf("known names: %v, %v", a, err)
+	}
+	if _, err := s.GetQueueAttributes(bg(), url, []string{"Colour"}); code(err) != "InvalidAttributeName" {
+		t.Errorf("unknown name: %v", err)
+	}
+}
