@@ -10,121 +10,44 @@ import (
 	"time"
 )
 
-// fifoQueue behaves as SQS does for FIFO queues, unlike the emulator, which
-// returns at most one message per group per receive: a receive may return
-// several messages of one group, in order, and a group with a message in
-// flight is locked, so nothing behind that message is returned until it is
-// deleted or visible again. That is the case where the engine's own
-// ordering matters.
+// fifoQueue is a FIFO fakeQueue (so the strict double: several messages of
+// one group per receive, in order, and a group locked while any of its
+// messages is in flight, unlike the emulator, which returns one message per
+// group per receive) with a short long poll. That is the case where the
+// engine's own ordering matters.
 type fifoQueue struct {
-	mu      sync.Mutex
-	msgs    []*fifoMsg // in send order
-	nextRH  int
-	changed chan struct{}
-	vis     []VisibilityChange // every change asked for, in order
+	*fakeQueue
 }
 
-type fifoMsg struct {
-	m         Message
-	visibleAt time.Time
-	receipt   string
-	receives  int
+// newFIFOQueue takes the test for reporting the fake's checks; without one
+// a failed check panics.
+func newFIFOQueue(t ...testing.TB) *fifoQueue {
+	var tb testing.TB
+	if len(t) > 0 {
+		tb = t[0]
+	}
+	q := newFakeFIFOQueue(tb)
+	q.waitTime = 200 * time.Millisecond
+	return &fifoQueue{q}
 }
 
-func newFIFOQueue() *fifoQueue { return &fifoQueue{changed: make(chan struct{}, 1)} }
-
+// send puts n messages of group, with bodies "group:i".
 func (q *fifoQueue) send(group string, n int) {
-	q.mu.Lock()
-	defer q.mu.Unlock()
 	for i := range n {
-		body := fmt.Sprintf("%s:%d", group, i)
-		q.msgs = append(q.msgs, &fifoMsg{m: Message{ID: body, Body: body, GroupID: group}})
+		q.put(fmt.Sprintf("%s:%d", group, i), withGroup(group, ""))
 	}
 }
 
-func (q *fifoQueue) Receive(ctx context.Context, max int, vis time.Duration) ([]*Message, error) {
-	deadline := time.Now().Add(200 * time.Millisecond) // a short long poll
-	for {
-		q.mu.Lock()
-		now := time.Now()
-		locked := map[string]bool{}
-		var out []*Message
-		for _, f := range q.msgs {
-			g := f.m.GroupID
-			if locked[g] {
-				continue
-			}
-			if f.visibleAt.After(now) { // in flight: its group is locked behind it
-				locked[g] = true
-				continue
-			}
-			if len(out) == max {
-				break
-			}
-			q.nextRH++
-			f.receipt = fmt.Sprintf("rh-%d", q.nextRH)
-			f.receives++
-			f.visibleAt = now.Add(vis)
-			m := f.m
-			m.ReceiptHandle, m.ReceiveCount, m.QueueURL = f.receipt, f.receives, "https://sqs.test/1/q.fifo"
-			out = append(out, &m)
-		}
-		q.mu.Unlock()
-		if len(out) > 0 || time.Now().After(deadline) {
-			return out, nil
-		}
-		select {
-		case <-ctx.Done():
-			return nil, ctx.Err()
-		case <-time.After(5 * time.Millisecond):
-		}
-	}
-}
+// empty reports whether every message was deleted.
+func (q *fifoQueue) empty() bool { return len(q.server().Peek(q.queueURL)) == 0 }
 
-func (q *fifoQueue) find(receipt string) int {
-	for i, f := range q.msgs {
-		if f.receipt == receipt && f.visibleAt.After(time.Now()) {
-			return i
-		}
+// vis is every visibility change asked for, in order.
+func (q *fifoQueue) vis() []VisibilityChange {
+	var out []VisibilityChange
+	for _, c := range q.callsOf(opChangeVisibility) {
+		out = append(out, c.Changes...)
 	}
-	return -1
-}
-
-func (q *fifoQueue) Delete(_ context.Context, receipts []string) ([]error, error) {
-	q.mu.Lock()
-	defer q.mu.Unlock()
-	errs := make([]error, len(receipts))
-	for i, r := range receipts {
-		j := q.find(r)
-		if j < 0 {
-			errs[i] = ErrLeaseLost
-			continue
-		}
-		q.msgs = append(q.msgs[:j], q.msgs[j+1:]...)
-	}
-	return errs, nil
-}
-
-func (q *fifoQueue) ChangeVisibility(_ context.Context, changes []VisibilityChange) ([]error, error) {
-	q.mu.Lock()
-	defer q.mu.Unlock()
-	errs := make([]error, len(changes))
-	for i, c := range changes {
-		q.vis = append(q.vis, c)
-		j := q.find(c.ReceiptHandle)
-		if j < 0 {
-			errs[i] = ErrLeaseLost
-			continue
-		}
-		q.msgs[j].visibleAt = time.Now().Add(c.Timeout)
-	}
-	return errs, nil
-}
-
-func (q *fifoQueue) empty() bool {
-	q.mu.Lock()
-	defer q.mu.Unlock()
-	return len(q.msgs) == 0
+	return out
 }
 
 // seen records the order bodies reached the handler and checks that no two
@@ -169,7 +92,7 @@ func (s *seen) got(g string) string {
 func fifoConfig(q *fifoQueue) Config {
 	return Config{
 		Queue:             q,
-		QueueURL:          "https://sqs.test/1/q.fifo",
+		QueueURL:          q.queueURL,
 		Concurrency:       10,
 		VisibilityTimeout: time.Second,
 		HandlerTimeout:    30 * time.Second,
@@ -210,7 +133,8 @@ func runFIFO(t *testing.T, q *fifoQueue, cfg Config, h HandlerFunc) (stop func()
 }
 
 func TestFIFOBatchOfOneGroupRunsInOrderOneAtATime(t *testing.T) {
-	q := newFIFOQueue()
+	q := newFIFOQueue(t)
+	q.logCallsOnFailure(t)
 	q.send("a", 6)
 	q.send("b", 6)
 	s := newSeen()
@@ -234,7 +158,7 @@ func TestFIFOBatchOfOneGroupRunsInOrderOneAtATime(t *testing.T) {
 }
 
 func TestFIFORetryReleasesTheRestOfItsGroupInOrder(t *testing.T) {
-	q := newFIFOQueue()
+	q := newFIFOQueue(t)
 	q.send("a", 5)
 	q.send("b", 3)
 	s := newSeen()
@@ -255,21 +179,21 @@ func TestFIFORetryReleasesTheRestOfItsGroupInOrder(t *testing.T) {
 		t.Errorf("group b order: got %q, want %q", got, want)
 	}
 	// The messages behind a:1 went back with a:1's delay, not at once.
-	q.mu.Lock()
-	defer q.mu.Unlock()
 	retried := 0
-	for _, c := range q.vis {
+	vis := q.vis()
+	for _, c := range vis {
 		if c.Timeout == time.Second { // 300ms backoff, rounded up to SQS's whole seconds
 			retried++
 		}
 	}
 	if retried != 4 { // a:1 and the three behind it
-		t.Errorf("%d visibility changes with the retry delay, want 4 (a:1 and its successors): %v", retried, q.vis)
+		t.Errorf("%d visibility changes with the retry delay, want 4 (a:1 and its successors): %v", retried, vis)
 	}
 }
 
 func TestFIFOWaitingSuccessorsKeepTheirLeases(t *testing.T) {
-	q := newFIFOQueue()
+	q := newFIFOQueue(t)
+	q.logCallsOnFailure(t)
 	q.send("s", 4)
 	s := newSeen()
 	runFIFO(t, q, fifoConfig(q), func(ctx context.Context, m *Message) error {
@@ -290,7 +214,7 @@ func TestFIFOWaitingSuccessorsKeepTheirLeases(t *testing.T) {
 }
 
 func TestFIFOShutdownReleasesWaitingMessagesUnstarted(t *testing.T) {
-	q := newFIFOQueue()
+	q := newFIFOQueue(t)
 	q.send("w", 3)
 	s := newSeen()
 	started := make(chan struct{})
@@ -310,14 +234,13 @@ func TestFIFOShutdownReleasesWaitingMessagesUnstarted(t *testing.T) {
 	if got := s.got("w"); got != "w:0" {
 		t.Errorf("handled %q during shutdown, want only the running w:0", got)
 	}
-	q.mu.Lock()
-	defer q.mu.Unlock()
-	if len(q.msgs) != 2 {
-		t.Fatalf("%d messages left, want w:1 and w:2", len(q.msgs))
+	left := q.server().Peek(q.queueURL)
+	if len(left) != 2 {
+		t.Fatalf("%d messages left, want w:1 and w:2", len(left))
 	}
-	for _, f := range q.msgs {
-		if f.visibleAt.After(time.Now()) {
-			t.Errorf("%s still invisible after shutdown; it must be released at once", f.m.Body)
+	for _, m := range left {
+		if m.HiddenUntil.After(time.Now()) {
+			t.Errorf("%s still invisible after shutdown; it must be released at once", m.Body)
 		}
 	}
 }
@@ -344,7 +267,7 @@ func (q *failingOnce) Receive(ctx context.Context, max int, vis time.Duration) (
 }
 
 func TestFIFORetriedReceiveReusesAttemptID(t *testing.T) {
-	q := &failingOnce{fifoQueue: newFIFOQueue()}
+	q := &failingOnce{fifoQueue: newFIFOQueue(t)}
 	q.send("a", 1)
 	cfg := fifoConfig(q.fifoQueue)
 	cfg.Queue = q

@@ -637,7 +637,9 @@ func TestPoolDeadLetter(t *testing.T) {
 	}}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			q := newFakeQueue(t)
+			// A deduplication id comes only from a FIFO queue: SQS refuses
+			// one on a standard queue.
+			q := newFakeFIFOQueue(t)
 			id := q.put("payload", withAttrs(attrs), withGroup("group-1", "dedup-1"), withPriorReceives(tt.prior))
 			calls := newCallCounter()
 			cfg := testConfig(q)

@@ -33,8 +33,15 @@ type daemon struct {
 // startDaemon runs `sqsfleet run` with env added to the emulator's env.
 func startDaemon(t *testing.T, emu *fauxqs.Server, env ...string) *daemon {
 	t.Helper()
+	return startDaemonEnv(t, emu.Env(), env...)
+}
+
+// startDaemonEnv runs `sqsfleet run` with base (an SQS's environment, e.g.
+// sqstest.Env) and then env added to the test's environment.
+func startDaemonEnv(t *testing.T, base []string, env ...string) *daemon {
+	t.Helper()
 	cmd := exec.Command(binPath, "run")
-	cmd.Env = append(append(os.Environ(), emu.Env()...), env...)
+	cmd.Env = append(append(os.Environ(), base...), env...)
 	// Handler children left behind by a killed daemon may hold stderr open;
 	// WaitDelay keeps Wait from waiting for them forever.
 	cmd.WaitDelay = 5 * time.Second

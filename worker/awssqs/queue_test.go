@@ -14,6 +14,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/sqsfleet/sqsfleet/internal/fauxqs"
+	"github.com/sqsfleet/sqsfleet/internal/sqstest"
 	"github.com/sqsfleet/sqsfleet/worker"
 	"github.com/sqsfleet/sqsfleet/worker/awssqs"
 )
@@ -21,10 +22,14 @@ import (
 // client builds the adapter's SQS client the way the daemon does, with the
 // meter in its middleware stack, pointed at the emulator.
 func client(emu *fauxqs.Server, meter *awssqs.Meter) *sqs.Client {
+	return clientAt(emu.Endpoint(), meter)
+}
+
+func clientAt(endpoint string, meter *awssqs.Meter) *sqs.Client {
 	return awssqs.NewClient(aws.Config{
 		Region:       "us-east-1",
 		Credentials:  credentials.NewStaticCredentialsProvider("test", "test", ""),
-		BaseEndpoint: aws.String(emu.Endpoint()),
+		BaseEndpoint: aws.String(endpoint),
 	}, meter)
 }
 
@@ -43,11 +48,38 @@ func send(t *testing.T, c *sqs.Client, url, body string, attrs map[string]types.
 	return aws.ToString(out.MessageId)
 }
 
+// backend is an SQS the adapter's contract runs against: the emulator, and
+// the strict test double through its HTTP protocol (go-cloud's drivertest
+// pattern: one suite, every implementation).
+type backend struct {
+	endpoint    string
+	url, dlqURL string
+	counts      func(t *testing.T, url string) (visible, inFlight int)
+}
+
 func TestQueueContract(t *testing.T) {
-	emu := fauxqs.Start(t)
-	url, dlqURL := emu.CreateQueueWithDLQ(t, "contract", 7)
+	t.Run("fauxqs", func(t *testing.T) {
+		emu := fauxqs.Start(t)
+		url, dlqURL := emu.CreateQueueWithDLQ(t, "contract", 7)
+		queueContract(t, backend{emu.Endpoint(), url, dlqURL, func(t *testing.T, url string) (int, int) {
+			v, nv, _ := emu.Counts(t, url)
+			return v, nv
+		}})
+	})
+	t.Run("sqstest", func(t *testing.T) {
+		s := sqstest.New(sqstest.Config{MaxWait: 2 * time.Second})
+		url, dlqURL := s.MustCreateQueueWithDLQ("contract", nil, 7)
+		queueContract(t, backend{s.Start(t), url, dlqURL, func(t *testing.T, url string) (int, int) {
+			v, nv, _ := s.Counts(url)
+			return v, nv
+		}})
+	})
+}
+
+func queueContract(t *testing.T, b backend) {
+	url, dlqURL := b.url, b.dlqURL
 	meter := awssqs.NewMeter(prometheus.NewRegistry())
-	c := client(emu, meter)
+	c := clientAt(b.endpoint, meter)
 	q := awssqs.NewQueue(c, url, time.Second)
 
 	before := time.Now().Add(-time.Second)
@@ -133,7 +165,7 @@ func TestQueueContract(t *testing.T) {
 	if err != nil || errs[0] != nil {
 		t.Fatalf("Delete = %v, %v", errs, err)
 	}
-	if v, nv, _ := emu.Counts(t, url); v != 0 || nv != 0 {
+	if v, nv := b.counts(t, url); v != 0 || nv != 0 {
 		t.Errorf("after delete: visible %d, in flight %d; want 0, 0", v, nv)
 	}
 
@@ -149,11 +181,20 @@ func TestQueueContract(t *testing.T) {
 }
 
 func TestLookupRedrive(t *testing.T) {
-	emu := fauxqs.Start(t)
-	url, dlqURL := emu.CreateQueueWithDLQ(t, "redrive", 9)
-	plain := emu.CreateQueue(t, "plain", nil)
-	c := client(emu, nil)
+	t.Run("fauxqs", func(t *testing.T) {
+		emu := fauxqs.Start(t)
+		url, dlqURL := emu.CreateQueueWithDLQ(t, "redrive", 9)
+		lookupRedrive(t, emu.Endpoint(), url, dlqURL, emu.CreateQueue(t, "plain", nil))
+	})
+	t.Run("sqstest", func(t *testing.T) {
+		s := sqstest.New(sqstest.Config{})
+		url, dlqURL := s.MustCreateQueueWithDLQ("redrive", nil, 9)
+		lookupRedrive(t, s.Start(t), url, dlqURL, s.MustCreateQueue("plain", nil))
+	})
+}
 
+func lookupRedrive(t *testing.T, endpoint, url, dlqURL, plain string) {
+	c := clientAt(endpoint, nil)
 	red, err := awssqs.LookupRedrive(ctx(t), c, url)
 	if err != nil {
 		t.Fatalf("LookupRedrive: %v", err)
