@@ -14,12 +14,14 @@ import (
 // reusing the source's id (or the stable message id) would lose the second
 // dead letter while the engine deletes its source. Each send therefore gets
 // a fresh id; the group stays, so the DLQ keeps the group's order.
+//
+// TestPoolFIFODeadLettersAreNotDeduplicatedAway shows the loss with two
+// queues sharing a DLQ; this checks the ids themselves.
 func TestDeadLetterFIFOGetsFreshDeduplicationID(t *testing.T) {
-	q := newFakeQueue(t)
+	q := newFakeFIFOQueue(t)
 	cfg := testConfig(q)
-	cfg.FIFO = true
-	first := q.put("same body", withGroup("g1", "content-hash"))
-	second := q.put("same body", withGroup("g2", "content-hash"))
+	first := q.put("first body", withGroup("g1", "dedup-1"))
+	second := q.put("second body", withGroup("g2", "dedup-2"))
 	startPool(t, q, cfg, func(ctx context.Context, m *Message) error {
 		return Permanent(errors.New("rejected"))
 	})
@@ -37,7 +39,7 @@ func TestDeadLetterFIFOGetsFreshDeduplicationID(t *testing.T) {
 		switch {
 		case id == "":
 			t.Error("a FIFO dead letter without a deduplication id (the DLQ need not deduplicate by content)")
-		case id == "content-hash" || id == first || id == second:
+		case id == "dedup-1" || id == "dedup-2" || id == first || id == second:
 			t.Errorf("dead letter reuses deduplication id %q from its source; the DLQ would drop a second one within 5 minutes", id)
 		case seen[id]:
 			t.Errorf("two dead letters share deduplication id %q", id)
@@ -48,55 +50,4 @@ func TestDeadLetterFIFOGetsFreshDeduplicationID(t *testing.T) {
 	if !groups["g1"] || !groups["g2"] {
 		t.Errorf("dead-letter groups = %v, want g1 and g2 kept", groups)
 	}
-}
-
-// A message redriven to its queue and failing again within five minutes
-// must not reuse the deduplication id of its first dead letter.
-func TestDeadLetterFIFORedrivenMessageGetsANewID(t *testing.T) {
-	q := newFakeQueue(t)
-	cfg := testConfig(q)
-	cfg.FIFO = true
-	id := q.put("poison", withGroup("g", "d"))
-	fail := func(ctx context.Context, m *Message) error { return Permanent(errors.New("still bad")) }
-	h := startPool(t, q, cfg, fail)
-	q.waitFor(t, 5*time.Second, "dead-lettered", func() bool { return q.deleted(id) })
-	h.stop()
-	// The redrive: the same message (same message id, same dedup id) again.
-	again := q.put("poison", withGroup("g", "d"))
-	startPool(t, q, cfg, fail)
-	q.waitFor(t, 5*time.Second, "dead-lettered again", func() bool { return q.deleted(again) })
-	dls := q.deadLetters()
-	if len(dls) != 2 || dls[0].DeduplicationID == dls[1].DeduplicationID {
-		t.Fatalf("dead letters %d, dedup ids %q; want 2 with different ids", len(dls), dedupIDs(dls))
-	}
-}
-
-// Standard queues accept a MessageGroupId since fair queues (2025) and
-// return it on receive, but refuse a MessageDeduplicationId. The DLQ's type
-// decides what a dead letter carries, never whether the message has a group.
-func TestDeadLetterStandardQueueKeepsGroupWithoutDeduplicationID(t *testing.T) {
-	q := newFakeQueue(t)
-	fair := q.put("tenant work", withGroup("tenant-a", ""))
-	plain := q.put("plain work")
-	startPool(t, q, testConfig(q), func(ctx context.Context, m *Message) error {
-		return Permanent(errors.New("rejected"))
-	})
-	q.waitFor(t, 5*time.Second, "both dead-lettered", func() bool { return q.deleted(fair) && q.deleted(plain) })
-	for _, dl := range q.deadLetters() {
-		if dl.DeduplicationID != "" {
-			t.Errorf("dead letter %q carries deduplication id %q; a standard DLQ rejects it", dl.Body, dl.DeduplicationID)
-		}
-		want := map[string]string{"tenant work": "tenant-a", "plain work": ""}[dl.Body]
-		if dl.GroupID != want {
-			t.Errorf("dead letter %q group = %q, want %q (fairness kept)", dl.Body, dl.GroupID, want)
-		}
-	}
-}
-
-func dedupIDs(dls []*DeadLetter) []string {
-	out := make([]string, len(dls))
-	for i, d := range dls {
-		out[i] = d.DeduplicationID
-	}
-	return out
 }

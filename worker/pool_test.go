@@ -664,8 +664,8 @@ func TestPoolDeadLetter(t *testing.T) {
 				t.Fatalf("%d dead letters, want 1", len(dls))
 			}
 			dl := dls[0]
-			// A standard queue's DLQ: the group (fair queues) kept, no deduplication id.
-			if dl.Body != "payload" || dl.GroupID != "group-1" || dl.DeduplicationID != "" {
+			// A FIFO DLQ: the group kept, a deduplication id of its own.
+			if dl.Body != "payload" || dl.GroupID != "group-1" || dl.DeduplicationID == "" || dl.DeduplicationID == "dedup-1" {
 				t.Errorf("dead letter body/group/dedup = %q/%q/%q", dl.Body, dl.GroupID, dl.DeduplicationID)
 			}
 			for k, v := range attrs {
