@@ -39,43 +39,13 @@ const (
 // sqsMaxVisibility is the longest visibility SQS accepts.
 const sqsMaxVisibility = sqstest.MaxVisibility
 
-// testClock is an injectable clock. Advance runs the registered hooks, so a
-// fake queue on this clock wakes its long polls when time moves.
-type testClock struct {
-	mu    sync.Mutex
-	t     time.Time
-	hooks []func()
-}
+// testClock is sqstest's manual clock: the engine and the double read it,
+// and Advance wakes the double's long polls.
+type testClock = sqstest.ManualClock
 
 func newTestClock() *testClock {
-	return &testClock{t: time.Date(2031, 3, 14, 15, 9, 26, 0, time.UTC)}
+	return sqstest.NewManualClock(time.Date(2031, 3, 14, 15, 9, 26, 0, time.UTC))
 }
-
-func (c *testClock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.t
-}
-
-func (c *testClock) Advance(d time.Duration) {
-	c.mu.Lock()
-	c.t = c.t.Add(d)
-	hooks := slices.Clone(c.hooks)
-	c.mu.Unlock()
-	for _, h := range hooks {
-		h()
-	}
-}
-
-func (c *testClock) onAdvance(f func()) {
-	c.mu.Lock()
-	c.hooks = append(c.hooks, f)
-	c.mu.Unlock()
-}
-
-// Subscribe makes testClock a manual clock for sqstest: the double wakes its
-// long polls on Advance instead of arming real timers.
-func (c *testClock) Subscribe(f func()) { c.onAdvance(f) }
 
 // fakeCall is the record of one call to the fake.
 type fakeCall struct {
@@ -281,7 +251,7 @@ func (q *fakeQueue) useClock(c *testClock) {
 	if used {
 		q.fatalf("fake sqs: useClock after the queue was first used")
 	}
-	c.onAdvance(q.bump)
+	c.Subscribe(q.bump)
 }
 
 // staleDeletesIgnored makes a delete with the receipt handle of an earlier
@@ -1073,7 +1043,7 @@ func (q *fakeQueue) sibling(name string) *fakeQueue {
 		srv.MustCreateQueue(name, attrs)
 	})
 	if s.clock != nil {
-		s.clock.onAdvance(s.bump)
+		s.clock.Subscribe(s.bump)
 	}
 	return s
 }

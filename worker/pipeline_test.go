@@ -22,14 +22,9 @@ import (
 // not depend on this machine's speed.
 func TestReceivesArePipelinedAtRoundTripLatency(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
-		const rtt = 15 * time.Millisecond
-		q := newFakeQueue(t)
-		ids := q.putN(2000)
-		q.setHooks(func(c fakeCall) { time.Sleep(rtt) }, nil)
-		cfg := testConfig(q)
-		cfg.Concurrency = 10
+		const rtt = 15 * time.Millisecond // distantQueue's
+		q, ids, cfg := distantQueue(t, 2000)
 		cfg.FlushInterval = 50 * time.Millisecond
-		cfg.VisibilityTimeout = 30 * time.Second
 		h := startPool(t, q, cfg, func(ctx context.Context, m *Message) error { return nil })
 		start := time.Now()
 		q.waitFor(t, time.Minute, "every message deleted", func() bool { return q.allDeleted(ids) })
@@ -55,12 +50,7 @@ func TestReceivesArePipelinedAtRoundTripLatency(t *testing.T) {
 // consume a prefetched message within a round trip, so none waits long.
 func TestSlowHandlersGetNoPrefetch(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
-		q := newFakeQueue(t)
-		ids := q.putN(60)
-		q.setHooks(func(c fakeCall) { time.Sleep(15 * time.Millisecond) }, nil)
-		cfg := testConfig(q)
-		cfg.Concurrency = 10
-		cfg.VisibilityTimeout = 30 * time.Second
+		q, ids, cfg := distantQueue(t, 60)
 		h := startPool(t, q, cfg, func(ctx context.Context, m *Message) error {
 			time.Sleep(time.Second)
 			return nil
@@ -92,6 +82,19 @@ func TestIdleDaemonSendsOneLongPollAtATime(t *testing.T) {
 	})
 }
 
+// distantQueue is a queue of n messages whose every call takes a 15 ms
+// round trip (on synctest's clock), and a configuration of concurrency 10
+// for it.
+func distantQueue(t *testing.T, n int) (*fakeQueue, []string, Config) {
+	q := newFakeQueue(t)
+	ids := q.putN(n)
+	q.setHooks(func(c fakeCall) { time.Sleep(15 * time.Millisecond) }, nil)
+	cfg := testConfig(q)
+	cfg.Concurrency = 10
+	cfg.VisibilityTimeout = 30 * time.Second
+	return q, ids, cfg
+}
+
 // maxObserved is the upper bound of the highest histogram bucket that has
 // an observation (+Inf if one is above the last bound).
 func maxObserved(t *testing.T, h prometheus.Histogram) time.Duration {
@@ -120,12 +123,7 @@ func maxObserved(t *testing.T, h prometheus.Histogram) time.Duration {
 // other instances), and run later, once each.
 func TestPrefetchedMessagesWaitingTooLongGoBack(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
-		q := newFakeQueue(t)
-		ids := q.putN(400)
-		q.setHooks(func(c fakeCall) { time.Sleep(15 * time.Millisecond) }, nil)
-		cfg := testConfig(q)
-		cfg.Concurrency = 10
-		cfg.VisibilityTimeout = 30 * time.Second
+		q, ids, cfg := distantQueue(t, 400)
 		start := time.Now()
 		calls := newCallCounter()
 		h := startPool(t, q, cfg, func(ctx context.Context, m *Message) error {
@@ -155,12 +153,7 @@ func TestPrefetchedMessagesWaitingTooLongGoBack(t *testing.T) {
 // back at once: no handler starts after shutdown begins.
 func TestShutdownReleasesPrefetchedMessagesUnstarted(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
-		q := newFakeQueue(t)
-		ids := q.putN(2000)
-		q.setHooks(func(c fakeCall) { time.Sleep(15 * time.Millisecond) }, nil)
-		cfg := testConfig(q)
-		cfg.Concurrency = 10
-		cfg.VisibilityTimeout = 30 * time.Second
+		q, ids, cfg := distantQueue(t, 2000)
 		var runs, late atomic.Int64
 		var stopping atomic.Bool
 		h := startPool(t, q, cfg, func(ctx context.Context, m *Message) error {
