@@ -60,6 +60,7 @@ type options struct {
 	latencyHandlerConc int
 	latencySlow        time.Duration
 	faultsMessages     int
+	faults500Messages  int
 	faultsConcurrency  intList
 	faultsVisibility   time.Duration
 }
@@ -104,7 +105,8 @@ func main() {
 	flag.IntVar(&o.latencyMessages, "latency-messages", 3000, "latency phase: backlog of each fast-handler run (a third of it for the 20ms handler and the slow-message runs)")
 	flag.IntVar(&o.latencyHandlerConc, "latency-handler-concurrency", 10, "latency phase: concurrency of the 20ms, 1s and slow-message runs (the 1s run has 5 messages per slot)")
 	flag.DurationVar(&o.latencySlow, "latency-slow", 30*time.Second, "latency phase: the slow message's handler time (0: no slow-message run)")
-	flag.IntVar(&o.faultsMessages, "faults-messages", 1000, "faults phase: backlog of each run")
+	flag.IntVar(&o.faultsMessages, "faults-messages", 1000, "faults phase: backlog of the brown-out runs and their baseline")
+	flag.IntVar(&o.faults500Messages, "faults-500-messages", 4000, "faults phase: backlog of the 1% 500s runs and their baseline")
 	o.faultsConcurrency = intList{10, 64}
 	flag.Var(&o.faultsConcurrency, "faults-concurrency", "faults phase: concurrencies, comma-separated")
 	flag.DurationVar(&o.faultsVisibility, "faults-visibility", 5*time.Second, "faults phase: the daemon's queue.visibility_timeout (a lost receive hides its messages this long)")

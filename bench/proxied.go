@@ -448,13 +448,20 @@ type faultsResult struct {
 func (b *bench) faultsPhase(ctx context.Context) (*faultsResult, error) {
 	res := &faultsResult{VisibilityS: b.o.faultsVisibility.Seconds()}
 	serverErrors := faults.Config{Seed: b.o.seed, Rules: []faults.Rule{{Kind: faults.ServerError, Rate: 0.01}}}
+	none := faults.Config{Seed: b.o.seed}
 	for _, c := range b.o.faultsConcurrency {
+		// 1% of a thousand messages' few hundred requests is a handful of
+		// faults; the 500s runs (and their baseline) take a larger backlog.
 		for _, f := range []struct {
 			name string
 			cfg  faults.Config
-		}{{"none", faults.Config{Seed: b.o.seed}}, {"brown-out mix", faultproxy.BrownOut(b.o.seed)}, {"1% 500s", serverErrors}} {
-			r, err := b.proxied(ctx, proxiedSpec{label: fmt.Sprintf("faults %s, c=%d", f.name, c), faults: f.cfg,
-				concurrency: c, messages: b.o.faultsMessages, visibility: b.o.faultsVisibility})
+			n    int
+		}{
+			{"none", none, b.o.faultsMessages}, {"brown-out mix", faultproxy.BrownOut(b.o.seed), b.o.faultsMessages},
+			{"none", none, b.o.faults500Messages}, {"1% 500s", serverErrors, b.o.faults500Messages},
+		} {
+			r, err := b.proxied(ctx, proxiedSpec{label: fmt.Sprintf("faults %s, %d messages, c=%d", f.name, f.n, c), faults: f.cfg,
+				concurrency: c, messages: f.n, visibility: b.o.faultsVisibility})
 			if err != nil {
 				return nil, err
 			}

@@ -10,7 +10,7 @@ import (
 // handler and concurrency as r: the figure it is shown beside.
 func baseline(runs []*proxiedRun, r *proxiedRun, faultFree bool) *proxiedRun {
 	for _, b := range runs {
-		if b == r || b.Handler != r.Handler || b.Concurrency != r.Concurrency {
+		if b == r || b.Handler != r.Handler || b.Concurrency != r.Concurrency || b.Messages != r.Messages {
 			continue
 		}
 		if faultFree && b.Faults == "" && b.AddedMS == r.AddedMS || !faultFree && b.AddedMS == 0 && b.Faults == r.Faults {
