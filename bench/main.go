@@ -102,7 +102,7 @@ func main() {
 	flag.Uint64Var(&o.seed, "seed", 13, "seed of the fault proxy's decisions (latency and faults phases)")
 	o.latencyRuns = latencyRuns{{5 * time.Millisecond, []int{10, 20}}, {15 * time.Millisecond, []int{10, 20, 64, 256}}}
 	flag.Var(&o.latencyRuns, "latency-runs", "latency phase: added latency and the concurrencies to run at it, e.g. '5ms:10,20 15ms:10,64'; the last latency is also that of the slower handlers' runs")
-	flag.IntVar(&o.latencyMessages, "latency-messages", 3000, "latency phase: backlog of each fast-handler run (a third of it for the 20ms handler and the slow-message runs)")
+	flag.IntVar(&o.latencyMessages, "latency-messages", 3000, "latency phase: backlog of each fast-handler run up to concurrency 39 (c/20 times it above, at most 4 times; a third of it for the 20ms handler and the slow-message runs)")
 	flag.IntVar(&o.latencyHandlerConc, "latency-handler-concurrency", 10, "latency phase: concurrency of the 20ms, 1s and slow-message runs (the 1s run has 5 messages per slot)")
 	flag.DurationVar(&o.latencySlow, "latency-slow", 30*time.Second, "latency phase: the slow message's handler time (0: no slow-message run)")
 	flag.IntVar(&o.faultsMessages, "faults-messages", 1000, "faults phase: backlog of the brown-out runs and their baseline")
@@ -213,7 +213,7 @@ func run(ctx context.Context, o options) error {
 	}()
 
 	r := &results{
-		Machine: machine{CPUs: runtime.NumCPU(), Go: runtime.Version(), OS: runtime.GOOS + "/" + runtime.GOARCH},
+		Machine: machine{CPUs: runtime.NumCPU(), Go: runtime.Version(), OS: runtime.GOOS + "/" + runtime.GOARCH, Load: [2]float64{loadAvg()}},
 		Config: config{
 			Rounds: o.rounds, Messages: o.messages, ExecMessages: o.execMessages, Concurrency: o.concurrency,
 			BodySize: o.bodySize, RawWorkers: o.rawWorkers, Via: o.via, Seed: o.seed,

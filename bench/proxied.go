@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"os"
 	"os/exec"
 	"slices"
 	"strconv"
@@ -45,6 +46,12 @@ type proxiedRun struct {
 	// message was handled and the queue was empty.
 	MsgsPerSec float64 `json:"msgs_per_s"`
 	DrainS     float64 `json:"drain_s"`
+	// Cores is the CPU seconds per second over the same steady state of
+	// the daemon, the emulator, this program (the proxy, mostly) and the
+	// sink: where the machine's two cores go, and whether they are full.
+	// (Per message it would mislead: an emulator holding long polls
+	// spends CPU by the second, not by the message.)
+	Cores [4]float64 `json:"cores_busy_daemon_emulator_proxy_sink"`
 	// ReqPerMsg and Requests are the message path's requests (receive,
 	// delete, visibility, send) counted at the proxy, retries included.
 	ReqPerMsg float64        `json:"requests_per_msg_at_proxy"`
@@ -157,6 +164,24 @@ func (b *bench) proxied(ctx context.Context, s proxiedSpec) (*proxiedRun, error)
 		return p.stop(time.Minute, func(done <-chan struct{}) { wakeUntil(ctx, b.admin, url, done) })
 	}
 
+	// The CPU of every process on the machine's two cores: the daemon, the
+	// emulator, this program (the proxy, mostly) and the recording sink.
+	self, emu := os.Getpid(), b.emu.PID()
+	probe := func() (sample, error) {
+		x, err := p.probe()
+		if err != nil {
+			return x, err
+		}
+		if x.emuCPU, _, err = cpuTimes(emu); err != nil {
+			return x, err
+		}
+		if x.benchCPU, _, err = cpuTimes(self); err != nil {
+			return x, err
+		}
+		x.sinkCPU, _, err = cpuTimes(sink.pid())
+		return x, err
+	}
+
 	// Sample until the queue is empty (a message is deleted only after its
 	// handler succeeded): the daemon's success count alone can pass n
 	// early when a lost delete response makes a message run twice.
@@ -174,7 +199,7 @@ func (b *bench) proxied(ctx context.Context, s proxiedSpec) (*proxiedRun, error)
 			return nil, ctx.Err()
 		case <-tick.C:
 		}
-		x, err := p.probe()
+		x, err := probe()
 		if err != nil {
 			p.kill()
 			return nil, err
@@ -212,8 +237,11 @@ func (b *bench) proxied(ctx context.Context, s proxiedSpec) (*proxiedRun, error)
 	}
 	if len(samples) > 1 {
 		a, z := window(samples, n)
-		if z.t.After(a.t) {
-			r.MsgsPerSec = (z.done - a.done) / z.t.Sub(a.t).Seconds()
+		if d := z.done - a.done; z.t.After(a.t) && d > 0 {
+			r.MsgsPerSec = d / z.t.Sub(a.t).Seconds()
+			span := z.t.Sub(a.t).Seconds()
+			cores := func(from, to time.Duration) float64 { return (to - from).Seconds() / span }
+			r.Cores = [4]float64{cores(a.cpu, z.cpu), cores(a.emuCPU, z.emuCPU), cores(a.benchCPU, z.benchCPU), cores(a.sinkCPU, z.sinkCPU)}
 		}
 	}
 	total := 0
@@ -392,13 +420,16 @@ func (b *bench) latency(ctx context.Context) (*latencyResult, error) {
 	for _, lr := range b.o.latencyRuns {
 		d := lr.added
 		for _, c := range lr.concurrency {
+			// At high concurrency the backlog is gone in about a second;
+			// a larger one gives the steady state time to be measured.
+			n := b.o.latencyMessages * min(4, max(1, c/20))
 			if !baselineDone[c] {
 				baselineDone[c] = true
-				if err := add(proxiedSpec{label: fmt.Sprintf("fast, c=%d, +0ms", c), faults: lat(0), concurrency: c, messages: b.o.latencyMessages}); err != nil {
+				if err := add(proxiedSpec{label: fmt.Sprintf("fast, c=%d, +0ms", c), faults: lat(0), concurrency: c, messages: n}); err != nil {
 					return nil, err
 				}
 			}
-			if err := add(proxiedSpec{label: fmt.Sprintf("fast, c=%d, +%s", c, ms(d)), faults: lat(d), concurrency: c, messages: b.o.latencyMessages}); err != nil {
+			if err := add(proxiedSpec{label: fmt.Sprintf("fast, c=%d, +%s", c, ms(d)), faults: lat(d), concurrency: c, messages: n}); err != nil {
 				return nil, err
 			}
 		}

@@ -3,7 +3,9 @@ package main
 import (
 	"fmt"
 	"io"
+	"os"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 )
@@ -12,6 +14,24 @@ type machine struct {
 	CPUs int    `json:"cpus"`
 	Go   string `json:"go"`
 	OS   string `json:"os"`
+	// Load is the 1-minute load average at the start and at the end of the
+	// run: above the CPU count, other work shared the cores and every
+	// figure is low.
+	Load [2]float64 `json:"load_avg_1m"`
+}
+
+// loadAvg is the 1-minute load average (0 if unreadable).
+func loadAvg() float64 {
+	b, err := os.ReadFile("/proc/loadavg")
+	if err != nil {
+		return 0
+	}
+	f := strings.Fields(string(b))
+	if len(f) == 0 {
+		return 0
+	}
+	v, _ := strconv.ParseFloat(f[0], 64)
+	return v
 }
 
 type config struct {
@@ -61,6 +81,7 @@ type results struct {
 // finish computes the ratios to the ceiling and checks the targets.
 func (r *results) finish(elapsed time.Duration) {
 	r.Seconds = elapsed.Seconds()
+	r.Machine.Load[1] = loadAvg()
 	// The ceiling is the median raw run, as every consumer figure is its
 	// median run.
 	if r.Raw != nil {
@@ -109,8 +130,8 @@ func (r *results) finish(elapsed time.Duration) {
 
 // printTables writes the results as Markdown tables, ready for the README.
 func (r *results) printTables(w io.Writer) {
-	fmt.Fprintf(w, "\nsqsfleet bench: %d CPUs, %s, %s, fauxqs emulator; concurrency %d, %d-byte bodies, run took %.0fs\n\n",
-		r.Machine.CPUs, r.Machine.Go, r.Machine.OS, r.Config.Concurrency, r.Config.BodySize, r.Seconds)
+	fmt.Fprintf(w, "\nsqsfleet bench: %d CPUs, %s, %s, fauxqs emulator; concurrency %d, %d-byte bodies, run took %.0fs; load average %.1f at the start, %.1f at the end\n\n",
+		r.Machine.CPUs, r.Machine.Go, r.Machine.OS, r.Config.Concurrency, r.Config.BodySize, r.Seconds, r.Machine.Load[0], r.Machine.Load[1])
 
 	if r.Raw != nil || r.Go != nil || r.HTTP != nil || r.RawHTTP != nil || r.Exec != nil || r.Big != nil {
 		r.printThroughput(w)

@@ -37,7 +37,14 @@ func (r *results) proxiedTargets(add func(name string, v float64, limit string, 
 			case 10:
 				t("latency", "msgs/s, fast handler, c=10, +15 ms", run.MsgsPerSec, ">= 1000", run.MsgsPerSec >= 1000)
 			case 64:
-				t("latency", "msgs/s, fast handler, c=64, +15 ms", run.MsgsPerSec, ">= 5000 (or the CPU bound)", run.MsgsPerSec >= 5000)
+				// "Or the CPU bound of this machine": the same run with
+				// nothing added is that bound here (the proxy included), and
+				// runs move by about 10%.
+				bound := 5000.0
+				if b := baseline(l.Runs, run, false); b != nil && 0.9*b.MsgsPerSec < bound {
+					bound = 0.9 * b.MsgsPerSec
+				}
+				t("latency", "msgs/s, fast handler, c=64, +15 ms", run.MsgsPerSec, fmt.Sprintf(">= %.0f (5000, or 0.9 of the same run with nothing added: the CPU bound here)", bound), run.MsgsPerSec >= bound)
 			default:
 				continue
 			}
@@ -84,8 +91,8 @@ func (r *results) printProxied(w io.Writer) {
 	if l := r.Latency; l != nil {
 		fmt.Fprintln(w, "Latency phase: the daemon binary, http handler to the sink, every SQS request through the fault proxy adding a fixed latency; each figure beside the same run through the proxy adding nothing (in brackets). Requests per message are the message path's, counted at the proxy. Local wait: from the proxy finishing the ReceiveMessage response that carried a message to the sink receiving its handler call.")
 		fmt.Fprintln(w)
-		fmt.Fprintln(w, "| handler | concurrency | added per request | messages | msgs/s | requests/msg at proxy | local wait p50 / p99 / max (ms) | drain s |")
-		fmt.Fprintln(w, "|---|---:|---:|---:|---:|---:|---:|---:|")
+		fmt.Fprintln(w, "| handler | concurrency | added per request | messages | msgs/s | requests/msg at proxy | local wait p50 / p99 / max (ms) | drain s | cores busy: total: daemon, emulator, proxy, sink |")
+		fmt.Fprintln(w, "|---|---:|---:|---:|---:|---:|---:|---:|---|")
 		for _, run := range l.Runs {
 			if run.AddedMS == 0 {
 				continue
@@ -105,8 +112,15 @@ func (r *results) printProxied(w io.Writer) {
 			if b != nil {
 				waits += fmt.Sprintf(" (%.0f / %.0f / %.0f)", bw[0], bw[1], bw[2])
 			}
-			fmt.Fprintf(w, "| %s | %d | %.0f ms | %d | %s | %s | %s | %s |\n", run.Handler, run.Concurrency, run.AddedMS, run.Messages,
-				pair(run.MsgsPerSec, bwMsgs(b), "%.0f"), pair(run.ReqPerMsg, bwReq(b), "%.3f"), waits, pair(run.DrainS, bw[3], "%.1f"))
+			cores := func(c [4]float64) string {
+				return fmt.Sprintf("%.2f: %.2f, %.2f, %.2f, %.2f", c[0]+c[1]+c[2]+c[3], c[0], c[1], c[2], c[3])
+			}
+			cpu := cores(run.Cores)
+			if b != nil {
+				cpu += " (" + cores(b.Cores) + ")"
+			}
+			fmt.Fprintf(w, "| %s | %d | %.0f ms | %d | %s | %s | %s | %s | %s |\n", run.Handler, run.Concurrency, run.AddedMS, run.Messages,
+				pair(run.MsgsPerSec, bwMsgs(b), "%.0f"), pair(run.ReqPerMsg, bwReq(b), "%.3f"), waits, pair(run.DrainS, bw[3], "%.1f"), cpu)
 		}
 		for _, run := range l.Runs {
 			if run.SlowStartS > 0 || run.LastFastS > 0 {
