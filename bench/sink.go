@@ -29,12 +29,12 @@ const sinkFlag = "-sink-child"
 
 // recordFlag, after sinkFlag, makes the sink the recording sink of the
 // latency and faults phases: it notes when each message's handler call
-// starts (by the http handler's message id header), answers GET /count
-// with the number of distinct messages seen and GET /arrivals with each
-// one's first arrival ("id unix-nanoseconds" lines), and holds a call for
-// the duration in its URL's sleep parameter (?sleep=20ms) or at the start
-// of its body ("sleep=30s;..."), to play a slower application. The plain
-// sink stays as it was, so the throughput phases pay for none of this.
+// starts (by the http handler's message id header), answers GET /arrivals
+// with each one's first arrival ("id unix-nanoseconds" lines), and holds a
+// call for the duration in its URL's sleep parameter (?sleep=20ms) or at
+// the start of its body ("sleep=30s;..."), to play a slower application.
+// The plain sink stays as it was, so the throughput phases pay for none of
+// this.
 const recordFlag = "-record"
 
 // runSink serves until SIGTERM, announcing its URL as the first line of
@@ -74,7 +74,6 @@ func runSink(args []string) int {
 type recorder struct {
 	mu    sync.Mutex
 	first map[string]int64 // message id -> first arrival, unix ns
-	calls int
 }
 
 func (rec *recorder) ServeHTTP(w http.ResponseWriter, r *http.Request) {
@@ -83,8 +82,6 @@ func (rec *recorder) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		rec.mu.Lock()
 		defer rec.mu.Unlock()
 		switch r.URL.Path {
-		case "/count":
-			fmt.Fprintf(w, "%d %d\n", len(rec.first), rec.calls)
 		case "/arrivals":
 			bw := bufio.NewWriter(w)
 			for id, t := range rec.first {
@@ -99,7 +96,6 @@ func (rec *recorder) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	body, _ := io.ReadAll(r.Body)
 	if id := r.Header.Get(worker.HeaderMsgID); id != "" {
 		rec.mu.Lock()
-		rec.calls++
 		if _, seen := rec.first[id]; !seen {
 			rec.first[id] = now.UnixNano()
 		}

@@ -5,7 +5,6 @@ import (
 	"errors"
 	"slices"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -159,28 +158,35 @@ func TestEachFaultAsTheSDKSeesIt(t *testing.T) {
 
 	t.Run("receive observed, lost receive not", func(t *testing.T) {
 		url := emu.CreateQueue(t, "observed", nil)
-		var mu sync.Mutex
-		var seen []string
-		p := listen(t, emu, faults.Config{Seed: 1}, func(ids []string, at time.Time) {
-			mu.Lock()
-			defer mu.Unlock()
-			seen = append(seen, ids...)
-		})
+		// The proxy reports a receive once its response has left, so the
+		// client may have it first: wait for the report.
+		observed := make(chan []string, 10)
+		p := listen(t, emu, faults.Config{Seed: 1}, func(ids []string, at time.Time) { observed <- ids })
+		next := func() []string {
+			select {
+			case ids := <-observed:
+				return ids
+			case <-time.After(10 * time.Second):
+				t.Fatal("no receive observed within 10s")
+				return nil
+			}
+		}
 		admin := emu.SQS(t)
-		out, err := admin.SendMessage(ctx(t), &sqs.SendMessageInput{QueueUrl: aws.String(url), MessageBody: aws.String("m")})
-		if err != nil {
-			t.Fatal(err)
-		}
 		c := client(p.URL)
-		recv, err := c.ReceiveMessage(ctx(t), &sqs.ReceiveMessageInput{QueueUrl: aws.String(url), WaitTimeSeconds: 1, VisibilityTimeout: 60})
-		if err != nil || len(recv.Messages) != 1 {
-			t.Fatalf("receive: %v, %d messages", err, len(recv.Messages))
+		sendAndReceive := func(body string) string {
+			out, err := admin.SendMessage(ctx(t), &sqs.SendMessageInput{QueueUrl: aws.String(url), MessageBody: aws.String(body)})
+			if err != nil {
+				t.Fatal(err)
+			}
+			recv, err := c.ReceiveMessage(ctx(t), &sqs.ReceiveMessageInput{QueueUrl: aws.String(url), WaitTimeSeconds: 1, VisibilityTimeout: 60})
+			if err != nil || len(recv.Messages) != 1 {
+				t.Fatalf("receive: %v, %+v", err, recv)
+			}
+			return aws.ToString(out.MessageId)
 		}
-		mu.Lock()
-		got := slices.Clone(seen)
-		mu.Unlock()
-		if want := []string{aws.ToString(out.MessageId)}; !slices.Equal(got, want) {
-			t.Errorf("observed %v, want %v", got, want)
+		first := sendAndReceive("m1")
+		if got := next(); !slices.Equal(got, []string{first}) {
+			t.Errorf("observed %v, want %v", got, []string{first})
 		}
 
 		// A lost receive hides the message (SQS acted) and is not observed.
@@ -196,10 +202,14 @@ func TestEachFaultAsTheSDKSeesIt(t *testing.T) {
 		if v, nv, _ := emu.Counts(t, url); v != 0 || nv != 2 {
 			t.Errorf("after a lost receive: %d visible, %d in flight; want 0 and 2", v, nv)
 		}
-		mu.Lock()
-		defer mu.Unlock()
-		if len(seen) != 1 {
-			t.Errorf("a lost receive was observed: %v", seen)
+		// The next report is that of the next delivered receive, not of
+		// the lost ones.
+		if err := p.Model().SetRules(); err != nil {
+			t.Fatal(err)
+		}
+		third := sendAndReceive("m3")
+		if got := next(); !slices.Equal(got, []string{third}) {
+			t.Errorf("after lost receives, observed %v; want only the next delivered one, %v", got, []string{third})
 		}
 	})
 }
@@ -244,5 +254,23 @@ func TestNewRejectsBadConfig(t *testing.T) {
 		if _, err := New(cfg); err == nil {
 			t.Errorf("%s: New accepted %+v", name, cfg)
 		}
+	}
+}
+
+// An upstream that does not answer gives the client a 502, which the SDK
+// retries, and each attempt is counted as an upstream error.
+func TestUpstreamDown(t *testing.T) {
+	s, err := Listen("127.0.0.1:0", Config{Upstream: "http://127.0.0.1:1"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	err = send(t, client(s.URL), "http://127.0.0.1:1/000000000000/q")
+	var status interface{ HTTPStatusCode() int }
+	if !errors.As(err, &status) || status.HTTPStatusCode() != 502 {
+		t.Fatalf("err = %v, want a 502", err)
+	}
+	if got := s.Stats().Ops["SendMessage"]; got.Requests != 3 || got.UpstreamErrors != 3 {
+		t.Errorf("stats %+v; want 3 requests, 3 upstream errors", got)
 	}
 }
