@@ -12,7 +12,9 @@ import (
 	"path/filepath"
 	"runtime"
 	"slices"
+	"strconv"
 	"strings"
+	"sync"
 	"syscall"
 	"time"
 
@@ -51,16 +53,26 @@ type options struct {
 
 	bigMessages int
 	bigSize     int
+
+	seed               uint64
+	latencyRuns        latencyRuns
+	latencyMessages    int
+	latencyHandlerConc int
+	latencySlow        time.Duration
+	faultsMessages     int
+	faults500Messages  int
+	faultsConcurrency  intList
+	faultsVisibility   time.Duration
 }
 
-var allPhases = []string{"raw", "go", "http", "rawhttp", "exec", "big", "trickle", "idle", "hol", "heartbeat"}
+var allPhases = []string{"raw", "go", "http", "rawhttp", "exec", "big", "trickle", "idle", "hol", "heartbeat", "latency", "faults"}
 
 func main() {
 	if len(os.Args) > 1 && os.Args[1] == childFlag {
 		os.Exit(runChild(os.Args[2:]))
 	}
 	if len(os.Args) > 1 && os.Args[1] == sinkFlag {
-		os.Exit(runSink())
+		os.Exit(runSink(os.Args[2:]))
 	}
 	var o options
 	flag.IntVar(&o.messages, "messages", 50000, "backlog per throughput phase (raw, go, http, rawhttp)")
@@ -87,6 +99,17 @@ func main() {
 	flag.DurationVar(&o.hbHold, "heartbeat-hold", 10*time.Second, "how long the heartbeat phase holds its messages")
 	flag.IntVar(&o.bigMessages, "big-messages", 1280, "messages in the big-message phase")
 	flag.IntVar(&o.bigSize, "big-size", 64<<10, "body size in bytes of the big-message phase")
+	flag.Uint64Var(&o.seed, "seed", 13, "seed of the fault proxy's decisions (latency and faults phases)")
+	o.latencyRuns = latencyRuns{{5 * time.Millisecond, []int{10, 20}}, {15 * time.Millisecond, []int{10, 20, 64, 256}}}
+	flag.Var(&o.latencyRuns, "latency-runs", "latency phase: added latency and the concurrencies to run at it, e.g. '5ms:10,20 15ms:10,64'; the last latency is also that of the slower handlers' runs")
+	flag.IntVar(&o.latencyMessages, "latency-messages", 3000, "latency phase: backlog of each fast-handler run up to concurrency 39 (c/20 times it above, at most 4 times; a third of it for the 20ms handler and the slow-message runs)")
+	flag.IntVar(&o.latencyHandlerConc, "latency-handler-concurrency", 10, "latency phase: concurrency of the 20ms, 1s and slow-message runs (the 1s run has 5 messages per slot)")
+	flag.DurationVar(&o.latencySlow, "latency-slow", 30*time.Second, "latency phase: the slow message's handler time (0: no slow-message run)")
+	flag.IntVar(&o.faultsMessages, "faults-messages", 1000, "faults phase: backlog of the brown-out runs and their baseline")
+	flag.IntVar(&o.faults500Messages, "faults-500-messages", 4000, "faults phase: backlog of the 1% 500s runs and their baseline")
+	o.faultsConcurrency = intList{10, 64}
+	flag.Var(&o.faultsConcurrency, "faults-concurrency", "faults phase: concurrencies, comma-separated")
+	flag.DurationVar(&o.faultsVisibility, "faults-visibility", 5*time.Second, "faults phase: the daemon's queue.visibility_timeout (a lost receive hides its messages this long)")
 	flag.Parse()
 	if o.rawWorkers <= 0 {
 		o.rawWorkers = pollers(o.concurrency)
@@ -135,6 +158,9 @@ type bench struct {
 	sinkURL string
 	sinkPID int
 	log     io.Writer
+
+	recMu sync.Mutex
+	rec   *sinkProc // the recording sink of the latency and faults phases
 }
 
 func (b *bench) logf(format string, args ...any) {
@@ -150,7 +176,7 @@ func run(ctx context.Context, o options) error {
 	if b.self, err = os.Executable(); err != nil {
 		return err
 	}
-	if (want("http") || want("exec") || want("big")) && o.via == "binary" {
+	if (want("http") || want("exec") || want("big")) && o.via == "binary" || want("latency") || want("faults") {
 		if o.binary, err = filepath.Abs(o.binary); err != nil {
 			return err
 		}
@@ -180,12 +206,17 @@ func run(ctx context.Context, o options) error {
 	}
 	defer sink.Close()
 	b.sinkURL, b.sinkPID = sink.url, sink.pid()
+	defer func() {
+		if b.rec != nil {
+			b.rec.Close()
+		}
+	}()
 
 	r := &results{
-		Machine: machine{CPUs: runtime.NumCPU(), Go: runtime.Version(), OS: runtime.GOOS + "/" + runtime.GOARCH},
+		Machine: machine{CPUs: runtime.NumCPU(), Go: runtime.Version(), OS: runtime.GOOS + "/" + runtime.GOARCH, Load: [2]float64{loadAvg()}},
 		Config: config{
 			Rounds: o.rounds, Messages: o.messages, ExecMessages: o.execMessages, Concurrency: o.concurrency,
-			BodySize: o.bodySize, RawWorkers: o.rawWorkers, Via: o.via,
+			BodySize: o.bodySize, RawWorkers: o.rawWorkers, Via: o.via, Seed: o.seed,
 		},
 	}
 	step := func(name string, f func() error) error {
@@ -208,6 +239,8 @@ func run(ctx context.Context, o options) error {
 		{"exec", func() (err error) { r.Exec, err = b.consumer(pctx, "exec", o.execMessages, o.bodySize); return }},
 		{"big", func() (err error) { r.Big, err = b.consumer(pctx, "http", o.bigMessages, o.bigSize); return }},
 		{"trickle", func() (err error) { r.Trickle, err = b.trickle(pctx); return }},
+		{"latency", func() (err error) { r.Latency, err = b.latency(pctx); return }},
+		{"faults", func() (err error) { r.Faults, err = b.faultsPhase(pctx); return }},
 	}
 	// The throughput phases run in rounds, each round all of them in turn,
 	// and each reports its median run. On two cores shared with the
@@ -224,7 +257,11 @@ func run(ctx context.Context, o options) error {
 		}
 	}
 	var raws, gos, https, rawhttps []*throughput
-	for round := 1; round <= o.rounds; round++ {
+	rounds := o.rounds
+	if !want("raw") && !want("go") && !want("http") && !want("rawhttp") {
+		rounds = 0
+	}
+	for round := 1; round <= rounds; round++ {
 		b.logf("round %d of %d", round, o.rounds)
 		for _, s := range []struct {
 			name string
@@ -299,6 +336,67 @@ type multiFlag []string
 
 func (m *multiFlag) String() string     { return strings.Join(*m, ",") }
 func (m *multiFlag) Set(v string) error { *m = append(*m, v); return nil }
+
+// intList is a comma-separated list of integers flag.
+type intList []int
+
+func (l *intList) String() string {
+	var parts []string
+	for _, v := range *l {
+		parts = append(parts, strconv.Itoa(v))
+	}
+	return strings.Join(parts, ",")
+}
+
+func (l *intList) Set(v string) error {
+	*l = nil
+	for _, f := range strings.Split(v, ",") {
+		n, err := strconv.Atoi(strings.TrimSpace(f))
+		if err != nil || n < 1 {
+			return fmt.Errorf("%q is not a positive integer", f)
+		}
+		*l = append(*l, n)
+	}
+	return nil
+}
+
+// latencyRuns is the latency phase's plan: concurrencies per added latency.
+type latencyRuns []struct {
+	added       time.Duration
+	concurrency []int
+}
+
+func (l *latencyRuns) String() string {
+	var parts []string
+	for _, r := range *l {
+		c := intList(r.concurrency)
+		parts = append(parts, r.added.String()+":"+c.String())
+	}
+	return strings.Join(parts, " ")
+}
+
+func (l *latencyRuns) Set(v string) error {
+	*l = nil
+	for _, e := range strings.Fields(v) {
+		d, cs, ok := strings.Cut(e, ":")
+		added, err := time.ParseDuration(d)
+		if !ok || err != nil || added <= 0 {
+			return fmt.Errorf("%q is not LATENCY:C,C,...", e)
+		}
+		var c intList
+		if err := c.Set(cs); err != nil {
+			return err
+		}
+		*l = append(*l, struct {
+			added       time.Duration
+			concurrency []int
+		}{added, c})
+	}
+	if len(*l) == 0 {
+		return fmt.Errorf("no runs")
+	}
+	return nil
+}
 
 // collect returns a function that appends a phase's result to *runs.
 func collect(runs *[]*throughput) func(*throughput, error) error {

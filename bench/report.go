@@ -3,7 +3,9 @@ package main
 import (
 	"fmt"
 	"io"
+	"os"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 )
@@ -12,6 +14,24 @@ type machine struct {
 	CPUs int    `json:"cpus"`
 	Go   string `json:"go"`
 	OS   string `json:"os"`
+	// Load is the 1-minute load average at the start and at the end of the
+	// run: above the CPU count, other work shared the cores and every
+	// figure is low.
+	Load [2]float64 `json:"load_avg_1m"`
+}
+
+// loadAvg is the 1-minute load average (0 if unreadable).
+func loadAvg() float64 {
+	b, err := os.ReadFile("/proc/loadavg")
+	if err != nil {
+		return 0
+	}
+	f := strings.Fields(string(b))
+	if len(f) == 0 {
+		return 0
+	}
+	v, _ := strconv.ParseFloat(f[0], 64)
+	return v
 }
 
 type config struct {
@@ -22,10 +42,14 @@ type config struct {
 	BodySize     int    `json:"body_size"`
 	RawWorkers   int    `json:"raw_workers"`
 	Via          string `json:"via"`
+	Seed         uint64 `json:"fault_seed"`
 }
 
 // target is one of issue 6's targets, checked against this run.
 type target struct {
+	// Phase is set for the targets of the latency and faults phases
+	// (issue 13), which the table lists from Targets.
+	Phase string  `json:"phase,omitempty"`
 	Name  string  `json:"name"`
 	Value float64 `json:"value"`
 	Limit string  `json:"limit"`
@@ -46,6 +70,8 @@ type results struct {
 	Idle      *idleResult      `json:"idle,omitempty"`
 	HOL       *holResult       `json:"hol,omitempty"`
 	Heartbeat *heartbeatResult `json:"heartbeat,omitempty"`
+	Latency   *latencyResult   `json:"latency,omitempty"`
+	Faults    *faultsResult    `json:"faults,omitempty"`
 	Targets   []target         `json:"targets"`
 	Warnings  []string         `json:"warnings,omitempty"`
 	AllMet    bool             `json:"all_targets_met"`
@@ -55,6 +81,7 @@ type results struct {
 // finish computes the ratios to the ceiling and checks the targets.
 func (r *results) finish(elapsed time.Duration) {
 	r.Seconds = elapsed.Seconds()
+	r.Machine.Load[1] = loadAvg()
 	// The ceiling is the median raw run, as every consumer figure is its
 	// median run.
 	if r.Raw != nil {
@@ -94,6 +121,7 @@ func (r *results) finish(elapsed time.Duration) {
 	if r.Big != nil {
 		add(fmt.Sprintf("peak RSS, concurrency %d, %d KiB messages (MiB)", r.Big.Concurrency, r.Big.BodySize>>10), r.Big.PeakRSSMiB, "< 50", r.Big.PeakRSSMiB < 50)
 	}
+	r.proxiedTargets(add)
 	r.AllMet = true
 	for _, t := range r.Targets {
 		r.AllMet = r.AllMet && t.Met
@@ -102,9 +130,17 @@ func (r *results) finish(elapsed time.Duration) {
 
 // printTables writes the results as Markdown tables, ready for the README.
 func (r *results) printTables(w io.Writer) {
-	fmt.Fprintf(w, "\nsqsfleet bench: %d CPUs, %s, %s, fauxqs emulator; concurrency %d, %d-byte bodies, run took %.0fs\n\n",
-		r.Machine.CPUs, r.Machine.Go, r.Machine.OS, r.Config.Concurrency, r.Config.BodySize, r.Seconds)
+	fmt.Fprintf(w, "\nsqsfleet bench: %d CPUs, %s, %s, fauxqs emulator; concurrency %d, %d-byte bodies, run took %.0fs; load average %.1f at the start, %.1f at the end\n\n",
+		r.Machine.CPUs, r.Machine.Go, r.Machine.OS, r.Config.Concurrency, r.Config.BodySize, r.Seconds, r.Machine.Load[0], r.Machine.Load[1])
 
+	if r.Raw != nil || r.Go != nil || r.HTTP != nil || r.RawHTTP != nil || r.Exec != nil || r.Big != nil {
+		r.printThroughput(w)
+	}
+	r.printProxied(w)
+	r.printTargets(w)
+}
+
+func (r *results) printThroughput(w io.Writer) {
 	fmt.Fprintln(w, "| run | process | messages | msgs/s | ratio to ceiling | SQS requests/msg | CPU s per 10k msgs | emulator CPU s per 10k | http sink CPU s per 10k | peak RSS |")
 	fmt.Fprintln(w, "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|")
 	for _, row := range []struct {
@@ -138,6 +174,9 @@ func (r *results) printTables(w io.Writer) {
 			fmt.Fprintf(w, "Note: %s handler: %.0f SQS request attempt(s) failed on the client side and were retried by the SDK; %.0f message(s) in a lost receive response stayed invisible until their visibility timeout.\n", t.Handler, t.SQSErrors, t.Stranded)
 		}
 	}
+}
+
+func (r *results) printTargets(w io.Writer) {
 	fmt.Fprintln(w)
 	fmt.Fprintln(w, "| measure | value | target | met |")
 	fmt.Fprintln(w, "|---|---:|---|---|")
@@ -186,6 +225,11 @@ func (r *results) printTables(w io.Writer) {
 	if t := r.Big; t != nil {
 		row(fmt.Sprintf("peak RSS, concurrency %d, %d KiB messages (http, daemon)", t.Concurrency, t.BodySize>>10),
 			fmt.Sprintf("%.1f MiB", t.PeakRSSMiB), "< 50 MiB", yes(t.PeakRSSMiB < 50))
+	}
+	for _, t := range r.Targets {
+		if t.Phase != "" {
+			row(t.Phase+": "+t.Name, fmt.Sprintf("%.3g", t.Value), t.Limit, yes(t.Met))
+		}
 	}
 	for _, warn := range r.Warnings {
 		fmt.Fprintf(w, "\nWARNING: %s\n", warn)

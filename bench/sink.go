@@ -1,6 +1,8 @@
 package main
 
 import (
+	"bufio"
+	"bytes"
 	"context"
 	"fmt"
 	"io"
@@ -10,8 +12,11 @@ import (
 	"os/exec"
 	"os/signal"
 	"strings"
+	"sync"
 	"syscall"
 	"time"
+
+	"github.com/sqsfleet/sqsfleet/worker"
 )
 
 // sinkFlag, as the first argument, runs this program as the http sink: the
@@ -22,19 +27,33 @@ import (
 // is measured on its own rather than mixed into the benchmark's.
 const sinkFlag = "-sink-child"
 
+// recordFlag, after sinkFlag, makes the sink the recording sink of the
+// latency and faults phases: it notes when each message's handler call
+// starts (by the http handler's message id header), answers GET /arrivals
+// with each one's first arrival ("id unix-nanoseconds" lines), and holds a
+// call for the duration in its URL's sleep parameter (?sleep=20ms) or at
+// the start of its body ("sleep=30s;..."), to play a slower application.
+// The plain sink stays as it was, so the throughput phases pay for none of
+// this.
+const recordFlag = "-record"
+
 // runSink serves until SIGTERM, announcing its URL as the first line of
 // stdout.
-func runSink() int {
+func runSink(args []string) int {
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "sink:", err)
 		return 1
 	}
+	handler := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		_, _ = io.Copy(io.Discard, r.Body)
+		w.WriteHeader(http.StatusOK)
+	})
+	if len(args) > 0 && args[0] == recordFlag {
+		handler = (&recorder{first: map[string]int64{}}).ServeHTTP
+	}
 	srv := &http.Server{
-		Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-			_, _ = io.Copy(io.Discard, r.Body)
-			w.WriteHeader(http.StatusOK)
-		}),
+		Handler:           handler,
 		ReadHeaderTimeout: 5 * time.Second,
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, syscall.SIGINT)
@@ -51,6 +70,55 @@ func runSink() int {
 	return 0
 }
 
+// recorder is the recording sink's handler (see recordFlag).
+type recorder struct {
+	mu    sync.Mutex
+	first map[string]int64 // message id -> first arrival, unix ns
+}
+
+func (rec *recorder) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	now := time.Now()
+	if r.Method == http.MethodGet {
+		rec.mu.Lock()
+		defer rec.mu.Unlock()
+		switch r.URL.Path {
+		case "/arrivals":
+			bw := bufio.NewWriter(w)
+			for id, t := range rec.first {
+				fmt.Fprintf(bw, "%s %d\n", id, t)
+			}
+			_ = bw.Flush()
+		default:
+			http.NotFound(w, r)
+		}
+		return
+	}
+	body, _ := io.ReadAll(r.Body)
+	if id := r.Header.Get(worker.HeaderMsgID); id != "" {
+		rec.mu.Lock()
+		if _, seen := rec.first[id]; !seen {
+			rec.first[id] = now.UnixNano()
+		}
+		rec.mu.Unlock()
+	}
+	hold, _ := time.ParseDuration(r.URL.Query().Get("sleep"))
+	if v, ok := bytes.CutPrefix(body, []byte("sleep=")); ok {
+		if i := bytes.IndexByte(v, ';'); i > 0 {
+			hold, _ = time.ParseDuration(string(v[:i]))
+		}
+	}
+	if hold > 0 {
+		t := time.NewTimer(hold)
+		defer t.Stop()
+		select {
+		case <-t.C:
+		case <-r.Context().Done():
+			return
+		}
+	}
+	w.WriteHeader(http.StatusOK)
+}
+
 // sinkProc is the running sink child.
 type sinkProc struct {
 	cmd  *exec.Cmd
@@ -58,9 +126,10 @@ type sinkProc struct {
 	done chan struct{}
 }
 
-// startSink starts the sink child and waits for its URL.
-func (b *bench) startSink() (*sinkProc, error) {
-	cmd := exec.Command(b.self, sinkFlag)
+// startSink starts the sink child (with args, e.g. recordFlag) and waits
+// for its URL.
+func (b *bench) startSink(args ...string) (*sinkProc, error) {
+	cmd := exec.Command(b.self, append([]string{sinkFlag}, args...)...)
 	cmd.Stderr = os.Stderr
 	stdout, err := cmd.StdoutPipe()
 	if err != nil {
