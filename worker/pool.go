@@ -54,7 +54,8 @@ type Config struct {
 	// FlushInterval is the longest a finished message waits for its batched
 	// delete or visibility change; default 50ms.
 	FlushInterval time.Duration
-	// PollBackoff spaces out receives after errors; default 500ms doubling to 10s.
+	// PollBackoff spaces out receives after errors, counted across pollers;
+	// default 100ms doubling to 10s.
 	PollBackoff Backoff
 	// MaxMessageSize is the dead-letter queue's size limit (its
 	// MaximumMessageSize attribute); default DefaultMaxMessageSize.
@@ -130,7 +131,7 @@ func (c *Config) setDefaults() error {
 		c.FlushInterval = 50 * time.Millisecond
 	}
 	if c.PollBackoff.Base == 0 && c.PollBackoff.Max == 0 {
-		c.PollBackoff = Backoff{Base: 500 * time.Millisecond, Max: 10 * time.Second}
+		c.PollBackoff = Backoff{Base: 100 * time.Millisecond, Max: 10 * time.Second}
 	}
 	if c.MaxMessageSize <= 0 {
 		c.MaxMessageSize = DefaultMaxMessageSize
@@ -178,6 +179,9 @@ type Pool struct {
 	running   atomic.Bool
 	draining  atomic.Bool
 	lastPoll  atomic.Int64 // unix nanoseconds of the last successful receive
+	// receiveFailures counts failed receives since the last success, by any
+	// poller.
+	receiveFailures atomic.Int64
 	// For wedge detection: receives under way, and when one last returned.
 	receiving  atomic.Int64
 	lastReturn atomic.Int64
@@ -403,7 +407,6 @@ func (p *Pool) Stats() Stats {
 // poll is one receiver: it takes free slots, asks SQS for at most that many
 // messages, and starts a handler for each.
 func (p *Pool) poll(stop, hard context.Context) {
-	failures := 0
 	held := 0       // slots taken for a receive that failed and will be retried (FIFO)
 	attemptID := "" // FIFO: ReceiveRequestAttemptId, kept across retries of a failed receive
 	defer func() { p.slots.release(held) }()
@@ -452,7 +455,13 @@ func (p *Pool) poll(stop, hard context.Context) {
 			if stop.Err() != nil {
 				return
 			}
-			failures++
+			// Failures are counted across pollers: in an outage every
+			// poller fails, and the count reaching the long delays after a
+			// few failures of any of them keeps the daemon's request rate
+			// down however many pollers it runs. One failure among
+			// successes (a 5xx in a brown-out) costs that poller only the
+			// short first delay, while the others carry on.
+			failures := int(p.receiveFailures.Add(1))
 			d := p.cfg.PollBackoff.Delay(failures)
 			p.errLog.error(p.log, "receive failed; backing off", zap.Error(err),
 				zap.Int("consecutive_failures", failures), zap.Duration("backoff", d))
@@ -461,7 +470,7 @@ func (p *Pool) poll(stop, hard context.Context) {
 			}
 			continue
 		}
-		failures = 0
+		p.receiveFailures.Store(0)
 		attemptID = ""
 		now := p.now()
 		if len(msgs) > 0 {

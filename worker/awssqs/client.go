@@ -82,6 +82,7 @@ func (m *Meter) apply(stack *middleware.Stack) error {
 // SDK's standard chain, so AWS_ENDPOINT_URL_SQS points it at an emulator.
 func NewClient(cfg aws.Config, meter *Meter) *sqs.Client {
 	return sqs.NewFromConfig(cfg, guardBodies, func(o *sqs.Options) {
+		o.Retryer = newRetryer()
 		if meter != nil {
 			o.APIOptions = append(o.APIOptions, meter.apply)
 		}
