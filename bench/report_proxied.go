@@ -29,7 +29,10 @@ func (r *results) proxiedTargets(add func(name string, v float64, limit string, 
 	if l := r.Latency; l != nil {
 		maxWait := 0.0
 		for _, run := range l.Runs {
-			maxWait = max(maxWait, run.WaitMaxMS)
+			// From the first delivery: no faults here, so a longer wait
+			// than from the latest one is a message the daemon sat on or
+			// dropped.
+			maxWait = max(maxWait, run.WaitMaxMS, run.FirstWaitMaxMS)
 			if run.Handler != "fast" || run.AddedMS != 15 {
 				continue
 			}
