@@ -101,8 +101,19 @@ func TestDaemonDrainsThroughBrownOut(t *testing.T) {
 			t.Errorf("no %s fault injected in %d requests; the test did not exercise it", k, st.Total.Requests)
 		}
 	}
-	if st.Total.Throttled > 0 && st.Total.RetriesAfterThrottle == 0 {
-		t.Errorf("%d throttled answers and no retry after any of them", st.Total.Throttled)
+	// The SDK retries a throttled call after its backoff, and the proxy
+	// sees that as a retry. A standard queue's receive is the exception: its
+	// poller retries it after its own backoff, as a new call, so throttled
+	// receives are left out here (the drain above shows receiving went on).
+	throttled, retried := 0, 0
+	for op, s := range st.Ops {
+		if op != "ReceiveMessage" {
+			throttled += s.Throttled
+			retried += s.RetriesAfterThrottle
+		}
+	}
+	if throttled > 0 && retried == 0 {
+		t.Errorf("%d throttled answers outside receives and no retry after any of them", throttled)
 	}
 	if v, nv, dl := emu.Counts(t, dlq); v+nv+dl != 0 {
 		t.Errorf("DLQ holds %d messages, want none", v+nv+dl)
