@@ -57,16 +57,29 @@ func (pl *pipeline) observeRTT(d time.Duration) {
 
 // credit is the number of admissions beyond the handler slots for the
 // current rate and round trip, at most limit.
-func (pl *pipeline) credit(limit int) int {
+func (pl *pipeline) credit(limit, slots, batch int) int {
 	rtt := time.Duration(pl.rtt.Load()).Seconds()
 	// Rounded down: a fraction of a message per round trip is a slow
 	// handler, whose prefetched message would wait for most of a run.
 	c := math.Floor(creditFactor * pl.rate * rtt)
-	if c < 1 || math.IsNaN(c) {
-		return 0
+	if math.IsNaN(c) || c < 0 {
+		c = 0
+	}
+	// Fast handlers (a tenth of a second or less on average, at the
+	// measured rate) get at least one batch, even when SQS is so near that
+	// the round trip asks for none: then a second receive is in flight
+	// while one is slow (a delayed or lost response), instead of every
+	// handler waiting on it. What it brings waits a tenth of a second at
+	// most, and an idle daemon, whose rate is zero, still gets none.
+	if pl.rate*fastHandler.Seconds() >= float64(slots) {
+		c = max(c, float64(batch))
 	}
 	return min(int(c), limit)
 }
+
+// fastHandler is the mean handler time below which a daemon always gets a
+// batch of receive credit.
+const fastHandler = 100 * time.Millisecond
 
 // update folds the completions since the last tick into the rate.
 func (pl *pipeline) update(elapsed time.Duration) {
@@ -95,7 +108,7 @@ func (p *Pool) pipelineLoop(ctx context.Context) {
 		now := p.now()
 		p.pipe.update(now.Sub(last))
 		last = now
-		p.slots.setCredit(p.pipe.credit(p.maxCredit))
+		p.slots.setCredit(p.pipe.credit(p.maxCredit, p.cfg.Concurrency, p.cfg.BatchSize))
 		// A tick early, so that none waits past maxLocalWait between ticks.
 		for _, l := range p.leases.staleWaiting(now, maxLocalWait-pipelineTick) {
 			p.apply(l, unstarted(0))

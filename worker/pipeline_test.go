@@ -179,3 +179,30 @@ func TestShutdownReleasesPrefetchedMessagesUnstarted(t *testing.T) {
 		}
 	})
 }
+
+// The credit: round trips of work at the measured rate, and at least a
+// batch for handlers that take a tenth of a second or less, even with SQS
+// so near that the round trip asks for nothing; none for slow handlers or an
+// idle daemon.
+func TestPipelineCredit(t *testing.T) {
+	for _, tt := range []struct {
+		name string
+		rate float64 // completions per second
+		rtt  time.Duration
+		want int
+	}{
+		{"idle", 0, 15 * time.Millisecond, 0},
+		{"fast handlers, SQS near", 2000, time.Millisecond, 10},
+		{"fast handlers, SQS 15 ms away", 2000, 15 * time.Millisecond, 60},
+		{"fast handlers, capped", 100000, 15 * time.Millisecond, 100},
+		{"1 s handlers at concurrency 10", 10, 15 * time.Millisecond, 0},
+		{"100 ms handlers at concurrency 10", 100, time.Millisecond, 10},
+	} {
+		var pl pipeline
+		pl.rate = tt.rate
+		pl.rtt.Store(int64(tt.rtt))
+		if got := pl.credit(100, 10, 10); got != tt.want {
+			t.Errorf("%s: credit %d, want %d", tt.name, got, tt.want)
+		}
+	}
+}
