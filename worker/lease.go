@@ -45,8 +45,9 @@ const (
 	// queued or retried, a dead-letter send under way). Kept hidden, so a
 	// message whose delete is throttled does not come back and run again.
 	holding
-	// deleting: a delete call for it is under way; not extended, so an
-	// extension cannot race the delete and report a lost lease.
+	// deleting: a delete call for it is under way. Still extended, since
+	// a throttled delete may wait seconds in the SDK's backoff; an
+	// extension that finds the message gone meanwhile is not a lost lease.
 	deleting
 	// releasing: going back to the queue; never extended again.
 	releasing
@@ -166,6 +167,13 @@ func (s *leaseSet) quiesce(l *lease, state leaseState) {
 	s.mu.Unlock()
 }
 
+// markDeleting records that a delete call for l is under way.
+func (s *leaseSet) markDeleting(l *lease) {
+	s.mu.Lock()
+	l.state = deleting
+	s.mu.Unlock()
+}
+
 // wasLost reports whether SQS rejected l's receipt handle on an extension.
 func (s *leaseSet) wasLost(l *lease) bool {
 	s.mu.Lock()
@@ -233,7 +241,7 @@ func (s *leaseSet) due(now time.Time, vt time.Duration) []*lease {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	for l := range s.all {
-		if l.state >= deleting || l.lost || l.extending || !l.expires.Before(l.limit) {
+		if l.state == releasing || l.lost || l.extending || !l.expires.Before(l.limit) {
 			continue
 		}
 		rem := l.expires.Sub(now)
@@ -273,6 +281,8 @@ func (s *leaseSet) extended(results []extendResult) (newlyLost []*lease) {
 	for _, r := range results {
 		r.l.extending = false
 		switch {
+		case r.lost && r.l.state == deleting:
+			// The delete got there first; its own result tells.
 		case r.lost:
 			if !r.l.lost {
 				newlyLost = append(newlyLost, r.l)

@@ -369,16 +369,17 @@ func tail(s string, n int) string {
 // more finished work than it can delete.
 const deleteRetryFor = 5 * time.Minute
 
-// flushDeletes deletes one batch. Its messages are not extended while the
-// call is under way (so an extension cannot report a just-deleted message
-// as lost), so the call is bounded like an extension round.
+// flushDeletes deletes one batch. Its messages stay extended while the
+// call is under way: a throttled call can spend seconds in the SDK's
+// backoff, and cutting it short to stay inside the visibility would retry
+// it sooner than a throttling SQS asked.
 func (p *Pool) flushDeletes(batch []*lease) {
 	receipts := make([]string, len(batch))
 	for i, l := range batch {
-		p.leases.quiesce(l, deleting)
+		p.leases.markDeleting(l)
 		receipts[i] = l.m.ReceiptHandle
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), roundTimeout(p.cfg.VisibilityTimeout))
+	ctx, cancel := context.WithTimeout(context.Background(), callTimeout)
 	errs, err := p.cfg.Queue.Delete(ctx, receipts)
 	cancel()
 	for i, l := range batch {
