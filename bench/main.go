@@ -146,7 +146,11 @@ func contains(list []string, s string) bool {
 	return false
 }
 
-// pollers is the engine's default number of concurrent receivers.
+// pollers is the number of receivers that can hold a long poll while the
+// daemon is idle: one per batch of handler slots, plus one. The engine runs
+// more pollers for its receive credit (worker.Config.Pollers), but an idle
+// daemon has no credit and those wait without sending, so the idle budget
+// is counted against these, the same as before receive credit existed.
 func pollers(concurrency int) int { return min((concurrency+9)/10+1, concurrency) }
 
 type bench struct {

@@ -195,11 +195,19 @@ func (r *results) printTargets(w io.Writer) {
 		row("Go handler throughput / raw ceiling", fmt.Sprintf("%.2f", r.Go.Ratio), "≥ 0.9", yes(r.Go.Ratio >= 0.9))
 	}
 	if r.HTTP != nil && r.Ceiling > 0 {
-		row("http handler throughput / raw ceiling", fmt.Sprintf("%.2f", r.HTTP.Ratio), "≥ 0.8", yes(r.HTTP.Ratio >= 0.8))
+		// Issue 6's 0.8 of the raw ceiling is out of reach for any program
+		// making a real HTTP call per message on two shared cores; issue 13
+		// restated it against the raw http loop, below.
+		row("http handler throughput / raw ceiling", fmt.Sprintf("%.2f", r.HTTP.Ratio), "", nil)
 	}
 	if r.HTTP != nil && r.RawHTTP != nil && r.Ceiling > 0 {
 		row("raw http loop (no engine) / raw ceiling: what an http handler can reach here", fmt.Sprintf("%.2f", r.RawHTTP.Ratio), "", nil)
-		row("http handler throughput / raw http loop", fmt.Sprintf("%.2f", r.HTTP.MsgsPerSec/r.RawHTTP.MsgsPerSec), "", nil)
+		ratio := r.HTTP.MsgsPerSec / r.RawHTTP.MsgsPerSec
+		row("http handler throughput / raw http loop", fmt.Sprintf("%.2f", ratio), "≥ 0.9", yes(ratio >= 0.9))
+		if r.RawHTTP.CPUPer10k > 0 {
+			cpu := r.HTTP.CPUPer10k / r.RawHTTP.CPUPer10k
+			row("daemon CPU per message on the http path / the raw http loop's", fmt.Sprintf("%.2f (%.2f / %.2f s per 10k)", cpu, r.HTTP.CPUPer10k, r.RawHTTP.CPUPer10k), "≤ 1.2", yes(cpu <= 1.2))
+		}
 	}
 	for _, t := range []*throughput{r.Go, r.HTTP, r.Exec} {
 		if t != nil {
