@@ -9,7 +9,9 @@ import (
 
 // Tests that only a strict SQS can fail: on the fakes before internal/sqstest
 // (and on fauxqs) they passed whatever the engine did. Each failed on the
-// engine before issue 11's fixes.
+// engine before its defect was fixed: dead letters of a fair queue carrying
+// a deduplication id, retry delays counted from now instead of the receive,
+// and FIFO dead letters reusing the source's deduplication id.
 
 // A fair-queue message (standard queue, group id) that fails for good must
 // reach a standard dead-letter queue; SQS refuses a MessageDeduplicationId
