@@ -7,17 +7,13 @@ import (
 	"time"
 )
 
-// maxVisibilityWindow is how long after a receive SQS lets a message stay
-// invisible; ChangeMessageVisibility beyond it is rejected, and the message
-// comes back at its current timeout. A minute of margin absorbs clock skew
-// between us and SQS.
-const maxVisibilityWindow = 12*time.Hour - time.Minute
-
 // MaxHold is the longest the engine can keep a message hidden, counted from
-// the moment its receive was sent: SQS's 12-hour limit less a minute for
-// clock skew. Settings that need longer (a handler timeout, a retry delay)
-// cannot be honoured.
-const MaxHold = maxVisibilityWindow
+// the moment its receive was sent: SQS rejects a ChangeMessageVisibility
+// past 12 hours from the receive (and the message then comes back at its
+// current timeout), less a minute for clock skew between us and SQS.
+// Settings that need longer (a handler timeout, a retry delay) cannot be
+// honoured.
+const MaxHold = 12*time.Hour - time.Minute
 
 // MaxHandlerTimeout is the longest handler timeout the engine can honour
 // with this visibility timeout: the handler's deadline plus the margin to
@@ -83,7 +79,7 @@ type lease struct {
 
 // holdLimit is the end of the 12-hour window for this receive, the one place
 // every visibility the engine asks for is capped from.
-func (l *lease) holdLimit() time.Time { return l.receivedAt.Add(maxVisibilityWindow) }
+func (l *lease) holdLimit() time.Time { return l.receivedAt.Add(MaxHold) }
 
 // maxDelay is the longest visibility change that is still inside the window,
 // in the whole seconds SQS takes.
@@ -154,13 +150,12 @@ func (s *leaseSet) hold(l *lease) {
 	s.mu.Unlock()
 }
 
-// quiesce moves l to state and waits out any extension already sent, so
-// that a visibility change or a delete that follows is never overtaken by a
-// late heartbeat (which would hide a released message again, or report a
-// just-deleted one as lost).
-func (s *leaseSet) quiesce(l *lease, state leaseState) {
+// stopExtending marks l as going back to the queue and waits out any
+// extension already sent, so that the release that follows is never
+// overtaken by a late heartbeat that would hide the message again.
+func (s *leaseSet) stopExtending(l *lease) {
 	s.mu.Lock()
-	l.state = state
+	l.state = releasing
 	for l.extending {
 		s.idle.Wait()
 	}
@@ -273,7 +268,7 @@ type extendResult struct {
 	lost    bool
 }
 
-// extended records the results of an extension call and lets quiesce
+// extended records the results of an extension call and lets stopExtending
 // proceed for the leases in it. It reports which leases were newly lost.
 func (s *leaseSet) extended(results []extendResult) (newlyLost []*lease) {
 	s.mu.Lock()

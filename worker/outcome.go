@@ -165,7 +165,7 @@ func groupField(m *Message) zap.Field {
 
 // release returns a claimed message to the queue after delay.
 func (p *Pool) release(l *lease, delay time.Duration) {
-	p.leases.quiesce(l, releasing)
+	p.leases.stopExtending(l)
 	p.forget(l)
 	p.metrics.Completed.WithLabelValues(OutcomeRetry).Inc()
 	if !p.visibility.add(visChange{l: l, timeout: delay}) {
@@ -431,7 +431,7 @@ func (p *Pool) deleted(l *lease) {
 // deleteGivenUp stops holding a message whose delete could not be made: it
 // comes back when its current visibility ends and runs again.
 func (p *Pool) deleteGivenUp(l *lease, err error) {
-	p.leases.quiesce(l, releasing)
+	p.leases.stopExtending(l)
 	p.forget(l)
 	p.pendingDeletes.leave()
 	p.log.Error("delete failed; the message will be delivered again",

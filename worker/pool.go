@@ -218,15 +218,14 @@ func New(cfg Config) (*Pool, error) {
 		return nil, err
 	}
 	p := &Pool{
-		cfg:       cfg,
-		log:       cfg.Logger,
-		metrics:   cfg.Metrics,
-		now:       cfg.Now,
-		slots:     newSlots(cfg.Concurrency),
-		maxCredit: maxCredit(&cfg),
-		leases:    newLeaseSet(),
-		unrun:     newReleaseLog(unrunMemory),
-		// Settable only through Config.
+		cfg:            cfg,
+		log:            cfg.Logger,
+		metrics:        cfg.Metrics,
+		now:            cfg.Now,
+		slots:          newSlots(cfg.Concurrency),
+		maxCredit:      maxCredit(&cfg),
+		leases:         newLeaseSet(),
+		unrun:          newReleaseLog(unrunMemory),
 		pendingDeletes: newPendingGate(cfg.MaxPendingDeletes),
 		hurry:          make(chan struct{}),
 		errLog:         rateLog{every: 30 * time.Second},

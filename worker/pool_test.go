@@ -460,8 +460,8 @@ func TestPoolRetryDelay(t *testing.T) {
 	}
 	// Capped by the window counted from the receive (TestRetryDelayCappedFromReceive
 	// checks that with time passing); here the handler took milliseconds.
-	if got, _ := outcomeVisibility(t, q, afterHuge+"#1"); got > maxVisibilityWindow || got < maxVisibilityWindow-2*time.Second {
-		t.Errorf("retry after a day: visibility set to %s, want just under %s", got, maxVisibilityWindow)
+	if got, _ := outcomeVisibility(t, q, afterHuge+"#1"); got > MaxHold || got < MaxHold-2*time.Second {
+		t.Errorf("retry after a day: visibility set to %s, want just under %s", got, MaxHold)
 	}
 	for _, id := range []string{plain[0], plain[1], plain[2], after42, afterHuge, afterNeg} {
 		if q.deleted(id) {

@@ -59,7 +59,7 @@ func TestPoolRetryAfterStaysWithin12HoursOfTheReceive(t *testing.T) {
 		t.Error("the message is visible again at once: a tight retry loop")
 	}
 	// And not much less than that: the rest of the window, in whole seconds.
-	if limit := maxVisibilityWindow - 10*time.Minute; last.Timeout > limit || last.Timeout < limit-2*time.Second {
+	if limit := MaxHold - 10*time.Minute; last.Timeout > limit || last.Timeout < limit-2*time.Second {
 		t.Errorf("retry visibility %s after 10 minutes of handling, want just under %s", last.Timeout, limit)
 	}
 }
