@@ -505,13 +505,7 @@ func (b *bench) trickle(ctx context.Context) (*trickleResult, error) {
 		r.Requests[op] = v - before[op]
 	}
 	r.ReqPerMsg = sumCounts(r.Requests) / float64(n)
-	slices.Sort(lat)
-	pct := func(q float64) float64 {
-		if len(lat) == 0 {
-			return 0
-		}
-		return float64(lat[min(int(q*float64(len(lat))), len(lat)-1)]) / float64(time.Millisecond)
-	}
+	pct := percentilesMS(lat)
 	r.LatencyP50, r.LatencyP99, r.LatencyMax = pct(0.50), pct(0.99), pct(1)
 	return r, nil
 }
@@ -777,4 +771,16 @@ func postBody(ctx context.Context, hc *http.Client, url, body string) error {
 		return fmt.Errorf("sink answered %s", resp.Status)
 	}
 	return nil
+}
+
+// percentilesMS sorts ds and returns a function giving its q-quantile in
+// milliseconds (0 for no samples).
+func percentilesMS(ds []time.Duration) func(q float64) float64 {
+	slices.Sort(ds)
+	return func(q float64) float64 {
+		if len(ds) == 0 {
+			return 0
+		}
+		return float64(ds[min(int(q*float64(len(ds))), len(ds)-1)]) / float64(time.Millisecond)
+	}
 }

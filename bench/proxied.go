@@ -301,13 +301,7 @@ func (b *bench) proxied(ctx context.Context, s proxiedSpec) (*proxiedRun, error)
 		}
 	}
 	mu.Unlock()
-	slices.Sort(waits)
-	pct := func(q float64) float64 {
-		if len(waits) == 0 {
-			return 0
-		}
-		return float64(waits[min(int(q*float64(len(waits))), len(waits)-1)]) / float64(time.Millisecond)
-	}
+	pct := percentilesMS(waits)
 	r.WaitP50MS, r.WaitP99MS, r.WaitMaxMS = pct(0.5), pct(0.99), pct(1)
 	if r.DLQ, err = queueDepth(ctx, b.admin, url+"-dlq"); err != nil {
 		return nil, err
