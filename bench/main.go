@@ -21,6 +21,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
 
+	"github.com/sqsfleet/sqsfleet/internal/faultproxy"
+	"github.com/sqsfleet/sqsfleet/internal/faults"
 	"github.com/sqsfleet/sqsfleet/internal/fauxqs"
 )
 
@@ -63,6 +65,7 @@ type options struct {
 	faults500Messages  int
 	faultsConcurrency  intList
 	faultsVisibility   time.Duration
+	faultsMix          []faults.Rule
 }
 
 var allPhases = []string{"raw", "go", "http", "rawhttp", "exec", "big", "trickle", "idle", "hol", "heartbeat", "latency", "faults"}
@@ -110,6 +113,12 @@ func main() {
 	o.faultsConcurrency = intList{10, 64}
 	flag.Var(&o.faultsConcurrency, "faults-concurrency", "faults phase: concurrencies, comma-separated")
 	flag.DurationVar(&o.faultsVisibility, "faults-visibility", 5*time.Second, "faults phase: the daemon's queue.visibility_timeout (a lost receive hides its messages this long)")
+	flag.Func("faults-mix", "faults phase: rules KIND[@OPERATION]=RATE,... in place of the brown-out mix (which is "+
+		faults.FormatRules(faultproxy.BrownOut(0).Rules)+"; delays up to a second), to see what one kind of fault costs", func(v string) error {
+		r, err := faults.ParseRules(v)
+		o.faultsMix = r
+		return err
+	})
 	flag.Parse()
 	if o.rawWorkers <= 0 {
 		o.rawWorkers = pollers(o.concurrency)

@@ -81,7 +81,16 @@ type proxiedRun struct {
 	SlowStartS  float64          `json:"slow_started_at_s,omitempty"`
 	LastFastS   float64          `json:"last_fast_started_at_s,omitempty"`
 	VisibilityS float64          `json:"visibility_timeout_s,omitempty"`
-	Proxy       faultproxy.Stats `json:"proxy"`
+	// LostReceives counts receive responses that carried messages and
+	// were lost (SQS hid the messages; the daemon never saw them), and
+	// LostChain is the most times one message was in such a response.
+	// HiddenUntilS is when the last of those messages became visible
+	// again (the lost response's time plus the visibility timeout), in
+	// seconds from the daemon's start: no consumer can finish before it.
+	LostReceives int              `json:"lost_receives_with_messages,omitempty"`
+	LostChain    int              `json:"lost_chain,omitempty"`
+	HiddenUntilS float64          `json:"hidden_until_s,omitempty"`
+	Proxy        faultproxy.Stats `json:"proxy"`
 }
 
 // recordingSink returns the recording sink, started on first use.
@@ -127,6 +136,8 @@ func (b *bench) proxied(ctx context.Context, s proxiedSpec) (*proxiedRun, error)
 
 	var mu sync.Mutex
 	delivered := make(map[string][]int64, n) // message id -> receive responses that carried it, unix ns
+	lost := map[string][]int64{}             // message id -> lost receive responses that carried it
+	lostReceives := 0
 	proxy, err := faultproxy.Listen("127.0.0.1:0", faultproxy.Config{
 		Upstream: b.emu.Endpoint(),
 		Faults:   s.faults,
@@ -135,6 +146,14 @@ func (b *bench) proxied(ctx context.Context, s proxiedSpec) (*proxiedRun, error)
 			defer mu.Unlock()
 			for _, id := range ids {
 				delivered[id] = append(delivered[id], at.UnixNano())
+			}
+		},
+		OnLostReceive: func(ids []string, at time.Time) {
+			mu.Lock()
+			defer mu.Unlock()
+			lostReceives++
+			for _, id := range ids {
+				lost[id] = append(lost[id], at.UnixNano())
 			}
 		},
 	})
@@ -300,6 +319,15 @@ func (b *bench) proxied(ctx context.Context, s proxiedSpec) (*proxiedRun, error)
 			r.FirstWaitMaxMS = max(r.FirstWaitMaxMS, float64(w)/float64(time.Millisecond))
 		}
 	}
+	r.LostReceives = lostReceives
+	vt := s.visibility
+	if vt <= 0 {
+		vt = 30 * time.Second // the daemon's default queue.visibility_timeout
+	}
+	for _, ats := range lost {
+		r.LostChain = max(r.LostChain, len(ats))
+		r.HiddenUntilS = max(r.HiddenUntilS, (time.Duration(slices.Max(ats)-started.UnixNano()) + vt).Seconds())
+	}
 	mu.Unlock()
 	pct := percentilesMS(waits)
 	r.WaitP50MS, r.WaitP99MS, r.WaitMaxMS = pct(0.5), pct(0.99), pct(1)
@@ -311,6 +339,10 @@ func (b *bench) proxied(ctx context.Context, s proxiedSpec) (*proxiedRun, error)
 	}
 	b.logf("  %s: %.0f msgs/s, drained in %.1fs, %.3f requests/msg at the proxy, local wait max %.0f ms (%.0f ms from a first delivery), %d redelivered",
 		s.label, r.MsgsPerSec, r.DrainS, r.ReqPerMsg, r.WaitMaxMS, r.FirstWaitMaxMS, r.Redelivered)
+	if r.LostReceives > 0 {
+		b.logf("  %s: %d lost receive responses carried messages (one message in up to %d); the last hidden became visible again at %.1fs, drained %.1fs after",
+			s.label, r.LostReceives, r.LostChain, r.HiddenUntilS, r.DrainS-r.HiddenUntilS)
+	}
 	if f := r.Proxy.Total.Faults; len(f) > 0 {
 		b.logf("  %s", strings.ReplaceAll(strings.TrimSpace(r.Proxy.Report()), "\n", "\n  "))
 	}
@@ -505,6 +537,10 @@ func (b *bench) faultsPhase(ctx context.Context) (*faultsResult, error) {
 	res := &faultsResult{VisibilityS: b.o.faultsVisibility.Seconds()}
 	serverErrors := faults.Config{Seed: b.o.seed, Rules: []faults.Rule{{Kind: faults.ServerError, Rate: 0.01}}}
 	none := faults.Config{Seed: b.o.seed}
+	mix, mixName := faultproxy.BrownOut(b.o.seed), "brown-out mix"
+	if b.o.faultsMix != nil {
+		mix.Rules, mixName = b.o.faultsMix, "mix "+faults.FormatRules(b.o.faultsMix)
+	}
 	for _, c := range b.o.faultsConcurrency {
 		// 1% of a thousand messages' few hundred requests is a handful of
 		// faults; the 500s runs (and their baseline) take a larger backlog.
@@ -513,7 +549,7 @@ func (b *bench) faultsPhase(ctx context.Context) (*faultsResult, error) {
 			cfg  faults.Config
 			n    int
 		}{
-			{"none", none, b.o.faultsMessages}, {"brown-out mix", faultproxy.BrownOut(b.o.seed), b.o.faultsMessages},
+			{"none", none, b.o.faultsMessages}, {mixName, mix, b.o.faultsMessages},
 			{"none", none, b.o.faults500Messages}, {"1% 500s", serverErrors, b.o.faults500Messages},
 		} {
 			r, err := b.proxied(ctx, proxiedSpec{label: fmt.Sprintf("faults %s, %d messages, c=%d", f.name, f.n, c), faults: f.cfg,

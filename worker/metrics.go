@@ -24,6 +24,7 @@ type Metrics struct {
 	LastPoll            prometheus.Gauge
 	LeasesLost          prometheus.Counter
 	LocalWait           prometheus.Histogram
+	ReceivesHedged      prometheus.Counter
 }
 
 // NewMetrics creates the engine's metrics and registers them with reg, which
@@ -69,13 +70,17 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 			Help:    "Time a received message waited in the daemon for a handler (receives are sent ahead of free slots; a message waiting over 1s is sent back).",
 			Buckets: []float64{.001, .0025, .005, .01, .025, .05, .1, .25, .5, 1},
 		}),
+		ReceivesHedged: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "sqsfleet_receives_hedged_total",
+			Help: "Receives that took so much longer than usual that their handler slots were lent to other receives meanwhile (SQS slow to answer while a backlog is worked).",
+		}),
 	}
 	for _, o := range []string{OutcomeSuccess, OutcomeRetry, OutcomeDeadLetter} {
 		m.Completed.WithLabelValues(o)
 	}
 	if reg != nil {
 		reg.MustRegister(m.Received, m.Completed, m.HandlerDuration, m.InFlight,
-			m.VisibilityExtension, m.MessageAge, m.LastPoll, m.LeasesLost, m.LocalWait)
+			m.VisibilityExtension, m.MessageAge, m.LastPoll, m.LeasesLost, m.LocalWait, m.ReceivesHedged)
 	}
 	return m
 }

@@ -3,6 +3,7 @@ package worker
 import (
 	"context"
 	"math"
+	"sync"
 	"sync/atomic"
 	"time"
 )
@@ -77,6 +78,28 @@ func (pl *pipeline) credit(limit, slots, batch int) int {
 	return min(int(c), limit)
 }
 
+// hedgeFactor and minHedgeAfter set when a receive is presumed slow: after
+// hedgeFactor times the usual round trip of a receive that brings messages,
+// and never sooner than minHedgeAfter (SQS's own jitter on a near
+// endpoint). In a brown-out a few percent of requests take up to a second;
+// without hedging, every such receive idles the handlers it asked for.
+const (
+	hedgeFactor   = 4
+	minHedgeAfter = 25 * time.Millisecond
+)
+
+// hedgeAfter is how long a receive may take before its admissions are lent
+// out, or 0 for never: only while receives are pipelined (credit above
+// zero: the daemon is busy with a fast handler), never for long polls on an
+// idle queue, and not before a round trip has been measured.
+func (pl *pipeline) hedgeAfter(credit int) time.Duration {
+	rtt := time.Duration(pl.rtt.Load())
+	if credit <= 0 || rtt <= 0 {
+		return 0
+	}
+	return max(hedgeFactor*rtt, minHedgeAfter)
+}
+
 // fastHandler is the mean handler time below which a daemon always gets a
 // batch of receive credit.
 const fastHandler = 100 * time.Millisecond
@@ -114,4 +137,54 @@ func (p *Pool) pipelineLoop(ctx context.Context) {
 			p.apply(l, unstarted(0))
 		}
 	}
+}
+
+// hedgeTimer lends out one receive's admissions if it is still outstanding
+// when the timer fires, and takes them back when the receive answers.
+type hedgeTimer struct {
+	mu         sync.Mutex
+	t          *time.Timer
+	lent, done bool
+}
+
+// startHedge arms the hedge of a standard-queue receive of n admissions, or
+// returns nil when receives are not pipelined now.
+func (p *Pool) startHedge(n int) *hedgeTimer {
+	if p.cfg.FIFO {
+		return nil
+	}
+	after := p.pipe.hedgeAfter(p.slots.creditNow())
+	if after <= 0 {
+		return nil
+	}
+	h := &hedgeTimer{}
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	h.t = time.AfterFunc(after, func() {
+		h.mu.Lock()
+		defer h.mu.Unlock()
+		if !h.done && p.slots.hedge(n, p.maxCredit) {
+			h.lent = true
+			p.metrics.ReceivesHedged.Inc()
+		}
+	})
+	// Taken back when the receive answers, whatever it brought.
+	return h
+}
+
+// finish disarms the hedge once the receive has answered, before its end
+// is reported to the slots, and says whether its admissions had been lent
+// (then its round trip says nothing about the usual one).
+func (h *hedgeTimer) finish(s *slots, n int) bool {
+	if h == nil {
+		return false
+	}
+	h.t.Stop()
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	h.done = true
+	if h.lent {
+		s.unhedge(n)
+	}
+	return h.lent
 }

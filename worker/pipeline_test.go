@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/testutil"
 	dto "github.com/prometheus/client_model/go"
 )
 
@@ -204,5 +205,77 @@ func TestPipelineCredit(t *testing.T) {
 		if got := pl.credit(100, 10, 10); got != tt.want {
 			t.Errorf("%s: credit %d, want %d", tt.name, got, tt.want)
 		}
+	}
+}
+
+// In a brown-out a few percent of receives take up to a second to answer.
+// Each holds the admissions it asked for, so a handful of them at once
+// would idle every handler until they answer; once a receive takes several
+// round trips longer than usual, its admissions are lent to other receives.
+// Here every receive sent during a tenth of a second is held for a second:
+// handlers must keep working through that second.
+func TestSlowReceivesDoNotIdleTheHandlers(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		q, ids, cfg := distantQueue(t, 2000)
+		start := time.Now()
+		var heldFrom, heldTo = start.Add(300 * time.Millisecond), start.Add(400 * time.Millisecond)
+		var held atomic.Int64
+		q.setHooks(func(c fakeCall) {
+			time.Sleep(15 * time.Millisecond)
+			if now := time.Now(); c.Op == opReceive && !now.Before(heldFrom) && now.Before(heldTo) {
+				held.Add(1)
+				time.Sleep(time.Second)
+			}
+		}, nil)
+		var during atomic.Int64 // handler calls while the held receives were out
+		h := startPool(t, q, cfg, func(ctx context.Context, m *Message) error {
+			if now := time.Now(); now.After(heldTo.Add(100*time.Millisecond)) && now.Before(heldFrom.Add(time.Second)) {
+				during.Add(1)
+			}
+			return nil
+		})
+		q.waitFor(t, time.Minute, "every message deleted", func() bool { return q.allDeleted(ids) })
+		// About 600 a second go through at this round trip; without lending,
+		// none would in the 0.8 s the held receives hold every admission
+		// (and no further receive would be sent to be held).
+		if n := during.Load(); n < 100 {
+			t.Errorf("%d handler calls while %d receives were held for a second, want the handlers kept busy", n, held.Load())
+		}
+		if held.Load() < 3 {
+			t.Errorf("only %d receives were held; lending should have let more go out during the tenth of a second", held.Load())
+		}
+		if n := testutil.ToFloat64(h.metrics.ReceivesHedged); n < 1 {
+			t.Errorf("sqsfleet_receives_hedged_total = %v, want the held receives counted", n)
+		}
+		if w := maxObserved(t, h.metrics.LocalWait); w > maxLocalWait {
+			t.Errorf("a message waited up to %s for a handler, want at most %s", w, maxLocalWait)
+		}
+		h.stop()
+	})
+}
+
+// Lent admissions are bounded, and taken back in full when the slow receive
+// answers.
+func TestLendingIsBoundedAndUndone(t *testing.T) {
+	s := newSlots(10)
+	s.setCredit(10)
+	n, err := s.acquire(context.Background(), 10)
+	if err != nil || n != 10 {
+		t.Fatalf("acquire = %d, %v", n, err)
+	}
+	if !s.hedge(n, 15) {
+		t.Fatal("a first hedge within the limit was refused")
+	}
+	if s.hedge(n, 15) {
+		t.Error("a hedge past the limit was lent")
+	}
+	if s.free != 20 || s.total != 30 || s.pending != 0 {
+		t.Errorf("after lending: free %d total %d pending %d; want 20, 30, 0", s.free, s.total, s.pending)
+	}
+	s.unhedge(n)
+	s.received()
+	s.release(n)
+	if s.free != 20 || s.total != 20 || s.pending != 0 || s.hedged != 0 {
+		t.Errorf("after taking back: free %d total %d pending %d hedged %d; want 20, 20, 0, 0", s.free, s.total, s.pending, s.hedged)
 	}
 }

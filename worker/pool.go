@@ -442,7 +442,9 @@ func (p *Pool) poll(stop, hard context.Context) {
 		}
 		start := p.now()
 		p.receiving.Add(1)
+		hedge := p.startHedge(n)
 		msgs, err := p.cfg.Queue.Receive(rctx, n, p.cfg.VisibilityTimeout)
+		hedged := hedge.finish(p.slots, n)
 		p.receiving.Add(-1)
 		p.slots.received()
 		p.lastReturn.Store(p.now().UnixNano())
@@ -474,7 +476,7 @@ func (p *Pool) poll(stop, hard context.Context) {
 		p.receiveFailures.Store(0)
 		attemptID = ""
 		now := p.now()
-		if len(msgs) > 0 {
+		if len(msgs) > 0 && !hedged {
 			p.pipe.observeRTT(now.Sub(start))
 		}
 		p.lastPoll.Store(now.UnixNano())

@@ -30,6 +30,7 @@ type slots struct {
 	base    int // handler slots; total is base plus credit
 	credit  int
 	pending int // receives in flight
+	hedged  int // admissions lent out for receives presumed slow (see hedge)
 	// wake is closed, and replaced, when a waiting acquire may now succeed.
 	// Waking only then, rather than on every release, matters: at
 	// saturation a slot frees up per message, and waking every waiting
@@ -126,10 +127,51 @@ func (s *slots) setCredit(k int) {
 	s.mu.Unlock()
 }
 
+// creditNow is the current credit.
+func (s *slots) creditNow() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.credit
+}
+
 // busy is the number of handler slots taken (by handlers or by pending
 // polls), never more than there are.
 func (s *slots) busy() int {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return min(s.total-s.free, s.base)
+}
+
+// hedge lends out the n admissions of a receive that is taking far longer
+// than receives do, so that other receives can go while SQS holds it: a
+// response delayed by a second would otherwise leave n handlers idle for
+// that second. The receive no longer counts as in flight for keeping
+// receives full. At most limit admissions are lent at once; it reports
+// whether it lent them. Whatever the slow receive brings when it does answer
+// waits for a handler like prefetched messages (maxLocalWait still holds).
+func (s *slots) hedge(n, limit int) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if n <= 0 || s.hedged+n > limit {
+		return false
+	}
+	s.hedged += n
+	s.total += n
+	s.free += n
+	s.pending--
+	s.signal()
+	return true
+}
+
+// unhedge takes back what hedge lent once the receive has answered, before
+// the caller reports the receive's end with received. Free may go below
+// zero meanwhile, paid back as admissions come back (as with a lowered
+// credit).
+func (s *slots) unhedge(n int) {
+	s.mu.Lock()
+	s.hedged -= n
+	s.total -= n
+	s.free -= n
+	s.pending++
+	s.mu.Unlock()
 }

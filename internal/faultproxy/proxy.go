@@ -3,6 +3,7 @@ package faultproxy
 import (
 	"bufio"
 	"bytes"
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -35,6 +36,13 @@ type Config struct {
 	// reported: the client never saw them. It must be fast; it runs on
 	// the request's goroutine.
 	OnReceive func(ids []string, at time.Time)
+	// OnLostReceive, if set, is called for every ReceiveMessage whose
+	// response carried messages and was then lost (the fault kind Lost:
+	// SQS acted, the client never heard), with the ids and the time the
+	// connection was closed. Those messages stay hidden for their
+	// visibility timeout whatever the client does; this is what tells a
+	// drain's unavoidable wait from the daemon's own.
+	OnLostReceive func(ids []string, at time.Time)
 }
 
 // Proxy forwards SQS requests, injecting faults, and counts. It is an
@@ -44,6 +52,7 @@ type Proxy struct {
 	seed      uint64
 	inner     http.Handler
 	onReceive func([]string, time.Time)
+	onLost    func([]string, time.Time)
 	transport *http.Transport
 
 	mu  sync.Mutex
@@ -73,6 +82,7 @@ func New(cfg Config) (*Proxy, error) {
 		model:       m,
 		seed:        cfg.Faults.Seed,
 		onReceive:   cfg.OnReceive,
+		onLost:      cfg.OnLostReceive,
 		ops:         map[string]*counts{},
 		throttledAt: map[string]time.Time{},
 	}
@@ -103,7 +113,15 @@ func New(cfg Config) (*Proxy, error) {
 				Message: "faultproxy: upstream: " + err.Error()}.Write(w)
 		},
 	}
-	p.inner = faults.Middleware(m, faults.TargetOperation, faults.SQSThrottled, faults.SQSInternalError, rp)
+	// The body of a receive is copied below the fault middleware, so that
+	// a response the middleware then loses is seen too.
+	copyBody := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if buf, ok := r.Context().Value(bodyCopyKey{}).(*bytes.Buffer); ok {
+			w = &teeWriter{ResponseWriter: w, copy: buf}
+		}
+		rp.ServeHTTP(w, r)
+	})
+	p.inner = faults.Middleware(m, faults.TargetOperation, faults.SQSThrottled, faults.SQSInternalError, copyBody)
 	return p, nil
 }
 
@@ -169,12 +187,19 @@ func (p *Proxy) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		r.GetBody = func() (io.ReadCloser, error) { return io.NopCloser(bytes.NewReader(body)), nil }
 	}
 	rec := &recorder{ResponseWriter: w}
-	if op == "ReceiveMessage" && p.onReceive != nil {
-		rec.body = &bytes.Buffer{}
+	var body *bytes.Buffer
+	if op == "ReceiveMessage" && (p.onReceive != nil || p.onLost != nil) {
+		body = &bytes.Buffer{}
+		r = r.WithContext(context.WithValue(r.Context(), bodyCopyKey{}, body))
 	}
 	p.inner.ServeHTTP(rec, r)
 	if rec.hijacked {
-		return // reset or lost: the client got no answer
+		// Reset or lost: the client got no answer. After a reset the copy
+		// is empty (nothing was forwarded).
+		if ids := messageIDs(body); len(ids) > 0 && p.onLost != nil {
+			p.onLost(ids, time.Now())
+		}
+		return
 	}
 	if isThrottle(rec.status, rec.Header()) {
 		p.count(op, func(c *counts) {
@@ -186,20 +211,48 @@ func (p *Proxy) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			}
 		})
 	}
-	if rec.body != nil && rec.status == http.StatusOK && rec.Header().Get("Content-Encoding") == "" {
-		var out struct{ Messages []struct{ MessageId string } }
-		if json.Unmarshal(rec.body.Bytes(), &out) == nil && len(out.Messages) > 0 {
+	if p.onReceive != nil && rec.status == http.StatusOK && rec.Header().Get("Content-Encoding") == "" {
+		if ids := messageIDs(body); len(ids) > 0 {
 			// The response is complete only once it has left net/http's
 			// buffer; the wait a consumer adds starts there.
 			_ = http.NewResponseController(w).Flush() // a failed flush shows as the client's error
-			ids := make([]string, len(out.Messages))
-			for i, m := range out.Messages {
-				ids[i] = m.MessageId
-			}
 			p.onReceive(ids, time.Now())
 		}
 	}
 }
+
+// messageIDs are the ids of the messages in a copied ReceiveMessage
+// response (JSON protocol), none for anything else.
+func messageIDs(body *bytes.Buffer) []string {
+	if body == nil || body.Len() == 0 {
+		return nil
+	}
+	var out struct{ Messages []struct{ MessageId string } }
+	if json.Unmarshal(body.Bytes(), &out) != nil {
+		return nil
+	}
+	ids := make([]string, len(out.Messages))
+	for i, m := range out.Messages {
+		ids[i] = m.MessageId
+	}
+	return ids
+}
+
+type bodyCopyKey struct{}
+
+// teeWriter copies a response body as it is written.
+type teeWriter struct {
+	http.ResponseWriter
+	copy *bytes.Buffer
+}
+
+func (t *teeWriter) Write(b []byte) (int, error) {
+	t.copy.Write(b)
+	return t.ResponseWriter.Write(b)
+}
+
+// Unwrap keeps http.ResponseController's flushes reaching the connection.
+func (t *teeWriter) Unwrap() http.ResponseWriter { return t.ResponseWriter }
 
 // sdkAttempt parses aws-sdk-go-v2's Amz-Sdk-Request header, "attempt=2;
 // max=3" (max may be missing); 0 for what is not there.
@@ -236,13 +289,11 @@ func isThrottle(status int, h http.Header) bool {
 	return false
 }
 
-// recorder remembers the status of the response, copies a body when asked,
-// and lets the fault middleware hijack the connection for a reset.
+// recorder remembers the status of the response and lets the fault middleware hijack the connection for a reset.
 type recorder struct {
 	http.ResponseWriter
 	status   int
 	hijacked bool
-	body     *bytes.Buffer
 }
 
 func (r *recorder) WriteHeader(code int) {
@@ -255,9 +306,6 @@ func (r *recorder) WriteHeader(code int) {
 func (r *recorder) Write(b []byte) (int, error) {
 	if r.status == 0 {
 		r.status = http.StatusOK
-	}
-	if r.body != nil {
-		r.body.Write(b)
 	}
 	return r.ResponseWriter.Write(b)
 }

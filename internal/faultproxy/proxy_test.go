@@ -5,6 +5,7 @@ import (
 	"errors"
 	"slices"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -156,12 +157,24 @@ func TestEachFaultAsTheSDKSeesIt(t *testing.T) {
 		}
 	})
 
-	t.Run("receive observed, lost receive not", func(t *testing.T) {
+	t.Run("receive observed, lost receive reported apart", func(t *testing.T) {
 		url := emu.CreateQueue(t, "observed", nil)
 		// The proxy reports a receive once its response has left, so the
 		// client may have it first: wait for the report.
 		observed := make(chan []string, 10)
-		p := listen(t, emu, faults.Config{Seed: 1}, func(ids []string, at time.Time) { observed <- ids })
+		var lostMu sync.Mutex
+		var lost [][]string
+		p, err := Listen("127.0.0.1:0", Config{Upstream: emu.Endpoint(), Faults: faults.Config{Seed: 1},
+			OnReceive: func(ids []string, at time.Time) { observed <- ids },
+			OnLostReceive: func(ids []string, at time.Time) {
+				lostMu.Lock()
+				defer lostMu.Unlock()
+				lost = append(lost, ids)
+			}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { _ = p.Close() })
 		next := func() []string {
 			select {
 			case ids := <-observed:
@@ -189,8 +202,10 @@ func TestEachFaultAsTheSDKSeesIt(t *testing.T) {
 			t.Errorf("observed %v, want %v", got, []string{first})
 		}
 
-		// A lost receive hides the message (SQS acted) and is not observed.
-		if _, err := admin.SendMessage(ctx(t), &sqs.SendMessageInput{QueueUrl: aws.String(url), MessageBody: aws.String("m2")}); err != nil {
+		// A lost receive hides the message (SQS acted) and is not observed
+		// as delivered, but reported as lost with what it carried.
+		out2, err := admin.SendMessage(ctx(t), &sqs.SendMessageInput{QueueUrl: aws.String(url), MessageBody: aws.String("m2")})
+		if err != nil {
 			t.Fatal(err)
 		}
 		if err := p.Model().SetRules(faults.Rule{Kind: faults.Lost, Rate: 1, Op: "ReceiveMessage"}); err != nil {
@@ -202,6 +217,13 @@ func TestEachFaultAsTheSDKSeesIt(t *testing.T) {
 		if v, nv, _ := emu.Counts(t, url); v != 0 || nv != 2 {
 			t.Errorf("after a lost receive: %d visible, %d in flight; want 0 and 2", v, nv)
 		}
+		// The SDK's three attempts were all lost; only the first carried
+		// the message (it then was hidden), so one report.
+		lostMu.Lock()
+		if want := [][]string{{aws.ToString(out2.MessageId)}}; !slices.EqualFunc(lost, want, slices.Equal) {
+			t.Errorf("lost receives reported %v, want %v", lost, want)
+		}
+		lostMu.Unlock()
 		// The next report is that of the next delivered receive, not of
 		// the lost ones.
 		if err := p.Model().SetRules(); err != nil {
