@@ -23,6 +23,7 @@ import (
 
 	"github.com/sqsfleet/sqsfleet/worker"
 	"github.com/sqsfleet/sqsfleet/worker/awssqs"
+	"github.com/sqsfleet/sqsfleet/worker/handler"
 )
 
 // childFlag, as the first argument, runs this program as the engine child:
@@ -74,14 +75,14 @@ func runChild(args []string) int {
 	metrics := worker.NewMetrics(reg)
 	client := awssqs.NewClient(awsCfg, meter)
 
-	var handler worker.Handler
+	var h worker.Handler
 	switch *kind {
 	case "go":
-		handler = worker.HandlerFunc(func(context.Context, *worker.Message) error { return nil })
+		h = worker.HandlerFunc(func(context.Context, *worker.Message) error { return nil })
 	case "http":
-		handler, err = worker.NewHTTPHandler(worker.HTTPConfig{URL: *handlerURL, Concurrency: *concurrency})
+		h, err = handler.NewHTTP(handler.HTTPConfig{URL: *handlerURL, Concurrency: *concurrency})
 	case "exec":
-		handler, err = worker.NewExecHandler(worker.ExecConfig{Command: []string{*command}})
+		h, err = handler.NewExec(handler.ExecConfig{Command: []string{*command}})
 	default:
 		err = fmt.Errorf("unknown handler %q", *kind)
 	}
@@ -90,7 +91,7 @@ func runChild(args []string) int {
 	}
 	pool, err := worker.New(worker.Config{
 		Queue:           awssqs.NewQueue(client, *queueURL, *waitTime),
-		Handler:         handler,
+		Handler:         h,
 		QueueURL:        *queueURL,
 		Concurrency:     *concurrency,
 		ShutdownTimeout: 25 * time.Second,

@@ -7,7 +7,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/sqsfleet/sqsfleet/worker"
+	"github.com/sqsfleet/sqsfleet/worker/handler"
 )
 
 func TestLocalWait(t *testing.T) {
@@ -52,7 +52,7 @@ func TestRecordingSink(t *testing.T) {
 	defer srv.Close()
 	post := func(query, id, body string) time.Duration {
 		req, _ := http.NewRequest(http.MethodPost, srv.URL+"/"+query, strings.NewReader(body))
-		req.Header.Set(worker.HeaderMsgID, id)
+		req.Header.Set(handler.HeaderMsgID, id)
 		start := time.Now()
 		resp, err := http.DefaultClient.Do(req)
 		if err != nil {

@@ -16,7 +16,7 @@ import (
 	"syscall"
 	"time"
 
-	"github.com/sqsfleet/sqsfleet/worker"
+	"github.com/sqsfleet/sqsfleet/worker/handler"
 )
 
 // sinkFlag, as the first argument, runs this program as the http sink: the
@@ -94,7 +94,7 @@ func (rec *recorder) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	body, _ := io.ReadAll(r.Body)
-	if id := r.Header.Get(worker.HeaderMsgID); id != "" {
+	if id := r.Header.Get(handler.HeaderMsgID); id != "" {
 		rec.mu.Lock()
 		if _, seen := rec.first[id]; !seen {
 			rec.first[id] = now.UnixNano()

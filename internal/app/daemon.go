@@ -29,6 +29,7 @@ import (
 	"github.com/sqsfleet/sqsfleet/scaler"
 	"github.com/sqsfleet/sqsfleet/worker"
 	"github.com/sqsfleet/sqsfleet/worker/awssqs"
+	"github.com/sqsfleet/sqsfleet/worker/handler"
 )
 
 // parseFlags parses a subcommand's flags, turning --help and bad flags into
@@ -359,9 +360,9 @@ func regionFromURL(raw string) string {
 func newHandler(cfg *config.Config, out io.Writer) (worker.Handler, error) {
 	switch cfg.Handler.Type {
 	case "exec":
-		return worker.NewExecHandler(worker.ExecConfig{Command: cfg.Handler.Command, Stdout: out, Stderr: out})
+		return handler.NewExec(handler.ExecConfig{Command: cfg.Handler.Command, Stdout: out, Stderr: out})
 	case "http":
-		return worker.NewHTTPHandler(worker.HTTPConfig{
+		return handler.NewHTTP(handler.HTTPConfig{
 			URL:               cfg.Handler.URL,
 			Concurrency:       cfg.Worker.Concurrency,
 			PermanentStatuses: cfg.Handler.PermanentStatuses,

@@ -20,6 +20,7 @@ import (
 
 	"github.com/sqsfleet/sqsfleet/internal/fauxqs"
 	"github.com/sqsfleet/sqsfleet/worker"
+	"github.com/sqsfleet/sqsfleet/worker/handler"
 )
 
 func TestHappyPathBatchedDeletes(t *testing.T) {
@@ -172,7 +173,7 @@ func TestExecExit65GoesStraightToDLQ(t *testing.T) {
 	url, dlq := emu.CreateQueueWithDLQ(t, "exit65", 10)
 	c := emu.SQS(t)
 	counter := t.TempDir() + "/runs"
-	h, err := worker.NewExecHandler(worker.ExecConfig{Command: []string{"sh", "-c",
+	h, err := handler.NewExec(handler.ExecConfig{Command: []string{"sh", "-c",
 		`echo run >> "$0"; body=$(cat); echo "cannot parse $body for $SQSFLEET_MESSAGE_ID" >&2; exit 65`, counter}})
 	if err != nil {
 		t.Fatal(err)
@@ -228,7 +229,7 @@ func TestHTTPHandlerHeadersAndStatuses(t *testing.T) {
 		}
 	}))
 	t.Cleanup(app.Close)
-	h, err := worker.NewHTTPHandler(worker.HTTPConfig{URL: app.URL + "/work", Concurrency: 10})
+	h, err := handler.NewHTTP(handler.HTTPConfig{URL: app.URL + "/work", Concurrency: 10})
 	if err != nil {
 		t.Fatal(err)
 	}

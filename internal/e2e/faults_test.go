@@ -13,7 +13,7 @@ import (
 	"github.com/sqsfleet/sqsfleet/internal/faultproxy"
 	"github.com/sqsfleet/sqsfleet/internal/faults"
 	"github.com/sqsfleet/sqsfleet/internal/fauxqs"
-	"github.com/sqsfleet/sqsfleet/worker"
+	"github.com/sqsfleet/sqsfleet/worker/handler"
 )
 
 // The daemon binary behind the fault proxy with issue 13's brown-out mix
@@ -48,7 +48,7 @@ func TestDaemonDrainsThroughBrownOut(t *testing.T) {
 	app := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		_, _ = io.Copy(io.Discard, r.Body)
 		mu.Lock()
-		handled[r.Header.Get(worker.HeaderMsgID)]++
+		handled[r.Header.Get(handler.HeaderMsgID)]++
 		mu.Unlock()
 	}))
 	defer app.Close()

@@ -1,4 +1,4 @@
-package worker
+package handler
 
 import (
 	"context"
@@ -15,6 +15,8 @@ import (
 	"time"
 
 	"github.com/sqsfleet/sqsfleet/internal/redact"
+
+	"github.com/sqsfleet/sqsfleet/worker"
 )
 
 // Request headers set by the HTTP handler. They are those of the Elastic
@@ -41,7 +43,7 @@ const (
 	maxResponseDrain = 64 << 10
 )
 
-// HTTPConfig configures an HTTPHandler.
+// HTTPConfig configures an HTTP handler.
 type HTTPConfig struct {
 	// URL is where every message is POSTed (http or https).
 	URL string
@@ -61,8 +63,8 @@ type HTTPConfig struct {
 	ResponseTail int
 }
 
-// HTTPHandler POSTs each message to a URL the way the Elastic Beanstalk
-// worker daemon does. It is safe for concurrent use.
+// HTTP is the handler that POSTs each message to a URL the way the Elastic
+// Beanstalk worker daemon does. It is safe for concurrent use.
 //
 // Request: the body is the message body, byte for byte. Headers:
 //
@@ -95,7 +97,7 @@ type HTTPConfig struct {
 // so the URL's secrets (userinfo, query values, fragment) are masked in
 // them wherever they appear: in the URL net/http quotes, and in a response
 // body that echoes the request or the token (internal/redact).
-type HTTPHandler struct {
+type HTTP struct {
 	url          string
 	redactedURL  string
 	scrub        *redact.Scrubber
@@ -110,8 +112,8 @@ type HTTPHandler struct {
 
 type queueName struct{ url, name string }
 
-// NewHTTPHandler validates cfg and returns a handler.
-func NewHTTPHandler(cfg HTTPConfig) (*HTTPHandler, error) {
+// NewHTTP validates cfg and returns a handler.
+func NewHTTP(cfg HTTPConfig) (*HTTP, error) {
 	u, err := url.Parse(cfg.URL)
 	if err != nil {
 		// url.Parse's error quotes the whole URL.
@@ -135,7 +137,7 @@ func NewHTTPHandler(cfg HTTPConfig) (*HTTPHandler, error) {
 			return nil, fmt.Errorf("http handler: permanent status %d is not a 1xx, 3xx, 4xx or 5xx status", s)
 		}
 	}
-	h := &HTTPHandler{
+	h := &HTTP{
 		url:          cfg.URL,
 		redactedURL:  redact.URL(cfg.URL),
 		scrub:        redact.NewScrubber(cfg.URL),
@@ -217,7 +219,7 @@ func sqsQueueName(queueURL string) string {
 
 // queue returns the sanitised queue name of queueURL, from the cache when
 // it is the last one seen.
-func (h *HTTPHandler) queue(queueURL string) string {
+func (h *HTTP) queue(queueURL string) string {
 	if c := h.queueName.Load(); c != nil && c.url == queueURL {
 		return c.name
 	}
@@ -226,7 +228,7 @@ func (h *HTTPHandler) queue(queueURL string) string {
 	return c.name
 }
 
-func (h *HTTPHandler) newRequest(ctx context.Context, m *Message) (*http.Request, error) {
+func (h *HTTP) newRequest(ctx context.Context, m *worker.Message) (*http.Request, error) {
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, h.url, strings.NewReader(m.Body))
 	if err != nil {
 		return nil, err
@@ -275,8 +277,8 @@ func (h *HTTPHandler) newRequest(ctx context.Context, m *Message) (*http.Request
 	return req, nil
 }
 
-// Handle POSTs m; see HTTPHandler for the contract.
-func (h *HTTPHandler) Handle(ctx context.Context, m *Message) error {
+// Handle POSTs m; see HTTP for the contract.
+func (h *HTTP) Handle(ctx context.Context, m *worker.Message) error {
 	req, err := h.newRequest(ctx, m)
 	if err != nil {
 		return fmt.Errorf("http handler: %w", h.scrub.Error(err))
@@ -308,11 +310,11 @@ func (h *HTTPHandler) Handle(ctx context.Context, m *Message) error {
 	quoted = quoted[:min(len(quoted), h.responseTail)]
 	err = fmt.Errorf("http handler: POST %s: status %s%s", h.redactedURL, responseStatus(resp), bodySuffix(quoted))
 	if slices.Contains(h.permanent, resp.StatusCode) {
-		return Permanent(err)
+		return worker.Permanent(err)
 	}
 	if resp.StatusCode == http.StatusTooManyRequests || resp.StatusCode == http.StatusServiceUnavailable {
 		if d, ok := parseRetryAfterHeader(resp.Header.Get("Retry-After"), time.Now()); ok {
-			return RetryAfter(err, d)
+			return worker.RetryAfter(err, d)
 		}
 	}
 	return err

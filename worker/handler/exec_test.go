@@ -1,4 +1,4 @@
-package worker
+package handler
 
 import (
 	"bytes"
@@ -16,6 +16,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/sqsfleet/sqsfleet/worker"
 )
 
 // lockedBuffer is a bytes.Buffer safe for the concurrent writes os/exec makes.
@@ -36,20 +38,20 @@ func (s *lockedBuffer) Bytes() []byte {
 	return bytes.Clone(s.b.Bytes())
 }
 
-// shHandler builds an ExecHandler running script with sh -c; extra
+// shHandler builds an Exec running script with sh -c; extra
 // arguments become $1...
-func shHandler(t *testing.T, cfg ExecConfig, script string, args ...string) *ExecHandler {
+func shHandler(t *testing.T, cfg ExecConfig, script string, args ...string) *Exec {
 	t.Helper()
 	cfg.Command = append([]string{"sh", "-c", script, "sh"}, args...)
-	h, err := NewExecHandler(cfg)
+	h, err := NewExec(cfg)
 	if err != nil {
-		t.Fatalf("NewExecHandler: %v", err)
+		t.Fatalf("NewExec: %v", err)
 	}
 	return h
 }
 
-func handlerTestMessage() *Message {
-	return &Message{
+func handlerTestMessage() *worker.Message {
+	return &worker.Message{
 		ID:              "0f1e2d3c-aaaa-bbbb-cccc-000000000001",
 		ReceiptHandle:   "rh",
 		Body:            `{"hello":"world"}`,
@@ -83,14 +85,14 @@ func TestExecEnvironment(t *testing.T) {
 	bin := []byte{0, 1, 2, 0xfe, 0xff}
 	tests := []struct {
 		name   string
-		mutate func(m *Message)
+		mutate func(m *worker.Message)
 		want   map[string]string // "" value with key in unset means must be absent
 		unset  []string
 	}{
 		{
 			name: "all metadata",
-			mutate: func(m *Message) {
-				m.Attributes = map[string]Attribute{
+			mutate: func(m *worker.Message) {
+				m.Attributes = map[string]worker.Attribute{
 					"trace-id":     {DataType: "String", StringValue: "abc 123\nline2"},
 					"Count":        {DataType: "Number", StringValue: "42"},
 					"blob":         {DataType: "Binary", BinaryValue: bin},
@@ -124,7 +126,7 @@ func TestExecEnvironment(t *testing.T) {
 		},
 		{
 			name: "no group, raw SQS timestamps win, collisions",
-			mutate: func(m *Message) {
+			mutate: func(m *worker.Message) {
 				m.GroupID = ""
 				m.SenderID = ""
 				m.SystemAttributes = map[string]string{
@@ -132,7 +134,7 @@ func TestExecEnvironment(t *testing.T) {
 					"ApproximateFirstReceiveTimestamp": "1600000000001",
 				}
 				// All three map to SQSFLEET_ATTR_A_B; "a_b" sorts last.
-				m.Attributes = map[string]Attribute{
+				m.Attributes = map[string]worker.Attribute{
 					"a.b": {DataType: "String", StringValue: "dot"},
 					"a-b": {DataType: "String", StringValue: "dash"},
 					"a_b": {DataType: "String", StringValue: "underscore"},
@@ -147,7 +149,7 @@ func TestExecEnvironment(t *testing.T) {
 		},
 		{
 			name: "unknown timestamps are unset",
-			mutate: func(m *Message) {
+			mutate: func(m *worker.Message) {
 				m.SentAt = time.Time{}
 				m.FirstReceivedAt = time.Time{}
 				m.ReceiveCount = 1
@@ -315,8 +317,8 @@ func TestExecExitStatus(t *testing.T) {
 			if err == nil {
 				return
 			}
-			if IsPermanent(err) != tt.permanent {
-				t.Errorf("IsPermanent = %v, want %v (err %v)", IsPermanent(err), tt.permanent, err)
+			if worker.IsPermanent(err) != tt.permanent {
+				t.Errorf("IsPermanent = %v, want %v (err %v)", worker.IsPermanent(err), tt.permanent, err)
 			}
 			if errors.Is(err, context.DeadlineExceeded) || errors.Is(err, context.Canceled) {
 				t.Errorf("err %v claims a context error", err)
@@ -492,7 +494,7 @@ func TestExecContextKillsProcessGroup(t *testing.T) {
 			if !errors.Is(err, tt.want) {
 				t.Errorf("err = %v, want errors.Is %v", err, tt.want)
 			}
-			if IsPermanent(err) {
+			if worker.IsPermanent(err) {
 				t.Errorf("context failure must be retryable: %v", err)
 			}
 			if !strings.Contains(err.Error(), "signal: killed") || !strings.Contains(err.Error(), "started") {
@@ -510,7 +512,7 @@ func TestExecContextDoneBeforeStart(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	cancel()
 	h := shHandler(t, ExecConfig{}, "exit 0")
-	if err := h.Handle(ctx, handlerTestMessage()); !errors.Is(err, context.Canceled) || IsPermanent(err) {
+	if err := h.Handle(ctx, handlerTestMessage()); !errors.Is(err, context.Canceled) || worker.IsPermanent(err) {
 		t.Fatalf("err = %v, want retryable context.Canceled", err)
 	}
 }
@@ -541,7 +543,7 @@ func TestExecLingeringDescendantDoesNotHang(t *testing.T) {
 	if pid, perr := strconv.Atoi(waitFile(t, pidFile+"2", time.Second)); perr == nil {
 		_ = syscall.Kill(pid, syscall.SIGKILL)
 	}
-	if !IsPermanent(err) {
+	if !worker.IsPermanent(err) {
 		t.Fatalf("err = %v, want permanent", err)
 	}
 }
@@ -549,7 +551,7 @@ func TestExecLingeringDescendantDoesNotHang(t *testing.T) {
 func TestExecDirAndArgv(t *testing.T) {
 	dir := t.TempDir()
 	var out lockedBuffer
-	h, err := NewExecHandler(ExecConfig{
+	h, err := NewExec(ExecConfig{
 		Command: []string{"sh", "-c", `echo "$PWD"; pwd -P; printf '%s|' "$0" "$@"`, "zero", "one arg", ""},
 		Dir:     dir,
 		Stdout:  &out,
@@ -586,7 +588,7 @@ func TestNewExecHandlerErrors(t *testing.T) {
 		{"dir is file", ExecConfig{Command: []string{"sh"}, Dir: file}},
 	}
 	for _, tt := range tests {
-		if h, err := NewExecHandler(tt.cfg); err == nil {
+		if h, err := NewExec(tt.cfg); err == nil {
 			t.Errorf("%s: got handler %+v, want error", tt.name, h)
 		}
 	}
@@ -595,12 +597,12 @@ func TestNewExecHandlerErrors(t *testing.T) {
 func TestExecStartFailureIsRetryable(t *testing.T) {
 	// A path with a slash is not resolved at construction; the failure shows
 	// per message and must not dead-letter it (a deploy may be in progress).
-	h, err := NewExecHandler(ExecConfig{Command: []string{"./sqsfleet-missing-handler"}, Dir: t.TempDir()})
+	h, err := NewExec(ExecConfig{Command: []string{"./sqsfleet-missing-handler"}, Dir: t.TempDir()})
 	if err != nil {
 		t.Fatal(err)
 	}
 	err = h.Handle(context.Background(), handlerTestMessage())
-	if err == nil || IsPermanent(err) {
+	if err == nil || worker.IsPermanent(err) {
 		t.Fatalf("err = %v, want retryable error", err)
 	}
 }

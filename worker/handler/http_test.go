@@ -1,4 +1,4 @@
-package worker
+package handler
 
 import (
 	"bytes"
@@ -16,6 +16,8 @@ import (
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/sqsfleet/sqsfleet/worker"
 )
 
 // recordedRequest is what the test server saw of one request.
@@ -50,11 +52,11 @@ func recordingServer(t *testing.T, respond http.HandlerFunc) (*httptest.Server, 
 	}
 }
 
-func newHTTP(t *testing.T, cfg HTTPConfig) *HTTPHandler {
+func newHTTP(t *testing.T, cfg HTTPConfig) *HTTP {
 	t.Helper()
-	h, err := NewHTTPHandler(cfg)
+	h, err := NewHTTP(cfg)
 	if err != nil {
-		t.Fatalf("NewHTTPHandler: %v", err)
+		t.Fatalf("NewHTTP: %v", err)
 	}
 	return h
 }
@@ -66,7 +68,7 @@ func TestHTTPRequest(t *testing.T) {
 	bin := []byte{0, 1, 0xfe, 0xff}
 	m := handlerTestMessage()
 	m.FirstReceivedAt = time.Date(2024, 2, 3, 4, 5, 6, 789, time.FixedZone("CET", 3600))
-	m.Attributes = map[string]Attribute{
+	m.Attributes = map[string]worker.Attribute{
 		"trace-id":     {DataType: "String", StringValue: "abc-123"},
 		"Count":        {DataType: "Number", StringValue: "42"},
 		"blob":         {DataType: "Binary", BinaryValue: bin},
@@ -123,7 +125,7 @@ func TestHTTPAttributeHeaderKeys(t *testing.T) {
 	// sorting last wins.
 	h := newHTTP(t, HTTPConfig{URL: "http://example.invalid/"})
 	m := handlerTestMessage()
-	m.Attributes = map[string]Attribute{
+	m.Attributes = map[string]worker.Attribute{
 		"myAttr":  {DataType: "String", StringValue: "camel"},
 		"a b":     {DataType: "String", StringValue: "space"},
 		"a-b":     {DataType: "String", StringValue: "dash"},
@@ -164,20 +166,20 @@ func TestHTTPBodyAndContentType(t *testing.T) {
 	tests := []struct {
 		name   string
 		body   string
-		attrs  map[string]Attribute
+		attrs  map[string]worker.Attribute
 		wantCT string
 	}{
 		{name: "default", body: `{"a":1}`, wantCT: "application/json"},
 		{name: "empty body", body: "", wantCT: "application/json"},
 		{name: "1MiB binary", body: string(big), wantCT: "application/json"},
 		{name: "override", body: "plain", wantCT: "text/plain; charset=utf-8",
-			attrs: map[string]Attribute{"Content-Type": {DataType: "String", StringValue: "text/plain; charset=utf-8"}}},
+			attrs: map[string]worker.Attribute{"Content-Type": {DataType: "String", StringValue: "text/plain; charset=utf-8"}}},
 		{name: "override any case", body: "<a/>", wantCT: "application/xml",
-			attrs: map[string]Attribute{"content-TYPE": {DataType: "String", StringValue: " application/xml "}}},
+			attrs: map[string]worker.Attribute{"content-TYPE": {DataType: "String", StringValue: " application/xml "}}},
 		{name: "blank override ignored", body: "x", wantCT: "application/json",
-			attrs: map[string]Attribute{"content-type": {DataType: "String", StringValue: "\r\n"}}},
+			attrs: map[string]worker.Attribute{"content-type": {DataType: "String", StringValue: "\r\n"}}},
 		{name: "binary override ignored", body: "x", wantCT: "application/json",
-			attrs: map[string]Attribute{"Content-Type": {DataType: "Binary", BinaryValue: []byte("text/plain")}}},
+			attrs: map[string]worker.Attribute{"Content-Type": {DataType: "Binary", BinaryValue: []byte("text/plain")}}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -265,10 +267,10 @@ func TestHTTPStatuses(t *testing.T) {
 			if err == nil {
 				return
 			}
-			if IsPermanent(err) != tt.wantPermanent {
-				t.Errorf("IsPermanent = %v, want %v: %v", IsPermanent(err), tt.wantPermanent, err)
+			if worker.IsPermanent(err) != tt.wantPermanent {
+				t.Errorf("IsPermanent = %v, want %v: %v", worker.IsPermanent(err), tt.wantPermanent, err)
 			}
-			var ra *RetryAfterError
+			var ra *worker.RetryAfterError
 			isRA := errors.As(err, &ra)
 			if wantRA := tt.wantDelay[1] > 0; isRA != wantRA {
 				t.Errorf("RetryAfterError = %v, want %v: %v", isRA, wantRA, err)
@@ -331,8 +333,8 @@ func TestHTTPTimeout(t *testing.T) {
 	if !errors.Is(err, context.DeadlineExceeded) {
 		t.Fatalf("err = %v, want DeadlineExceeded", err)
 	}
-	var ra *RetryAfterError
-	if IsPermanent(err) || errors.As(err, &ra) {
+	var ra *worker.RetryAfterError
+	if worker.IsPermanent(err) || errors.As(err, &ra) {
 		t.Fatalf("err = %v, want plain retryable error", err)
 	}
 
@@ -352,7 +354,7 @@ func TestHTTPTransportError(t *testing.T) {
 	ln.Close() // nothing listens there now
 	h := newHTTP(t, HTTPConfig{URL: "http://user:secret@" + addr + "/"})
 	err = h.Handle(context.Background(), handlerTestMessage())
-	if err == nil || IsPermanent(err) {
+	if err == nil || worker.IsPermanent(err) {
 		t.Fatalf("err = %v, want retryable error", err)
 	}
 	if strings.Contains(err.Error(), "secret") {
@@ -426,7 +428,7 @@ func TestHTTPConnectionReuse(t *testing.T) {
 	srv.Start()
 	t.Cleanup(srv.Close)
 
-	handlers := map[string]*HTTPHandler{}
+	handlers := map[string]*HTTP{}
 	for _, s := range []string{"200", "422", "500", "429"} {
 		handlers[s] = newHTTP(t, HTTPConfig{URL: srv.URL + "/?s=" + s, Concurrency: 4})
 	}
@@ -546,8 +548,8 @@ func TestHTTPErrorsHideURLSecrets(t *testing.T) {
 		h = newHTTP(t, HTTPConfig{URL: u, PermanentStatuses: perm})
 		err := h.Handle(context.Background(), handlerTestMessage())
 		check("status 500", err, "500", "no route for POST /work?token=REDACTED", "bad token REDACTED")
-		if IsPermanent(err) != (len(perm) > 0) {
-			t.Errorf("permanent %v: IsPermanent = %v", perm, IsPermanent(err))
+		if worker.IsPermanent(err) != (len(perm) > 0) {
+			t.Errorf("permanent %v: IsPermanent = %v", perm, worker.IsPermanent(err))
 		}
 	}
 
@@ -571,12 +573,12 @@ func TestHTTPErrorsHideURLSecrets(t *testing.T) {
 		t.Errorf("cancelled: %v is no longer context.Canceled", err)
 	}
 
-	if _, err := NewHTTPHandler(HTTPConfig{URL: "http://app:" + password + "@[::1/work?token=" + token}); err == nil {
+	if _, err := NewHTTP(HTTPConfig{URL: "http://app:" + password + "@[::1/work?token=" + token}); err == nil {
 		t.Error("unparsable URL accepted")
 	} else {
 		for _, s := range secrets {
 			if strings.Contains(err.Error(), s) {
-				t.Errorf("NewHTTPHandler error shows %s: %v", s, err)
+				t.Errorf("NewHTTP error shows %s: %v", s, err)
 			}
 		}
 	}
@@ -602,7 +604,7 @@ func TestNewHTTPHandlerErrors(t *testing.T) {
 		{"out of range", HTTPConfig{URL: "http://h/", PermanentStatuses: []int{600}}},
 	}
 	for _, tt := range tests {
-		if h, err := NewHTTPHandler(tt.cfg); err == nil {
+		if h, err := NewHTTP(tt.cfg); err == nil {
 			t.Errorf("%s: got handler %+v, want error", tt.name, h)
 		}
 	}

@@ -1,4 +1,4 @@
-package worker
+package handler
 
 import (
 	"context"
@@ -17,6 +17,8 @@ import (
 	"syscall"
 	"time"
 	"unicode/utf8"
+
+	"github.com/sqsfleet/sqsfleet/worker"
 )
 
 // Environment variables the exec handler sets for each message. Together with
@@ -52,14 +54,14 @@ const (
 	execWaitDelay = 2 * time.Second
 )
 
-// ExecConfig configures an ExecHandler.
+// ExecConfig configures an Exec handler.
 type ExecConfig struct {
 	// Command is the argv to run for every message; Command[0] is looked up
 	// in PATH when it contains no slash. There is no shell: use
 	// []string{"sh", "-c", "..."} to get one.
 	Command []string
 	// Env holds extra "KEY=value" entries appended to the daemon's own
-	// environment (as it is when NewExecHandler is called); a later entry
+	// environment (as it is when NewExec is called); a later entry
 	// overrides an earlier one with the same key. When Dir is set, PWD is
 	// set to it.
 	Env []string
@@ -78,7 +80,7 @@ type ExecConfig struct {
 	Stderr io.Writer
 }
 
-// ExecHandler runs a command once per message. It is safe for concurrent use.
+// Exec is the handler that runs a command once per message. It is safe for concurrent use.
 //
 // Contract with the command:
 //
@@ -108,7 +110,7 @@ type ExecConfig struct {
 //     daemonising) are not killed; if they keep the command's stdout or
 //     stderr open, Handle stops waiting for them about two seconds after the
 //     command itself is gone. After a normal exit nothing is killed.
-type ExecHandler struct {
+type Exec struct {
 	path       string   // resolved Command[0]
 	argv       []string // Command as configured, argv[0] unresolved
 	env        []string // daemon env + Env, reserved names removed
@@ -119,11 +121,11 @@ type ExecHandler struct {
 	waitDelay  time.Duration
 }
 
-// NewExecHandler validates cfg and returns a handler. It fails when the
+// NewExec validates cfg and returns a handler. It fails when the
 // command is missing or cannot be found in PATH, or Dir is not a directory,
 // so that a misconfiguration stops the daemon at start-up rather than
 // failing every message.
-func NewExecHandler(cfg ExecConfig) (*ExecHandler, error) {
+func NewExec(cfg ExecConfig) (*Exec, error) {
 	if len(cfg.Command) == 0 || cfg.Command[0] == "" {
 		return nil, errors.New("exec handler: command is empty")
 	}
@@ -155,7 +157,7 @@ func NewExecHandler(cfg ExecConfig) (*ExecHandler, error) {
 		}
 		path = p
 	}
-	h := &ExecHandler{
+	h := &Exec{
 		path:       path,
 		argv:       append([]string(nil), cfg.Command...),
 		dir:        cfg.Dir,
@@ -201,7 +203,7 @@ func reservedEnv(kv string) bool {
 // SQSFLEET_ATTR_ variable: ASCII letters are upper-cased, and every byte
 // outside [A-Z0-9_] after that becomes '_', so the result has the same length
 // as name and SQSFLEET_ATTR_ followed by it is always a valid POSIX variable
-// name. The mapping is not injective; see ExecHandler for how collisions are
+// name. The mapping is not injective; see Exec for how collisions are
 // resolved.
 func AttrEnvName(name string) string {
 	b := []byte(name)
@@ -219,7 +221,7 @@ func AttrEnvName(name string) string {
 
 // attrValue is the textual form of an attribute used in environment
 // variables and headers: Binary attributes cannot travel as raw bytes there.
-func attrValue(a Attribute) string {
+func attrValue(a worker.Attribute) string {
 	if isBinary(a) {
 		return base64.StdEncoding.EncodeToString(a.BinaryValue)
 	}
@@ -227,13 +229,13 @@ func attrValue(a Attribute) string {
 }
 
 // isBinary reports whether a is of type Binary or a custom Binary.suffix.
-func isBinary(a Attribute) bool {
+func isBinary(a worker.Attribute) bool {
 	return a.DataType == "Binary" || strings.HasPrefix(a.DataType, "Binary.")
 }
 
 // sortedAttrNames returns the attribute names in sorted order, which makes
 // collisions after sanitising resolve the same way on every delivery.
-func sortedAttrNames(attrs map[string]Attribute) []string {
+func sortedAttrNames(attrs map[string]worker.Attribute) []string {
 	names := make([]string, 0, len(attrs))
 	for n := range attrs {
 		names = append(names, n)
@@ -244,7 +246,7 @@ func sortedAttrNames(attrs map[string]Attribute) []string {
 
 // sqsTimestamp returns the system attribute verbatim when SQS sent it, else
 // t in epoch milliseconds, else "" (unknown).
-func sqsTimestamp(m *Message, attr string, t time.Time) string {
+func sqsTimestamp(m *worker.Message, attr string, t time.Time) string {
 	if v := m.SystemAttributes[attr]; v != "" {
 		return v
 	}
@@ -254,7 +256,7 @@ func sqsTimestamp(m *Message, attr string, t time.Time) string {
 	return strconv.FormatInt(t.UnixMilli(), 10)
 }
 
-func (h *ExecHandler) environ(m *Message) []string {
+func (h *Exec) environ(m *worker.Message) []string {
 	env := make([]string, len(h.env), len(h.env)+8+len(m.Attributes))
 	copy(env, h.env)
 	set := func(k, v string) { env = append(env, k+"="+v) }
@@ -281,8 +283,8 @@ func (h *ExecHandler) environ(m *Message) []string {
 	return env
 }
 
-// Handle runs the command for m; see ExecHandler for the contract.
-func (h *ExecHandler) Handle(ctx context.Context, m *Message) error {
+// Handle runs the command for m; see Exec for the contract.
+func (h *Exec) Handle(ctx context.Context, m *worker.Message) error {
 	name := h.argv[0]
 	cmd := exec.CommandContext(ctx, h.path, h.argv[1:]...)
 	cmd.Args[0] = h.argv[0]
@@ -338,7 +340,7 @@ func (h *ExecHandler) Handle(ctx context.Context, m *Message) error {
 	case killed.Load():
 		return fmt.Errorf("exec %s: %w, process group killed (%w)%s", name, ctx.Err(), err, tail.suffix())
 	case st.Exited() && st.ExitCode() == ExitDataErr:
-		return Permanent(fmt.Errorf("exec %s: %w (EX_DATAERR: message rejected)%s", name, err, tail.suffix()))
+		return worker.Permanent(fmt.Errorf("exec %s: %w (EX_DATAERR: message rejected)%s", name, err, tail.suffix()))
 	default:
 		return fmt.Errorf("exec %s: %w%s", name, err, tail.suffix())
 	}
