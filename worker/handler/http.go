@@ -2,6 +2,7 @@ package handler
 
 import (
 	"context"
+	"encoding/base64"
 	"errors"
 	"fmt"
 	"io"
@@ -98,10 +99,19 @@ type HTTPConfig struct {
 // them wherever they appear: in the URL net/http quotes, and in a response
 // body that echoes the request or the token (internal/redact).
 type HTTP struct {
-	url          string
-	redactedURL  string
-	scrub        *redact.Scrubber
-	client       *http.Client
+	url         string
+	redactedURL string
+	scrub       *redact.Scrubber
+	client      *http.Client
+	// rt is the handler's own transport, called directly: its client
+	// follows no redirect and sets no timeout or cookie, so Client.Do
+	// would only copy the headers and the URL for redirects that never
+	// happen. nil when the caller supplied a Client, which is used as is.
+	rt http.RoundTripper
+	// target is the request every call starts from: the URL is parsed
+	// once, not per message.
+	target       *http.Request
+	basicAuth    []string // the Authorization value for a URL with user info
 	permanent    []int
 	responseTail int
 	// queueName caches the X-Aws-Sqsd-Queue value of the last queue URL
@@ -148,6 +158,15 @@ func NewHTTP(cfg HTTPConfig) (*HTTP, error) {
 	if h.responseTail == 0 {
 		h.responseTail = defaultResponseTail
 	}
+	if h.target, err = http.NewRequest(http.MethodPost, cfg.URL, nil); err != nil {
+		return nil, fmt.Errorf("http handler: url: %w", h.scrub.Error(err))
+	}
+	if u.User != nil {
+		// What http.Client does for a URL with credentials, and the
+		// transport alone does not.
+		pw, _ := u.User.Password()
+		h.basicAuth = []string{"Basic " + base64.StdEncoding.EncodeToString([]byte(u.User.Username()+":"+pw))}
+	}
 	if h.client == nil {
 		n := cfg.Concurrency
 		if n == 0 {
@@ -161,6 +180,7 @@ func NewHTTP(cfg HTTPConfig) (*HTTP, error) {
 		tr.MaxIdleConns = n
 		tr.MaxIdleConnsPerHost = n
 		tr.MaxConnsPerHost = n
+		h.rt = tr
 		h.client = &http.Client{
 			Transport: tr,
 			CheckRedirect: func(*http.Request, []*http.Request) error {
@@ -228,27 +248,49 @@ func (h *HTTP) queue(queueURL string) string {
 	return c.name
 }
 
+// The headers every call sends the same value of. Shared: net/http only
+// reads them, and Set replaces a value rather than writing into it.
+var (
+	userAgent       = []string{"sqsfleet"}
+	jsonContentType = []string{"application/json"}
+)
+
 func (h *HTTP) newRequest(ctx context.Context, m *worker.Message) (*http.Request, error) {
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, h.url, strings.NewReader(m.Body))
-	if err != nil {
-		return nil, err
-	}
+	// A shallow copy of the parsed target with this call's context (what
+	// NewRequestWithContext builds, without parsing the URL again).
+	req := h.target.WithContext(ctx)
+	body := m.Body
+	req.Body = io.NopCloser(strings.NewReader(body))
+	req.ContentLength = int64(len(body))
+	// Lets the transport resend the body when a reused keep-alive
+	// connection turns out to be closed before the request went out.
+	req.GetBody = func() (io.ReadCloser, error) { return io.NopCloser(strings.NewReader(body)), nil }
 	// The names below are already in canonical form, so they are stored
 	// directly rather than through Set, which canonicalises each one again.
+	// Every value of the request shares one backing array (one allocation
+	// instead of one per header); the constant ones share package slices.
 	hd := make(http.Header, 8+len(m.Attributes))
 	req.Header = hd
-	hd["User-Agent"] = []string{"sqsfleet"}
-	hd["Content-Type"] = []string{"application/json"}
-	hd[HeaderMsgID] = []string{sanitizeHeaderValue(m.ID)}
+	vals := make([]string, 0, 5+len(m.Attributes))
+	value := func(v string) []string {
+		vals = append(vals, v)
+		return vals[len(vals)-1 : len(vals) : len(vals)]
+	}
+	hd["User-Agent"] = userAgent
+	hd["Content-Type"] = jsonContentType
+	if h.basicAuth != nil {
+		hd["Authorization"] = h.basicAuth
+	}
+	hd[HeaderMsgID] = value(sanitizeHeaderValue(m.ID))
 	if q := h.queue(m.QueueURL); q != "" {
-		hd[HeaderQueue] = []string{q}
+		hd[HeaderQueue] = value(q)
 	}
 	if !m.FirstReceivedAt.IsZero() {
-		hd[HeaderFirstReceivedAt] = []string{m.FirstReceivedAt.UTC().Format(time.RFC3339)}
+		hd[HeaderFirstReceivedAt] = value(m.FirstReceivedAt.UTC().Format(time.RFC3339))
 	}
-	hd[HeaderReceiveCount] = []string{strconv.Itoa(m.ReceiveCount)}
+	hd[HeaderReceiveCount] = value(strconv.Itoa(m.ReceiveCount))
 	if m.SenderID != "" {
-		hd[HeaderSenderID] = []string{sanitizeHeaderValue(m.SenderID)}
+		hd[HeaderSenderID] = value(sanitizeHeaderValue(m.SenderID))
 	}
 	if len(m.Attributes) == 0 {
 		return req, nil
@@ -267,7 +309,7 @@ func (h *HTTP) newRequest(ctx context.Context, m *worker.Message) (*http.Request
 			delete(hd, prev)
 		}
 		byFold[fold] = key
-		hd[key] = []string{v}
+		hd[key] = value(v)
 		if strings.EqualFold(name, "Content-Type") && !isBinary(a) {
 			if ct := strings.TrimSpace(v); ct != "" {
 				hd.Set("Content-Type", ct)
@@ -283,7 +325,15 @@ func (h *HTTP) Handle(ctx context.Context, m *worker.Message) error {
 	if err != nil {
 		return fmt.Errorf("http handler: %w", h.scrub.Error(err))
 	}
-	resp, err := h.client.Do(req)
+	var resp *http.Response
+	if h.rt != nil {
+		if resp, err = h.rt.RoundTrip(req); err != nil {
+			// As http.Client reports it: the method and URL, then the cause.
+			err = &url.Error{Op: "Post", URL: h.redactedURL, Err: err}
+		}
+	} else {
+		resp, err = h.client.Do(req)
+	}
 	if err != nil {
 		// net/http's *url.Error quotes the URL, query and all.
 		err = h.scrub.Error(err)

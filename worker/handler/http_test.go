@@ -6,6 +6,7 @@ import (
 	"crypto/rand"
 	"encoding/base64"
 	"errors"
+	"fmt"
 	"io"
 	"net"
 	"net/http"
@@ -435,7 +436,7 @@ func TestHTTPConnectionReuse(t *testing.T) {
 	// One handler per outcome would each have its own pool; use a single
 	// transport by sharing the 200 handler's client.
 	for s, h := range handlers {
-		h.client = handlers["200"].client
+		h.client, h.rt = handlers["200"].client, handlers["200"].rt
 		handlers[s] = h
 	}
 	for i := 0; i < 20; i++ {
@@ -699,4 +700,22 @@ func FuzzAttrHeaderName(f *testing.F) {
 			t.Fatalf("sanitizeHeaderValue(%q) = %q contains control characters", name, v)
 		}
 	})
+}
+
+// Credentials in handler.url reach the application as HTTP basic
+// authentication, as net/http's client sends them.
+func TestHTTPURLCredentialsAreSentAsBasicAuth(t *testing.T) {
+	got := make(chan string, 1)
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		u, p, ok := r.BasicAuth()
+		got <- fmt.Sprintf("%v %s:%s", ok, u, p)
+	}))
+	defer srv.Close()
+	h := newHTTP(t, HTTPConfig{URL: strings.Replace(srv.URL, "http://", "http://app:s3cr%40t@", 1) + "/work"})
+	if err := h.Handle(context.Background(), handlerTestMessage()); err != nil {
+		t.Fatal(err)
+	}
+	if g := <-got; g != "true app:s3cr@t" {
+		t.Errorf("basic auth seen by the app: %q, want app:s3cr@t", g)
+	}
 }
