@@ -234,8 +234,12 @@ func New(cfg Config) (*Pool, error) {
 	// Enough parallel flushes to keep up with every admission finishing
 	// within one round trip: with SQS 15 ms away a flush takes that long,
 	// and too few in parallel would cap throughput below what the handlers
-	// and the pipelined receives allow.
-	parallel := max(4, (cfg.Concurrency+p.maxCredit)/10)
+	// and the pipelined receives allow. And never few: in a brown-out a
+	// flush now and then takes a second (a delayed answer, a throttle's
+	// backoff before the retry), and with four in parallel a few such
+	// flushes capped a fast handler at concurrency 10 to a third of its
+	// rate. A flush waiting costs a goroutine, not a request.
+	parallel := max(16, (cfg.Concurrency+p.maxCredit)/10)
 	p.deletes = newBatcher(10, cfg.FlushInterval, parallel, p.flushDeletes)
 	p.visibility = newBatcher(10, cfg.FlushInterval, parallel, p.flushVisibility)
 	return p, nil
