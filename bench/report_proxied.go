@@ -63,8 +63,15 @@ func (r *results) proxiedTargets(add func(name string, v float64, limit string, 
 			}
 			limit, factor, plus := "", 0.0, 0.0
 			if strings.Contains(run.Faults, "throttle") {
-				factor, plus = 3, f.VisibilityS
-				limit = fmt.Sprintf("<= 3 x %.1fs + %.0fs = %.1fs", base.DrainS, f.VisibilityS, 3*base.DrainS+f.VisibilityS)
+				// One visibility timeout per lost response a message was in:
+				// each hides it that long whatever the consumer does, so a
+				// message lost twice in a row costs two.
+				chain := max(1, run.LostChain)
+				factor, plus = 3, f.VisibilityS*float64(chain)
+				limit = fmt.Sprintf("<= 3 x %.1fs + %.0fs = %.1fs", base.DrainS, f.VisibilityS, 3*base.DrainS+plus)
+				if chain > 1 {
+					limit = fmt.Sprintf("<= 3 x %.1fs + %d x %.0fs (a message in %d lost responses) = %.1fs", base.DrainS, chain, f.VisibilityS, chain, 3*base.DrainS+plus)
+				}
 			} else {
 				factor = 1.3
 				limit = fmt.Sprintf("<= 1.3 x %.1fs = %.1fs", base.DrainS, 1.3*base.DrainS)
@@ -101,12 +108,7 @@ func (r *results) printProxied(w io.Writer) {
 				continue
 			}
 			b := baseline(l.Runs, run, false)
-			pair := func(v, bv float64, f string) string {
-				if b == nil {
-					return fmt.Sprintf(f, v)
-				}
-				return fmt.Sprintf(f+" ("+f+")", v, bv)
-			}
+			pair := func(v, bv float64, f string) string { return pair(b, v, bv, f) }
 			var bw [4]float64
 			if b != nil {
 				bw = [4]float64{b.WaitP50MS, b.WaitP99MS, b.WaitMaxMS, b.DrainS}
@@ -136,8 +138,8 @@ func (r *results) printProxied(w io.Writer) {
 	}
 	if f := r.Faults; f != nil {
 		fmt.Fprintf(w, "Faults phase: the daemon binary, http handler to the sink, every SQS request through the fault proxy (seed %d), %.0fs visibility timeout; drain time from the daemon's start until every message was handled and the queue was empty, beside the same run without faults.\n\n", r.Config.Seed, f.VisibilityS)
-		fmt.Fprintln(w, "| faults | concurrency | messages | drain s (without faults) | ratio | requests/msg at proxy | injected | throttled answers, retries per throttle (mean backoff) | handled / DLQ |")
-		fmt.Fprintln(w, "|---|---:|---:|---:|---:|---:|---|---|---|")
+		fmt.Fprintln(w, "| faults | concurrency | messages | drain s (without faults) | ratio | msgs/s (without faults) | requests/msg at proxy | injected | throttled answers, retries per throttle (mean backoff) | lost receives with messages (most in one message), last visible again at s | handled / DLQ |")
+		fmt.Fprintln(w, "|---|---:|---:|---:|---:|---:|---:|---|---|---|---|")
 		for _, run := range f.Runs {
 			if run.Faults == "" {
 				continue
@@ -159,11 +161,23 @@ func (r *results) printProxied(w io.Writer) {
 			if tot.Throttled > 0 {
 				thr = fmt.Sprintf("%d, %.2f (%.0f ms)", tot.Throttled, tot.RetriesPerThrottle(), tot.BackoffAfterThrottleS*1000)
 			}
-			fmt.Fprintf(w, "| %s | %d | %d | %.1f%s | %s | %.3f | %s | %s | %d / %d |\n", shortFaults(run.Faults), run.Concurrency, run.Messages,
-				run.DrainS, base, ratio, run.ReqPerMsg, strings.Join(inj, ", "), thr, run.Handled, run.DLQ)
+			lost := "0"
+			if run.LostReceives > 0 {
+				lost = fmt.Sprintf("%d (%d), %.1f", run.LostReceives, run.LostChain, run.HiddenUntilS)
+			}
+			fmt.Fprintf(w, "| %s | %d | %d | %.1f%s | %s | %s | %.3f | %s | %s | %s | %d / %d |\n", shortFaults(run.Faults), run.Concurrency, run.Messages,
+				run.DrainS, base, ratio, pair(b, run.MsgsPerSec, bwMsgs(b), "%.0f"), run.ReqPerMsg, strings.Join(inj, ", "), thr, lost, run.Handled, run.DLQ)
 		}
 		fmt.Fprintln(w)
 	}
+}
+
+// pair is a figure beside its baseline's in brackets, or alone without one.
+func pair(b *proxiedRun, v, bv float64, f string) string {
+	if b == nil {
+		return fmt.Sprintf(f, v)
+	}
+	return fmt.Sprintf(f+" ("+f+")", v, bv)
 }
 
 func bwMsgs(b *proxiedRun) float64 {
