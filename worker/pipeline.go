@@ -59,6 +59,16 @@ func (pl *pipeline) observeRTT(d time.Duration) {
 // credit is the number of admissions beyond the handler slots for the
 // current rate and round trip, at most limit.
 func (pl *pipeline) credit(limit, slots, batch int) int {
+	// A message received ahead waits until a handler finishes, which can
+	// be a whole handler's time when the handlers started together (one
+	// receive fills them all). So none for handlers that take over a
+	// quarter of the local wait bound on average (slots / rate, by
+	// Little's law), however long the round trip: otherwise a slow
+	// machine's or a far SQS's round trip gave a 1 s handler a message of
+	// credit that waited a second and went back.
+	if pl.rate <= 0 || float64(slots)/pl.rate > maxLocalWait.Seconds()/4 {
+		return 0
+	}
 	rtt := time.Duration(pl.rtt.Load()).Seconds()
 	// Rounded down: a fraction of a message per round trip is a slow
 	// handler, whose prefetched message would wait for most of a run.

@@ -198,6 +198,11 @@ func TestPipelineCredit(t *testing.T) {
 		{"fast handlers, capped", 100000, 15 * time.Millisecond, 100},
 		{"1 s handlers at concurrency 10", 10, 15 * time.Millisecond, 0},
 		{"100 ms handlers at concurrency 10", 100, time.Millisecond, 10},
+		// A busy machine (or a far SQS) makes the round trip long enough
+		// for a slow handler's rate to ask for a message; handlers started
+		// together finish together, so it would wait a whole handler's time.
+		{"1 s handlers, round trip 100 ms", 10, 100 * time.Millisecond, 0},
+		{"200 ms handlers, round trip 100 ms", 50, 100 * time.Millisecond, 10},
 	} {
 		var pl pipeline
 		pl.rate = tt.rate
