@@ -7,7 +7,9 @@
 // the engine can consume a real queue. It
 // converts between SDK and engine types, maps per-entry batch failures to an
 // error at the entry's index, and classifies AWS error codes in one table.
-// It does not retry: the SDK's retryer does.
+// It does not retry: the SDK's retryer does. ParseQueueURL is the one reader
+// of queue URLs (name, account, region) for the engine's adapters and the
+// daemon alike.
 //
 // ReceiveMessage responses, the one large and frequent payload, are decoded
 // by this package rather than the SDK (decode.go, ReceiveOptions): one pass,
