@@ -406,7 +406,7 @@ func (p *Pool) flushDeletes(batch []*lease) {
 			if p.now().Sub(l.deleteFailedAt) < deleteRetryFor {
 				p.leases.hold(l)
 				if p.deletes.addAfter(l, p.cfg.PollBackoff.Delay(l.deleteTries)) {
-					p.errLog.warn(p.log, "delete failed; the message stays hidden and the delete is retried",
+					p.errLog.Warn("delete failed; the message stays hidden and the delete is retried",
 						zap.String("message_id", l.m.ID), zap.Int("tries", l.deleteTries), zap.Error(e))
 					continue
 				}
@@ -463,7 +463,7 @@ func (p *Pool) flushVisibility(batch []visChange) {
 		}
 		if e != nil && !errors.Is(e, ErrLeaseLost) {
 			// The message still comes back when its current visibility ends.
-			p.errLog.warn(p.log, "visibility change failed; the message returns at its current visibility timeout",
+			p.errLog.Warn("visibility change failed; the message returns at its current visibility timeout",
 				zap.String("message_id", c.l.m.ID), zap.Error(e))
 		}
 	}

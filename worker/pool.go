@@ -11,6 +11,8 @@ import (
 	"time"
 
 	"go.uber.org/zap"
+
+	"github.com/sqsfleet/sqsfleet/internal/ratelog"
 )
 
 // callTimeout bounds each SQS call the engine makes outside the poll loop
@@ -188,7 +190,10 @@ type Pool struct {
 	receiving  atomic.Int64
 	lastReturn atomic.Int64
 
-	errLog rateLog
+	// errLog writes the failures that repeat while SQS is in trouble, each
+	// kind of failure limited on its own (see ratelog): a flood of receive
+	// errors must not hide the extension failures that put messages at risk.
+	errLog *ratelog.Logger
 
 	dispatchMu     sync.Mutex
 	dispatchClosed bool // set at shutdown: dispatch starts nothing more
@@ -228,7 +233,7 @@ func New(cfg Config) (*Pool, error) {
 		unrun:          newReleaseLog(unrunMemory),
 		pendingDeletes: newPendingGate(cfg.MaxPendingDeletes),
 		hurry:          make(chan struct{}),
-		errLog:         rateLog{every: 30 * time.Second},
+		errLog:         ratelog.New(cfg.Logger, ratelog.Every),
 		groups:         make(map[string][]*lease),
 	}
 	// Enough parallel flushes to keep up with every admission finishing
@@ -464,7 +469,7 @@ func (p *Pool) poll(stop, hard context.Context) {
 			// short first delay, while the others carry on.
 			failures := int(p.receiveFailures.Add(1))
 			d := p.cfg.PollBackoff.Delay(failures)
-			p.errLog.error(p.log, "receive failed; backing off", zap.Error(err),
+			p.errLog.Error("receive failed; backing off", zap.Error(err),
 				zap.Int("consecutive_failures", failures), zap.Duration("backoff", d))
 			if !sleep(stop, d) {
 				return
