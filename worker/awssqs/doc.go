@@ -12,8 +12,9 @@
 // daemon alike.
 //
 // ReceiveMessage responses, the one large and frequent payload, are decoded
-// by this package rather than the SDK (decode.go, ReceiveOptions): one pass,
-// each body copied once, and the body MD5 checked in small pieces, with the
-// SDK's semantics (a mismatch fails the receive). Every other response, and
+// by this package rather than the SDK (decode.go with jsoncursor.go and
+// jsonstring.go, ReceiveOptions): one pass, each body copied once, and the
+// body MD5 checked in small pieces, with the SDK's semantics (a mismatch
+// fails the receive). Every other response, and
 // every error response, goes through the SDK's own decoder.
 package awssqs
