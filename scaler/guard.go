@@ -192,7 +192,7 @@ func (g *Guard) step(ctx context.Context) {
 		if want {
 			msg = "scaler: could not turn scale-in protection on"
 		}
-		g.fails.failed(now, OpProtect, msg, err, zap.Duration("retry_in", g.backoff))
+		g.fails.failed(OpProtect, msg, err, zap.Duration("retry_in", g.backoff))
 		return
 	}
 	g.backoff, g.retryAt = 0, time.Time{}

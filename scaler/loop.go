@@ -109,7 +109,7 @@ func (l *Loop) tick(ctx context.Context) {
 		switch {
 		case err != nil && ctx.Err() == nil:
 			l.cfg.Metrics.Errors.WithLabelValues(OpElect).Inc()
-			l.fails.failed(l.cfg.Now(), OpElect, "scaler: cannot tell whether this daemon is the leader; publishing anyway", err)
+			l.fails.failed(OpElect, "scaler: cannot tell whether this daemon is the leader; publishing anyway", err)
 		case err != nil:
 			return // stopping
 		case !leader:
@@ -179,5 +179,5 @@ func (l *Loop) fail(ctx context.Context, op, msg string, err error, fields ...za
 		return
 	}
 	l.cfg.Metrics.Errors.WithLabelValues(op).Inc()
-	l.fails.failed(l.cfg.Now(), op, msg, err, fields...)
+	l.fails.failed(op, msg, err, fields...)
 }

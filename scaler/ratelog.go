@@ -2,73 +2,51 @@ package scaler
 
 import (
 	"sync"
-	"time"
 
 	"go.uber.org/zap"
+
+	"github.com/sqsfleet/sqsfleet/internal/ratelog"
 )
 
-// logEvery is how often a failure that keeps repeating is logged again. An
-// API that is down or a missing IAM permission fails on every interval;
-// one line per 30 s with a count says as much as one line per attempt.
-const logEvery = 30 * time.Second
-
-// failureLog logs failures at most once per logEvery per operation, and
-// says when an operation works again.
+// failureLog logs failures at most once per ratelog.Every per message (so
+// per operation: each has its own), and says when an operation works again.
 type failureLog struct {
-	log *zap.Logger
+	log     *zap.Logger
+	limited *ratelog.Logger
 
-	mu  sync.Mutex
-	ops map[string]*opState
-}
-
-type opState struct {
-	failing    bool
-	lastLogged time.Time
-	suppressed int
+	mu sync.Mutex
+	// failing holds, for each operation failing now, the messages its
+	// failures were logged with, to count the unlogged ones at recovery.
+	failing map[string]map[string]bool
 }
 
 func newFailureLog(log *zap.Logger) *failureLog {
-	return &failureLog{log: log, ops: map[string]*opState{}}
+	return &failureLog{log: log, limited: ratelog.New(log, ratelog.Every), failing: map[string]map[string]bool{}}
 }
 
-func (f *failureLog) failed(now time.Time, op, msg string, err error, fields ...zap.Field) {
+func (f *failureLog) failed(op, msg string, err error, fields ...zap.Field) {
 	f.mu.Lock()
-	st := f.state(op)
-	st.failing = true
-	if !st.lastLogged.IsZero() && now.Sub(st.lastLogged) < logEvery {
-		st.suppressed++
-		f.mu.Unlock()
-		return
+	msgs := f.failing[op]
+	if msgs == nil {
+		msgs = map[string]bool{}
+		f.failing[op] = msgs
 	}
-	repeats := st.suppressed
-	st.suppressed = 0
-	st.lastLogged = now
+	msgs[msg] = true
 	f.mu.Unlock()
-
-	fields = append(fields, zap.String("operation", op), zap.Error(err))
-	if repeats > 0 {
-		fields = append(fields, zap.Int("repeated", repeats))
-	}
-	f.log.Warn(msg, fields...)
+	f.limited.Warn(msg, append(fields, zap.String("operation", op), zap.Error(err))...)
 }
 
 func (f *failureLog) ok(op, msg string) {
 	f.mu.Lock()
-	st := f.state(op)
-	was := st.failing
-	repeats := st.suppressed
-	*st = opState{}
+	msgs, was := f.failing[op]
+	delete(f.failing, op)
 	f.mu.Unlock()
-	if was {
-		f.log.Info(msg, zap.String("operation", op), zap.Int("unlogged_failures", repeats))
+	if !was {
+		return
 	}
-}
-
-func (f *failureLog) state(op string) *opState {
-	st := f.ops[op]
-	if st == nil {
-		st = &opState{}
-		f.ops[op] = st
+	unlogged := 0
+	for m := range msgs {
+		unlogged += f.limited.Unlogged(m)
 	}
-	return st
+	f.log.Info(msg, zap.String("operation", op), zap.Int("unlogged_failures", unlogged))
 }

@@ -48,6 +48,16 @@
 // counted from when the receive was sent (MaxHold); New refuses a
 // HandlerTimeout above MaxHandlerTimeout.
 //
+// # Reading the code
+//
+// pool.go has Config, New, Run and Stats; poll.go the receivers; dispatch.go
+// hands received messages to handlers, fifo.go to their FIFO group's
+// runner; outcome.go decides and applies each message's outcome, and
+// deadletter.go builds the failure record and sends it; lease.go and
+// extender.go keep messages hidden while they are held; shutdown.go is Run's
+// shutdown, one method per step. The handlers the daemon ships (exec, http)
+// are in package handler, the SQS adapter in package awssqs.
+//
 // # Embedding
 //
 // A Go program can run the engine in-process with its own Handler: build a

@@ -96,7 +96,7 @@ func (p *Pool) extend(ctx context.Context, now time.Time, chunk []*lease) {
 			results[i].lost = true
 		default:
 			// Left due: the next tick tries again while time remains.
-			p.errLog.warn(p.log, "visibility extension failed", zap.String("message_id", chunk[i].m.ID), zap.Error(e))
+			p.errLog.Warn("visibility extension failed", zap.String("message_id", chunk[i].m.ID), zap.Error(e))
 		}
 	}
 	for _, l := range p.leases.extended(results) {

@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"io"
 	"net/http"
-	"net/url"
 	"os"
 	"os/signal"
 	"strings"
@@ -332,29 +331,12 @@ func loadAWS(ctx context.Context, queueURL string) (aws.Config, error) {
 	}
 	cfg.HTTPClient = awssqs.GuardBodies(cfg.HTTPClient)
 	if cfg.Region == "" {
-		cfg.Region = regionFromURL(queueURL)
+		cfg.Region = awssqs.ParseQueueURL(queueURL).Region
 	}
 	if cfg.Region == "" {
 		return aws.Config{}, usageError{errors.New("sqsfleet: no AWS region: set AWS_REGION or use a queue URL of the form https://sqs.REGION.amazonaws.com/...")}
 	}
 	return cfg, nil
-}
-
-func regionFromURL(raw string) string {
-	u, err := url.Parse(raw)
-	if err != nil {
-		return ""
-	}
-	parts := strings.Split(u.Hostname(), ".")
-	for i, p := range parts {
-		if p == "sqs" && i+1 < len(parts) {
-			return parts[i+1]
-		}
-	}
-	if len(parts) > 2 && parts[1] == "queue" {
-		return parts[0]
-	}
-	return ""
 }
 
 func newHandler(cfg *config.Config, out io.Writer) (worker.Handler, error) {

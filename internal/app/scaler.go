@@ -8,10 +8,8 @@ import (
 	"io"
 	"math"
 	"net/http"
-	"net/url"
 	"os"
 	"os/signal"
-	"path"
 	"strconv"
 	"strings"
 	"sync"
@@ -309,7 +307,7 @@ func newScalerLoop(ctx context.Context, e *scalerEnv, sqsAPI scaler.QueueAttribu
 	if sc.DimensionName != "" {
 		v := sc.DimensionValue
 		if v == "" {
-			v = queueName(cfg.Queue.URL)
+			v = awssqs.ParseQueueURL(cfg.Queue.URL).Name
 		}
 		metric.Dimensions = []scaler.Dimension{{Name: sc.DimensionName, Value: v}}
 	}
@@ -367,15 +365,6 @@ func newScalerGuard(e *scalerEnv, activity scaler.Activity, metrics *scaler.Metr
 		Metrics:   metrics,
 		Logger:    log,
 	})
-}
-
-// queueName is the last path segment of a queue URL, as SQS names it.
-func queueName(queueURL string) string {
-	u, err := url.Parse(queueURL)
-	if err != nil {
-		return ""
-	}
-	return path.Base(strings.TrimRight(u.Path, "/"))
 }
 
 const processingTimeHelp = `The daemon measures the processing time: the average handler time per

@@ -453,15 +453,3 @@ func TestScalerTargetCommand(t *testing.T) {
 		t.Errorf("idle worker: exit %d, stderr %q", code, stderr.String())
 	}
 }
-
-func TestQueueName(t *testing.T) {
-	for in, want := range map[string]string{
-		"https://sqs.eu-west-1.amazonaws.com/123456789012/jobs":       "jobs",
-		"https://sqs.eu-west-1.amazonaws.com/123456789012/jobs.fifo/": "jobs.fifo",
-		"http://sqs.us-east-1.localhost:4566/000000000000/sqsfleet-q": "sqsfleet-q",
-	} {
-		if got := queueName(in); got != want {
-			t.Errorf("queueName(%q) = %q, want %q", in, got, want)
-		}
-	}
-}

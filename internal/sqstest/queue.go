@@ -10,6 +10,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/aws/aws-sdk-go-v2/aws/arn"
 	"github.com/aws/aws-sdk-go-v2/service/sqs/types"
 )
 
@@ -132,9 +133,10 @@ func (s *Server) applyAttrsLocked(q *queue, attrs map[string]string, creating bo
 		if err != nil || maxRecv < 1 || maxRecv > 1000 {
 			return invalidAttrValue("RedrivePolicy", raw)
 		}
-		target = pol.Target[strings.LastIndexByte(pol.Target, ':')+1:]
+		a, err := arn.Parse(pol.Target)
+		target = a.Resource
 		dlq := s.queues[target]
-		if dlq == nil || !strings.HasPrefix(pol.Target, "arn:aws:sqs:") {
+		if err != nil || a.Partition != "aws" || a.Service != "sqs" || dlq == nil {
 			return invalidParam("Value %s for parameter RedrivePolicy is invalid. Reason: Dead-letter target does not exist.", raw)
 		}
 		// SQS requires the dead-letter queue to be of the source's type.

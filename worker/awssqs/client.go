@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/aws/arn"
 	awsmiddleware "github.com/aws/aws-sdk-go-v2/aws/middleware"
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
 	"github.com/aws/aws-sdk-go-v2/service/sqs/types"
@@ -127,13 +128,15 @@ func LookupRedrive(ctx context.Context, api QueueAPI, queueURL string) (*Redrive
 	r := &Redrive{DLQArn: pol.Target}
 	// SQS has returned maxReceiveCount both as a number and as a string.
 	r.MaxReceiveCount, _ = strconv.Atoi(strings.Trim(string(pol.Max), `"`))
-	parts := strings.Split(pol.Target, ":")
-	if len(parts) != 6 || parts[2] != "sqs" {
+	// An SQS queue's ARN is arn:PARTITION:sqs:REGION:ACCOUNT:NAME, and a
+	// queue name has no colon.
+	target, err := arn.Parse(pol.Target)
+	if err != nil || target.Service != "sqs" || target.Resource == "" || strings.Contains(target.Resource, ":") {
 		return nil, fmt.Errorf("RedrivePolicy of %s: bad deadLetterTargetArn %q", queueURL, pol.Target)
 	}
-	in := &sqs.GetQueueUrlInput{QueueName: aws.String(parts[5])}
-	if parts[4] != "" {
-		in.QueueOwnerAWSAccountId = aws.String(parts[4])
+	in := &sqs.GetQueueUrlInput{QueueName: aws.String(target.Resource)}
+	if target.AccountID != "" {
+		in.QueueOwnerAWSAccountId = aws.String(target.AccountID)
 	}
 	u, err := api.GetQueueUrl(ctx, in)
 	if err != nil {

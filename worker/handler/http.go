@@ -18,6 +18,7 @@ import (
 	"github.com/sqsfleet/sqsfleet/internal/redact"
 
 	"github.com/sqsfleet/sqsfleet/worker"
+	"github.com/sqsfleet/sqsfleet/worker/awssqs"
 )
 
 // Request headers set by the HTTP handler. They are those of the Elastic
@@ -227,23 +228,13 @@ func sanitizeHeaderValue(v string) string {
 	}, v)
 }
 
-// sqsQueueName returns the last path segment of an SQS queue URL.
-func sqsQueueName(queueURL string) string {
-	s := queueURL
-	if u, err := url.Parse(queueURL); err == nil && u.Path != "" {
-		s = u.Path
-	}
-	s = strings.TrimRight(s, "/")
-	return s[strings.LastIndexByte(s, '/')+1:]
-}
-
 // queue returns the sanitised queue name of queueURL, from the cache when
 // it is the last one seen.
 func (h *HTTP) queue(queueURL string) string {
 	if c := h.queueName.Load(); c != nil && c.url == queueURL {
 		return c.name
 	}
-	c := &queueName{url: queueURL, name: sanitizeHeaderValue(sqsQueueName(queueURL))}
+	c := &queueName{url: queueURL, name: sanitizeHeaderValue(awssqs.ParseQueueURL(queueURL).Name)}
 	h.queueName.Store(c)
 	return c.name
 }

@@ -611,21 +611,6 @@ func TestNewHTTPHandlerErrors(t *testing.T) {
 	}
 }
 
-func TestSQSQueueName(t *testing.T) {
-	tests := map[string]string{
-		"https://sqs.us-east-1.amazonaws.com/123456789012/my-queue":      "my-queue",
-		"https://sqs.us-east-1.amazonaws.com/123456789012/my-queue.fifo": "my-queue.fifo",
-		"http://localhost:4566/000000000000/local/":                      "local",
-		"my-queue": "my-queue",
-		"":         "",
-	}
-	for in, want := range tests {
-		if got := sqsQueueName(in); got != want {
-			t.Errorf("sqsQueueName(%q) = %q, want %q", in, got, want)
-		}
-	}
-}
-
 func TestAttrHeaderName(t *testing.T) {
 	tests := []struct{ in, want string }{
 		{"", ""},
