@@ -14,6 +14,7 @@ import (
 	"go.uber.org/zap/zapcore"
 	"go.uber.org/zap/zaptest/observer"
 
+	"github.com/sqsfleet/sqsfleet/internal/wait"
 	"github.com/sqsfleet/sqsfleet/scaler"
 )
 
@@ -92,13 +93,13 @@ func TestLoopPublishesEveryInterval(t *testing.T) {
 	}
 
 	// The first value goes out at once, and then again and again.
-	eventually(t, "three publishes", func() bool { return pub.count() >= 3 })
+	wait.For(t, 10*time.Second, "three publishes", func() bool { return pub.count() >= 3 })
 	if s := pub.last(); s.Value != 30 || s.Backlog != 30 || s.Fleet != 0 || s.Time.IsZero() {
 		t.Errorf("sample %+v, want 30 per instance from an empty fleet", s)
 	}
 	q.n.Store(30)
 	fleet.n.Store(4)
-	eventually(t, "the new fleet size", func() bool { return pub.last().Value == 7.5 })
+	wait.For(t, 10*time.Second, "the new fleet size", func() bool { return pub.last().Value == 7.5 })
 	if got := testutil.ToFloat64(m.BacklogPerInstance); got != 7.5 {
 		t.Errorf("sqsfleet_backlog_per_instance = %v, want 7.5", got)
 	}
@@ -131,7 +132,7 @@ func TestLoopFailuresAreCountedAndNotFatal(t *testing.T) {
 	defer loop.Stop()
 
 	errs := m.Errors.WithLabelValues(scaler.OpPublish)
-	eventually(t, "five failed publishes", func() bool { return testutil.ToFloat64(errs) >= 5 })
+	wait.For(t, 10*time.Second, "five failed publishes", func() bool { return testutil.ToFloat64(errs) >= 5 })
 	// The gauge is still set: /metrics shows the value even when CloudWatch
 	// refuses it.
 	if got := testutil.ToFloat64(m.BacklogPerInstance); got != 3 {
@@ -147,13 +148,13 @@ func TestLoopFailuresAreCountedAndNotFatal(t *testing.T) {
 	qerr := errors.New("SQS unreachable")
 	q.err.Store(&qerr)
 	qerrs := m.Errors.WithLabelValues(scaler.OpQueue)
-	eventually(t, "queue failures", func() bool { return testutil.ToFloat64(qerrs) >= 2 })
+	wait.For(t, 10*time.Second, "queue failures", func() bool { return testutil.ToFloat64(qerrs) >= 2 })
 
 	// Recovery is logged, and publishing resumes.
 	q.err.Store(nil)
 	pub.setFail(nil)
-	eventually(t, "a publish after recovery", func() bool { return pub.count() > 0 })
-	eventually(t, "the recovery log", func() bool {
+	wait.For(t, 10*time.Second, "a publish after recovery", func() bool { return pub.count() > 0 })
+	wait.For(t, 10*time.Second, "the recovery log", func() bool {
 		return logs.FilterMessage("scaler: publishing the metric works again").Len() == 1
 	})
 }
@@ -176,20 +177,20 @@ func TestLoopLeaderOnly(t *testing.T) {
 	}
 	defer loop.Stop()
 
-	eventually(t, "the gauge of a non-leader", func() bool { return testutil.ToFloat64(m.BacklogPerInstance) == 10 })
-	eventually(t, "a few intervals", func() bool { return testutil.ToFloat64(m.FleetSize) == 1 && testutil.ToFloat64(m.Backlog) == 10 })
+	wait.For(t, 10*time.Second, "the gauge of a non-leader", func() bool { return testutil.ToFloat64(m.BacklogPerInstance) == 10 })
+	wait.For(t, 10*time.Second, "a few intervals", func() bool { return testutil.ToFloat64(m.FleetSize) == 1 && testutil.ToFloat64(m.Backlog) == 10 })
 	if pub.count() != 0 {
 		t.Fatalf("a non-leader published %d times", pub.count())
 	}
 	leader.Store(true)
-	eventually(t, "the leader publishing", func() bool { return pub.count() > 0 })
+	wait.For(t, 10*time.Second, "the leader publishing", func() bool { return pub.count() > 0 })
 
 	// An election that fails publishes anyway.
 	leader.Store(false)
 	e := errors.New("ListTasks throttled")
 	electErr.Store(&e)
 	before := pub.count()
-	eventually(t, "publishing despite a failed election", func() bool { return pub.count() > before+2 })
+	wait.For(t, 10*time.Second, "publishing despite a failed election", func() bool { return pub.count() > before+2 })
 	if testutil.ToFloat64(m.Errors.WithLabelValues(scaler.OpElect)) == 0 {
 		t.Error("failed election not counted")
 	}

@@ -6,6 +6,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/sqsfleet/sqsfleet/internal/wait"
 )
 
 // recordingDLQ keeps what is dead-lettered.
@@ -55,7 +57,7 @@ func TestFIFOFollowersOfAFailingHeadKeepTheirAttempts(t *testing.T) {
 		}
 		return nil
 	})
-	eventually(t, 20*time.Second, q.empty, "queue drained")
+	wait.For(t, 20*time.Second, "queue drained", q.empty)
 	if got := dlq.bodies(); len(got) != 1 || got[0] != "g:0" {
 		t.Fatalf("dead-lettered %v, want only the failing head g:0", got)
 	}

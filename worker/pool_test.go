@@ -19,6 +19,8 @@ import (
 	"go.uber.org/zap"
 	"go.uber.org/zap/zapcore"
 	"go.uber.org/zap/zaptest/observer"
+
+	"github.com/sqsfleet/sqsfleet/internal/wait"
 )
 
 // testBackoff gives whole-second retry delays, so the visibility changes the
@@ -120,7 +122,7 @@ func (h *poolHarness) running() bool {
 func (h *poolHarness) waitDeleteRefused() {
 	h.t.Helper()
 	const msg = "delete refused: the visibility lease was lost, so the message will be delivered again"
-	eventually(h.t, 5*time.Second, func() bool { return h.logs.FilterMessage(msg).Len() > 0 }, "log %q", msg)
+	wait.For(h.t, 5*time.Second, fmt.Sprintf("the log %q", msg), func() bool { return h.logs.FilterMessage(msg).Len() > 0 })
 }
 
 // waitRun waits for Run to return, within d.
@@ -165,15 +167,10 @@ func (h *poolHarness) checkOutcomes(success, retry, dead int) {
 	h.t.Helper()
 	want := []int{success, retry, dead}
 	var got []int
-	deadline := time.Now().Add(2 * time.Second)
-	for {
+	if !wait.Until(2*time.Second, func() bool {
 		got = []int{h.completed(OutcomeSuccess), h.completed(OutcomeRetry), h.completed(OutcomeDeadLetter)}
-		if slices.Equal(got, want) || time.Now().After(deadline) {
-			break
-		}
-		time.Sleep(time.Millisecond)
-	}
-	if !slices.Equal(got, want) {
+		return slices.Equal(got, want)
+	}) {
 		h.t.Errorf("completed{success,retry,dead_letter}: -want +got\n-%v\n+%v", want, got)
 	}
 }
@@ -182,9 +179,10 @@ func (h *poolHarness) checkOutcomes(success, retry, dead int) {
 // slots may remain: a pending long poll holds them.)
 func (h *poolHarness) waitSettled() {
 	h.t.Helper()
-	eventually(h.t, 5*time.Second, func() bool {
-		return h.inflight() == 0 && h.p.Stats().InFlight == 0
-	}, "in-flight back to 0 (gauge %d, stats %+v)", h.inflight(), h.p.Stats())
+	wait.ForState(h.t, 5*time.Second, "in-flight back to 0", func() (bool, string) {
+		gauge, stats := h.inflight(), h.p.Stats()
+		return gauge == 0 && stats.InFlight == 0, fmt.Sprintf("gauge %d, stats %+v", gauge, stats)
+	})
 }
 
 // callCounter counts handler calls per message ID.
@@ -296,7 +294,7 @@ func TestPoolDeletesInFullBatchesAndFlushesAtShutdown(t *testing.T) {
 		calls.record(m)
 		return nil
 	})
-	eventually(t, 5*time.Second, func() bool { return calls.total() == 25 }, "25 handler calls")
+	wait.For(t, 5*time.Second, "25 handler calls", func() bool { return calls.total() == 25 })
 	q.waitFor(t, 5*time.Second, "two full Delete batches", func() bool { return len(q.callsOf(opDelete)) == 2 })
 	h.stop()
 	var sizes []int
@@ -1000,7 +998,7 @@ func TestPoolHeartbeatStopsAtHandlerLimit(t *testing.T) {
 	t.Cleanup(release.open)
 	q.waitFor(t, 10*time.Second, "a second delivery, deleted", func() bool { return q.msg(id).ReceiveCount == 2 && q.deleted(id) })
 	release.open()
-	eventually(t, 5*time.Second, func() bool { return h.completed(OutcomeRetry) == 1 }, "the first attempt settled")
+	wait.For(t, 5*time.Second, "the first attempt settled", func() bool { return h.completed(OutcomeRetry) == 1 })
 	h.waitSettled()
 
 	select {
@@ -1054,7 +1052,7 @@ func TestPoolHeartbeatLeaseLost(t *testing.T) {
 		}
 		return release.wait(ctx)
 	})
-	eventually(t, 5*time.Second, func() bool { return h.leasesLost() >= 1 }, "a lost lease counted")
+	wait.For(t, 5*time.Second, "a lost lease counted", func() bool { return h.leasesLost() >= 1 })
 	var lostSeq int
 	for _, e := range q.visChanges(lost + "#1") {
 		if e.Err != nil {
@@ -1183,7 +1181,7 @@ func TestPoolShutdownWaitsForHandlers(t *testing.T) {
 	}
 	cancelSeq := q.lastSeq()
 	h.cancel()
-	eventually(t, 5*time.Second, func() bool { return h.p.Stats().Draining }, "Stats().Draining")
+	wait.For(t, 5*time.Second, "Stats().Draining", func() bool { return h.p.Stats().Draining })
 	release.open()
 	if took := h.waitRun(5 * time.Second); took > 2*time.Second {
 		t.Errorf("Run took %s after the handlers finished", took)
@@ -1217,7 +1215,7 @@ func TestPoolNoReceiveAfterCancel(t *testing.T) {
 	clock.Advance(2 * minEmptyPoll) // the poll has waited long: no pause after it
 	cancelSeq := q.lastSeq()
 	h.cancel()
-	eventually(t, 5*time.Second, func() bool { return h.p.Stats().Draining }, "Stats().Draining")
+	wait.For(t, 5*time.Second, "Stats().Draining", func() bool { return h.p.Stats().Draining })
 	q.endLongPolls()
 	if took := h.waitRun(8 * time.Second); took > 2*time.Second {
 		t.Errorf("Run took %s after the pending long poll ended", took)
@@ -1348,7 +1346,7 @@ func TestPoolShutdownAbandonsStuckHandler(t *testing.T) {
 	// The handler finally returns success: the message was already given
 	// back, so it must not be deleted under another consumer's feet.
 	release.open()
-	eventually(t, 5*time.Second, func() bool { return h.p.slots.busy() == 0 }, "the late handler to finish")
+	wait.For(t, 5*time.Second, "the late handler to finish", func() bool { return h.p.slots.busy() == 0 })
 	if n := len(q.callsOf(opDelete)); n != 0 {
 		t.Errorf("%d deletes after the message was released", n)
 	}
@@ -1373,7 +1371,7 @@ func TestPoolHurry(t *testing.T) {
 	})
 	<-started
 	h.cancel()
-	eventually(t, 5*time.Second, func() bool { return h.p.Stats().Draining }, "Stats().Draining")
+	wait.For(t, 5*time.Second, "Stats().Draining", func() bool { return h.p.Stats().Draining })
 	h.p.Hurry()
 	h.p.Hurry() // a third signal is harmless
 	select {
@@ -1444,7 +1442,7 @@ func TestPoolShutdownPendingReceive(t *testing.T) {
 		})
 		q.waitFor(t, 5*time.Second, "a long poll", func() bool { return len(q.callsOf(opReceive)) > 0 })
 		h.cancel()
-		eventually(t, 5*time.Second, func() bool { return h.p.Stats().Draining }, "Stats().Draining")
+		wait.For(t, 5*time.Second, "Stats().Draining", func() bool { return h.p.Stats().Draining })
 		id := q.put("arrives during shutdown")
 		if took := h.waitRun(5 * time.Second); took > 2*time.Second {
 			t.Errorf("Run took %s; the pending receive returned at once", took)
@@ -1730,7 +1728,7 @@ func TestPoolDeleteOutageDuringLoad(t *testing.T) {
 		calls.record(m)
 		return nil
 	})
-	eventually(t, 5*time.Second, func() bool { return calls.total() == 20 }, "20 handler calls")
+	wait.For(t, 5*time.Second, "20 handler calls", func() bool { return calls.total() == 20 })
 	q.waitFor(t, 5*time.Second, "every message deleted after the retry", func() bool { return q.allDeleted(ids) })
 	h.waitSettled()
 	h.checkOutcomes(20, 0, 0)

@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/sqsfleet/sqsfleet/internal/fauxqs"
+	"github.com/sqsfleet/sqsfleet/internal/wait"
 )
 
 // daemon is the sqsfleet binary running as a subprocess.
@@ -240,7 +241,7 @@ echo "done $SQSFLEET_MESSAGE_ID" >> "$0.done"`
 		"SQSFLEET_WORKER_SHUTDOWN_TIMEOUT=3s",
 		"SQSFLEET_HTTP_ADDR="+freeAddr(t),
 	)
-	eventually(t, 20*time.Second, "all five handlers started", func() bool {
+	wait.For(t, 20*time.Second, "all five handlers started", func() bool {
 		m, _ := filepathGlob(script + ".started-*")
 		return len(m) == 5
 	})
@@ -289,7 +290,7 @@ func TestHealthcheckCommand(t *testing.T) {
 		"SQSFLEET_HANDLER_TYPE=exec", "SQSFLEET_HANDLER_COMMAND=true",
 		"SQSFLEET_HTTP_ADDR="+addr,
 	)
-	eventually(t, 20*time.Second, "/readyz 200", func() bool {
+	wait.For(t, 20*time.Second, "/readyz 200", func() bool {
 		resp, err := http.Get("http://" + addr + "/readyz")
 		if err != nil {
 			return false

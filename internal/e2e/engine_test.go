@@ -19,6 +19,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/testutil"
 
 	"github.com/sqsfleet/sqsfleet/internal/fauxqs"
+	"github.com/sqsfleet/sqsfleet/internal/wait"
 	"github.com/sqsfleet/sqsfleet/worker"
 )
 
@@ -35,7 +36,7 @@ func TestHappyPathBatchedDeletes(t *testing.T) {
 		return nil
 	}), nil)
 
-	eventually(t, 30*time.Second, "every message deleted", func() bool {
+	wait.For(t, 30*time.Second, "every message deleted", func() bool {
 		d, _ := seen.count()
 		return d == n && drained(t, emu, url)
 	})
@@ -78,7 +79,7 @@ func TestSlowHandlerOutlivesThreeVisibilityTimeouts(t *testing.T) {
 		}
 	}), func(cfg *worker.Config) { cfg.VisibilityTimeout = time.Second })
 
-	eventually(t, 30*time.Second, "slow messages deleted", func() bool {
+	wait.For(t, 30*time.Second, "slow messages deleted", func() bool {
 		d, _ := seen.count()
 		return d == 3 && drained(t, emu, url)
 	})
@@ -164,7 +165,7 @@ func TestRetryWithGrowingDelayThenDLQ(t *testing.T) {
 	if rec.FirstReceivedAt.Before(start.Add(-time.Second)) || rec.FailedAt.Before(rec.FirstReceivedAt) {
 		t.Errorf("failure record times: first %v failed %v", rec.FirstReceivedAt, rec.FailedAt)
 	}
-	eventually(t, 10*time.Second, "source queue empty", func() bool { return drained(t, emu, url) })
+	wait.For(t, 10*time.Second, "source queue empty", func() bool { return drained(t, emu, url) })
 }
 
 func TestExecExit65GoesStraightToDLQ(t *testing.T) {
@@ -188,7 +189,7 @@ func TestExecExit65GoesStraightToDLQ(t *testing.T) {
 	if rec.Attempts != 1 || rec.Reason != "permanent" || !strings.Contains(rec.Error, "cannot parse not-json for "+id) {
 		t.Errorf("failure record = %+v", rec)
 	}
-	eventually(t, 10*time.Second, "source queue empty", func() bool { return drained(t, emu, url) })
+	wait.For(t, 10*time.Second, "source queue empty", func() bool { return drained(t, emu, url) })
 	e.stop(t)
 	if runs := countLines(t, counter); runs != 1 {
 		t.Errorf("handler ran %d times, want 1", runs)
@@ -249,7 +250,7 @@ func TestHTTPHandlerHeadersAndStatuses(t *testing.T) {
 	if rec := failureRecord(t, got[0]); rec.Reason != "permanent" || !strings.Contains(rec.Error, "422") {
 		t.Errorf("failure record = %+v", rec)
 	}
-	eventually(t, 20*time.Second, "queue drained", func() bool { return drained(t, emu, url) })
+	wait.For(t, 20*time.Second, "queue drained", func() bool { return drained(t, emu, url) })
 	e.stop(t)
 
 	mu.Lock()
@@ -302,7 +303,7 @@ func TestHandlerIgnoringCancellationIsReleasedAtShutdown(t *testing.T) {
 		cfg.ShutdownTimeout = 200 * time.Millisecond
 		cfg.AbandonGrace = 200 * time.Millisecond
 	})
-	eventually(t, 10*time.Second, "handler started", started.Load)
+	wait.For(t, 10*time.Second, "handler started", started.Load)
 	e.stop(t)
 	if got := receiveAll(t, c, url, 1, 3*time.Second); len(got) != 1 {
 		t.Fatalf("message not visible again right after shutdown (got %d)", len(got))

@@ -16,6 +16,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/sqs/types"
 
 	"github.com/sqsfleet/sqsfleet/internal/fauxqs"
+	"github.com/sqsfleet/sqsfleet/internal/wait"
 	"github.com/sqsfleet/sqsfleet/worker"
 )
 
@@ -162,7 +163,7 @@ func TestFIFOOrderPerGroupParallelAcrossGroups(t *testing.T) {
 
 	log := newGroupLog()
 	startEngine(t, emu, url, dlq, fifoHandler(t, log, nil), nil)
-	eventually(t, 60*time.Second, "every message handled and deleted", func() bool {
+	wait.For(t, 60*time.Second, "every message handled and deleted", func() bool {
 		return log.total() >= len(groups)*per && drained(t, emu, url)
 	})
 	for _, g := range groups {
@@ -189,7 +190,7 @@ func TestFIFORetryBlocksOnlyItsGroup(t *testing.T) {
 	}), func(cfg *worker.Config) {
 		cfg.Backoff = worker.Backoff{Base: 2 * time.Second, Max: 2 * time.Second, Rand: func() float64 { return 0.99 }}
 	})
-	eventually(t, 30*time.Second, "both groups done", func() bool { return log.total() >= 2*per+1 && drained(t, emu, url) })
+	wait.For(t, 30*time.Second, "both groups done", func() bool { return log.total() >= 2*per+1 && drained(t, emu, url) })
 	e.stop(t)
 
 	// a:3 failed once and was retried; nothing of group a ran between the
@@ -234,7 +235,7 @@ func TestFIFOPermanentFailureGoesToFIFODLQWithItsGroup(t *testing.T) {
 	if rec := failureRecord(t, got[0]); rec.Reason != "permanent" || !strings.Contains(rec.Error, "bad order") {
 		t.Errorf("failure record = %+v", rec)
 	}
-	eventually(t, 20*time.Second, "group continues after the dead letter", func() bool { return log.total() >= 4 && drained(t, emu, url) })
+	wait.For(t, 20*time.Second, "group continues after the dead letter", func() bool { return log.total() >= 4 && drained(t, emu, url) })
 	wantOrder(t, log, "a", seqTo(4))
 }
 
@@ -255,7 +256,7 @@ func TestFIFOSlowMessageKeepsSuccessorsInOrder(t *testing.T) {
 		}
 		return nil
 	}), func(cfg *worker.Config) { cfg.VisibilityTimeout = time.Second })
-	eventually(t, 30*time.Second, "group done", func() bool { return log.total() >= 5 && drained(t, emu, url) })
+	wait.For(t, 30*time.Second, "group done", func() bool { return log.total() >= 5 && drained(t, emu, url) })
 	e.stop(t)
 	wantOrder(t, log, "s", seqTo(5))
 	if got := e.meter.Requests("ReceiveMessage"); got == 0 {

@@ -157,18 +157,6 @@ func send(t *testing.T, c *sqs.Client, url, body string, attrs map[string]types.
 	return aws.ToString(out.MessageId)
 }
 
-// eventually polls cond until it holds or the deadline passes.
-func eventually(t *testing.T, timeout time.Duration, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(timeout)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out after %s waiting for %s", timeout, what)
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
-}
-
 // drained reports whether the queue holds nothing, visible or in flight.
 func drained(t *testing.T, emu *fauxqs.Server, url string) bool {
 	v, nv, d := emu.Counts(t, url)

@@ -158,22 +158,6 @@ func (s samples) String() string {
 	return b.String()
 }
 
-// eventuallyf is eventually with a report of the last state on timeout.
-func eventuallyf(t *testing.T, timeout time.Duration, what string, cond func() (bool, string)) {
-	t.Helper()
-	deadline := time.Now().Add(timeout)
-	for {
-		ok, state := cond()
-		if ok {
-			return
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out after %s waiting for %s; last state:\n%s", timeout, what, state)
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
-}
-
 // consistently checks cond every 50ms until d has passed since now and fails
 // the test the first time it does not hold.
 func consistently(t *testing.T, d time.Duration, what string, cond func() bool) {

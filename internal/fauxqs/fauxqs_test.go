@@ -19,6 +19,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
 	"github.com/aws/aws-sdk-go-v2/service/sqs/types"
+
+	"github.com/sqsfleet/sqsfleet/internal/wait"
 )
 
 // These tests pin down the emulator behaviour documented in doc.go, which
@@ -480,7 +482,7 @@ func TestNoOrphanAfterKill(t *testing.T) {
 	if err := cmd.Process.Signal(syscall.SIGKILL); err != nil {
 		t.Fatal(err)
 	}
-	waitFor(t, 10*time.Second, "the orphaned emulator to exit", func() bool { return !listening(addr) })
+	wait.For(t, 10*time.Second, "the orphaned emulator to exit", func() bool { return !listening(addr) })
 }
 
 // --- helpers ---
@@ -489,17 +491,6 @@ func ctx(t *testing.T) context.Context {
 	c, cancel := context.WithTimeout(t.Context(), 30*time.Second)
 	t.Cleanup(cancel)
 	return c
-}
-
-func waitFor(t *testing.T, timeout time.Duration, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(timeout)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out after %v waiting for %s", timeout, what)
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
 }
 
 func listening(addr string) bool {
