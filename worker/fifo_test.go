@@ -7,7 +7,10 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"testing/synctest"
 	"time"
+
+	"github.com/sqsfleet/sqsfleet/internal/wait"
 )
 
 // fifoQueue is a FIFO fakeQueue (so the strict double: several messages of
@@ -142,7 +145,7 @@ func TestFIFOBatchOfOneGroupRunsInOrderOneAtATime(t *testing.T) {
 		s.handle(m, func() { time.Sleep(2 * time.Millisecond) })
 		return nil
 	})
-	eventually(t, 10*time.Second, q.empty, "queue drained")
+	wait.For(t, 10*time.Second, "queue drained", q.empty)
 	if s.overlaps > 0 {
 		t.Errorf("%d time(s) two messages of one group ran at once", s.overlaps)
 	}
@@ -171,7 +174,7 @@ func TestFIFORetryReleasesTheRestOfItsGroupInOrder(t *testing.T) {
 		})
 		return err
 	})
-	eventually(t, 10*time.Second, q.empty, "queue drained")
+	wait.For(t, 10*time.Second, "queue drained", q.empty)
 	if got, want := s.got("a"), "a:0 a:1 a:1 a:2 a:3 a:4"; got != want {
 		t.Errorf("group a order: got %q, want %q (the messages behind a failed one must wait for it)", got, want)
 	}
@@ -192,25 +195,29 @@ func TestFIFORetryReleasesTheRestOfItsGroupInOrder(t *testing.T) {
 }
 
 func TestFIFOWaitingSuccessorsKeepTheirLeases(t *testing.T) {
-	q := newFIFOQueue(t)
-	q.logCallsOnFailure(t)
-	q.send("s", 4)
-	s := newSeen()
-	runFIFO(t, q, fifoConfig(q), func(ctx context.Context, m *Message) error {
-		s.handle(m, func() {
-			if m.Body == "s:0" {
-				time.Sleep(3500 * time.Millisecond) // > 3 visibility timeouts of 1s
+	// On synctest's clock: the head holds its group for three and a half
+	// visibility timeouts without the test waiting for them.
+	synctest.Test(t, func(t *testing.T) {
+		q := newFIFOQueue(t)
+		q.logCallsOnFailure(t)
+		q.send("s", 4)
+		s := newSeen()
+		runFIFO(t, q, fifoConfig(q), func(ctx context.Context, m *Message) error {
+			s.handle(m, func() {
+				if m.Body == "s:0" {
+					time.Sleep(3500 * time.Millisecond) // > 3 visibility timeouts of 1s, fake time
+				}
+			})
+			if m.ReceiveCount != 1 {
+				t.Errorf("%s delivered %d times: its lease ran out while it waited", m.Body, m.ReceiveCount)
 			}
+			return nil
 		})
-		if m.ReceiveCount != 1 {
-			t.Errorf("%s delivered %d times: its lease ran out while it waited", m.Body, m.ReceiveCount)
+		wait.For(t, 15*time.Second, "queue drained", q.empty)
+		if got, want := s.got("s"), "s:0 s:1 s:2 s:3"; got != want {
+			t.Errorf("order: got %q, want %q", got, want)
 		}
-		return nil
 	})
-	eventually(t, 15*time.Second, q.empty, "queue drained")
-	if got, want := s.got("s"), "s:0 s:1 s:2 s:3"; got != want {
-		t.Errorf("order: got %q, want %q", got, want)
-	}
 }
 
 func TestFIFOShutdownReleasesWaitingMessagesUnstarted(t *testing.T) {
@@ -279,7 +286,7 @@ func TestFIFORetriedReceiveReusesAttemptID(t *testing.T) {
 		return nil
 	})
 	<-done
-	eventually(t, 5*time.Second, func() bool { q.mu.Lock(); defer q.mu.Unlock(); return len(q.ids) >= 3 }, "a third receive")
+	wait.For(t, 5*time.Second, "a third receive", func() bool { q.mu.Lock(); defer q.mu.Unlock(); return len(q.ids) >= 3 })
 	q.mu.Lock()
 	defer q.mu.Unlock()
 	if q.ids[0] == "" || q.ids[1] != q.ids[0] {
