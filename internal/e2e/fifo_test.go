@@ -8,6 +8,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -248,14 +249,27 @@ func TestFIFOSlowMessageKeepsSuccessorsInOrder(t *testing.T) {
 	c := emu.SQS(t)
 	sendGroups(t, c, url, []string{"s"}, 5)
 	log := newGroupLog()
+	var eng atomic.Pointer[engine]
+	renewals := func() float64 {
+		if e := eng.Load(); e != nil {
+			return e.meter.Requests("ChangeMessageVisibilityBatch")
+		}
+		return 0
+	}
 	e := startEngine(t, emu, url, dlq, worker.HandlerFunc(func(ctx context.Context, m *worker.Message) error {
 		_, i, _ := log.begin(m.Body)
 		defer log.end(m.Body)
 		if i == 0 {
-			time.Sleep(3500 * time.Millisecond) // > 3 visibility timeouts
+			// The head holds its group until the engine has renewed the
+			// leases seven times, at half the 1 s timeout each: past three
+			// of the timeouts it was received with. Should renewals stop,
+			// it gives up after 10 s, and the head's second delivery
+			// fails wantOrder.
+			wait.Until(10*time.Second, func() bool { return renewals() >= 7 })
 		}
 		return nil
 	}), func(cfg *worker.Config) { cfg.VisibilityTimeout = time.Second })
+	eng.Store(e)
 	wait.For(t, 30*time.Second, "group done", func() bool { return log.total() >= 5 && drained(t, emu, url) })
 	e.stop(t)
 	wantOrder(t, log, "s", seqTo(5))
