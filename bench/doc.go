@@ -52,7 +52,7 @@
 //     period (one wave of extensions every half visibility timeout).
 //   - big: peak RSS of the daemon with the http handler at -concurrency and
 //     -big-size messages.
-//   - latency and faults (issue 13): the daemon binary with the http
+//   - latency and faults: the daemon binary with the http
 //     handler behind the fault proxy (internal/faultproxy, the project's
 //     fault model applied per request; bench/faultproxy is the same proxy
 //     as a command), which this program runs in its own process on a
@@ -88,7 +88,8 @@
 //     daemon must not exit. The faults are drawn from -seed; the same seed
 //     and the same sequence of requests give the same faults.
 //
-// The targets of issues 6 and 13 are checked and marked in the table.
+// The targets README.md's Performance section states are checked and
+// marked in the table.
 // Flags choose sizes; the defaults finish in about five minutes on a 2-core
 // machine, of which the latency phase takes about two and the faults phase
 // one (-phases=latency,faults runs only those two).

@@ -17,7 +17,7 @@ import (
 	"github.com/sqsfleet/sqsfleet/worker"
 )
 
-// The daemon binary behind the fault proxy with issue 13's brown-out mix
+// The daemon binary behind the fault proxy with the brown-out mix
 // (throttles, 500s, resets, lost responses, delays up to 1 s) drains a
 // backlog: every message is handled at least once, the queue ends empty,
 // nothing is dead-lettered and the daemon stays up. The visibility timeout
