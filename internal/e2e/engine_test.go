@@ -116,7 +116,7 @@ func TestRetryWithGrowingDelayThenDLQ(t *testing.T) {
 	emu := fauxqs.Start(t)
 	url, dlq := emu.CreateQueueWithDLQ(t, "retry", 10)
 	c := emu.SQS(t)
-	id := send(t, c, url, "doomed", map[string]types.MessageAttributeValue{
+	id := fauxqs.Send(t, c, url, "doomed", map[string]types.MessageAttributeValue{
 		"tenant": {DataType: aws.String("String"), StringValue: aws.String("acme")},
 	})
 
@@ -178,7 +178,7 @@ func TestExecExit65GoesStraightToDLQ(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	id := send(t, c, url, "not-json", nil)
+	id := fauxqs.Send(t, c, url, "not-json", nil)
 	e := startEngine(t, emu, url, dlq, h, nil)
 
 	got := receiveAll(t, c, dlq, 1, 20*time.Second)
@@ -233,12 +233,12 @@ func TestHTTPHandlerHeadersAndStatuses(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	okID := send(t, c, url, `{"ok":true}`, map[string]types.MessageAttributeValue{
+	okID := fauxqs.Send(t, c, url, `{"ok":true}`, map[string]types.MessageAttributeValue{
 		"trace-id": {DataType: aws.String("String"), StringValue: aws.String("abc123")},
 	})
-	send(t, c, url, "reject", nil)
-	send(t, c, url, "busy", nil)
-	send(t, c, url, "<x/>", map[string]types.MessageAttributeValue{
+	fauxqs.Send(t, c, url, "reject", nil)
+	fauxqs.Send(t, c, url, "busy", nil)
+	fauxqs.Send(t, c, url, "<x/>", map[string]types.MessageAttributeValue{
 		"Content-Type": {DataType: aws.String("String"), StringValue: aws.String("application/xml")},
 	})
 	e := startEngine(t, emu, url, dlq, h, nil)
@@ -291,7 +291,7 @@ func TestHandlerIgnoringCancellationIsReleasedAtShutdown(t *testing.T) {
 	emu := fauxqs.Start(t)
 	url, dlq := emu.CreateQueueWithDLQ(t, "stuck", 10)
 	c := emu.SQS(t)
-	send(t, c, url, "stuck", nil)
+	fauxqs.Send(t, c, url, "stuck", nil)
 	var started atomic.Bool
 	block := make(chan struct{})
 	t.Cleanup(func() { close(block) })

@@ -50,7 +50,7 @@ wait`)
 		"SQSFLEET_HTTP_ADDR="+addr,
 	)
 	t.Cleanup(func() { killGroups(t, pidFile) }) // before startDaemon's cleanup
-	id := send(t, c, url, "hang", nil)
+	id := fauxqs.Send(t, c, url, "hang", nil)
 
 	got := receiveAll(t, c, dlq, 1, 25*time.Second)
 	if len(got) != 1 {
@@ -118,7 +118,7 @@ echo "$SQSFLEET_MESSAGE_ID" >> "%s"`, size, size, done))
 	)
 	wait.For(t, 20*time.Second, "/healthz 200", healthzIs(addr, 200))
 	start := time.Now()
-	id := send(t, c, url, "noisy", nil)
+	id := fauxqs.Send(t, c, url, "noisy", nil)
 	wait.ForState(t, 45*time.Second, "noisy message handled and deleted", func() (bool, string) {
 		ls := recordLines(t, done)
 		return len(ls) == 1 && drained(t, emu, url), fmt.Sprintf("handled %d, %d MiB of output read", len(ls), output.Load()>>20)
@@ -216,8 +216,8 @@ echo "$SQSFLEET_MESSAGE_ID" >> "`+done+`"`)
 		"SQSFLEET_HANDLER_TYPE=exec", "SQSFLEET_HANDLER_COMMAND="+cmd)...)
 	startDaemon(t, emu, append(common, "SQSFLEET_QUEUE_URL="+httpURL, "SQSFLEET_HTTP_ADDR="+freeAddr(t),
 		"SQSFLEET_HANDLER_TYPE=http", "SQSFLEET_HANDLER_URL="+srv.URL)...)
-	execID := send(t, c, execURL, body, attrs)
-	send(t, c, httpURL, body, attrs)
+	execID := fauxqs.Send(t, c, execURL, body, attrs)
+	fauxqs.Send(t, c, httpURL, body, attrs)
 
 	wait.ForState(t, 20*time.Second, "both 1 MiB messages handled and deleted", func() (bool, string) {
 		mu.Lock()

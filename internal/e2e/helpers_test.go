@@ -148,15 +148,6 @@ func sendN(t *testing.T, c *sqs.Client, url, prefix string, n int) []string {
 	return ids
 }
 
-func send(t *testing.T, c *sqs.Client, url, body string, attrs map[string]types.MessageAttributeValue) string {
-	t.Helper()
-	out, err := c.SendMessage(testCtx(t), &sqs.SendMessageInput{QueueUrl: &url, MessageBody: &body, MessageAttributes: attrs})
-	if err != nil {
-		t.Fatalf("send: %v", err)
-	}
-	return aws.ToString(out.MessageId)
-}
-
 // drained reports whether the queue holds nothing, visible or in flight.
 func drained(t *testing.T, emu *fauxqs.Server, url string) bool {
 	v, nv, d := emu.Counts(t, url)

@@ -290,10 +290,8 @@ func (d *daemon) alive() bool {
 
 // countLogged counts the daemon's log lines that contain s.
 func (d *daemon) countLogged(s string) int {
-	d.mu.Lock()
-	defer d.mu.Unlock()
 	n := 0
-	for _, l := range d.lines {
+	for _, l := range d.stderr.all() {
 		if strings.Contains(l, s) {
 			n++
 		}
@@ -330,9 +328,7 @@ func startNoisyDaemon(t *testing.T, emu *fauxqs.Server, env ...string) (*daemon,
 				skipping = true
 				continue
 			case !skipping && len(line) > 0 && line[0] == '{':
-				d.mu.Lock()
-				d.lines = append(d.lines, strings.TrimRight(string(line), "\n"))
-				d.mu.Unlock()
+				d.stderr.add(strings.TrimRight(string(line), "\n"))
 			}
 			skipping = false
 			if err != nil {

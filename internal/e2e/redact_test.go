@@ -60,7 +60,7 @@ func TestHandlerURLSecretsStayHidden(t *testing.T) {
 				"SQSFLEET_HANDLER_URL=http://app:" + password + "@" + tc.endpoint + "/work?token=" + token,
 				"SQSFLEET_HTTP_ADDR=" + freeAddr(t),
 			}, tc.env...)...)
-			id := send(t, c, url, "payload", nil)
+			id := fauxqs.Send(t, c, url, "payload", nil)
 
 			got := receiveAll(t, c, dlq, 1, 20*time.Second)
 			if len(got) != 1 {

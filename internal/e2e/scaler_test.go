@@ -1,12 +1,10 @@
 package e2e
 
 import (
-	"bytes"
 	"encoding/json"
 	"os"
 	"path/filepath"
 	"strings"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -15,33 +13,6 @@ import (
 	"github.com/sqsfleet/sqsfleet/internal/fauxqs"
 	"github.com/sqsfleet/sqsfleet/internal/wait"
 )
-
-// lines collects a stream line by line.
-type lines struct {
-	mu   sync.Mutex
-	buf  []byte
-	list []string
-}
-
-func (l *lines) Write(b []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	l.buf = append(l.buf, b...)
-	for {
-		i := bytes.IndexByte(l.buf, '\n')
-		if i < 0 {
-			return len(b), nil
-		}
-		l.list = append(l.list, string(l.buf[:i]))
-		l.buf = l.buf[i+1:]
-	}
-}
-
-func (l *lines) all() []string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return append([]string(nil), l.list...)
-}
 
 // `sqsfleet run` with scaler.enabled publishes backlog per instance (here as
 // EMF on stdout, the Fargate default) and, with scale-in protection,
