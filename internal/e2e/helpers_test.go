@@ -18,6 +18,7 @@ import (
 	"go.uber.org/zap/zaptest"
 
 	"github.com/sqsfleet/sqsfleet/internal/fauxqs"
+	"github.com/sqsfleet/sqsfleet/internal/wait"
 	"github.com/sqsfleet/sqsfleet/worker"
 	"github.com/sqsfleet/sqsfleet/worker/awssqs"
 )
@@ -159,8 +160,7 @@ func drained(t *testing.T, emu *fauxqs.Server, url string) bool {
 func receiveAll(t *testing.T, c *sqs.Client, url string, want int, timeout time.Duration) []types.Message {
 	t.Helper()
 	var got []types.Message
-	deadline := time.Now().Add(timeout)
-	for len(got) < want && time.Now().Before(deadline) {
+	wait.Until(timeout, func() bool {
 		out, err := c.ReceiveMessage(testCtx(t), &sqs.ReceiveMessageInput{
 			QueueUrl: &url, MaxNumberOfMessages: 10, WaitTimeSeconds: 1, VisibilityTimeout: 30,
 			MessageAttributeNames:       []string{"All"},
@@ -170,7 +170,8 @@ func receiveAll(t *testing.T, c *sqs.Client, url string, want int, timeout time.
 			t.Fatalf("receive: %v", err)
 		}
 		got = append(got, out.Messages...)
-	}
+		return len(got) >= want
+	})
 	return got
 }
 

@@ -516,10 +516,9 @@ func freePort(t *testing.T) int {
 func receiveN(t *testing.T, c *sqs.Client, url string, n int, visibility int32) map[string]types.Message {
 	t.Helper()
 	got := map[string]types.Message{}
-	deadline := time.Now().Add(10 * time.Second)
-	for len(got) < n {
-		if time.Now().After(deadline) {
-			t.Fatalf("received %d of %d messages from %s", len(got), n, url)
+	if !wait.Until(10*time.Second, func() bool {
+		if len(got) >= n {
+			return true
 		}
 		out, err := c.ReceiveMessage(ctx(t), &sqs.ReceiveMessageInput{
 			QueueUrl:                    aws.String(url),
@@ -535,6 +534,9 @@ func receiveN(t *testing.T, c *sqs.Client, url string, n int, visibility int32) 
 		for _, m := range out.Messages {
 			got[aws.ToString(m.Body)] = m
 		}
+		return len(got) >= n
+	}) {
+		t.Fatalf("received %d of %d messages from %s", len(got), n, url)
 	}
 	return got
 }
