@@ -52,7 +52,7 @@
 //     period (one wave of extensions every half visibility timeout).
 //   - big: peak RSS of the daemon with the http handler at -concurrency and
 //     -big-size messages.
-//   - latency and faults (issue 13): the daemon binary with the http
+//   - latency and faults: the daemon binary with the http
 //     handler behind the fault proxy (internal/faultproxy, the project's
 //     fault model applied per request; bench/faultproxy is the same proxy
 //     as a command), which this program runs in its own process on a

@@ -45,10 +45,11 @@ type config struct {
 	Seed         uint64 `json:"fault_seed"`
 }
 
-// target is one of issue 6's targets, checked against this run.
+// target is one of the performance targets README.md's Performance section
+// states, checked against this run.
 type target struct {
-	// Phase is set for the targets of the latency and faults phases
-	// (issue 13), which the table lists from Targets.
+	// Phase is set for the targets of the latency and faults phases,
+	// which the table lists from Targets.
 	Phase string  `json:"phase,omitempty"`
 	Name  string  `json:"name"`
 	Value float64 `json:"value"`

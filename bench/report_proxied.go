@@ -20,7 +20,8 @@ func baseline(runs []*proxiedRun, r *proxiedRun, faultFree bool) *proxiedRun {
 	return nil
 }
 
-// proxiedTargets adds issue 13's targets for the latency and faults phases.
+// proxiedTargets adds the targets of the latency and faults phases, the
+// ones README.md lists under "At real SQS latency and through faults".
 func (r *results) proxiedTargets(add func(name string, v float64, limit string, met bool)) {
 	var targets []target
 	t := func(phase, name string, v float64, limit string, met bool) {

@@ -18,6 +18,7 @@ import (
 	"time"
 
 	"github.com/sqsfleet/sqsfleet/internal/config"
+	"github.com/sqsfleet/sqsfleet/internal/wait"
 )
 
 // systemdUnit is a unit file: section -> key -> every value, in order.
@@ -533,12 +534,8 @@ func TestLifecycleHelper(t *testing.T) {
 	calls := func() string { b, _ := os.ReadFile(log); return string(b) }
 	// Each poll is a handful of curl processes, 50-100 ms each on a
 	// loaded machine: the deadlines only bound a failure.
-	deadline := time.Now().Add(time.Minute)
-	for !strings.Contains(calls(), "set-instance-health") {
-		if time.Now().After(deadline) {
-			t.Fatalf("no set-instance-health; calls:\n%s\noutput:\n%s", calls(), out.String())
-		}
-		time.Sleep(10 * time.Millisecond) // polling a file the helper writes
+	if !wait.Until(time.Minute, func() bool { return strings.Contains(calls(), "set-instance-health") }) {
+		t.Fatalf("no set-instance-health; calls:\n%s\noutput:\n%s", calls(), out.String())
 	}
 	// The group now terminates the instance.
 	mu.Lock()

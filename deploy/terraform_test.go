@@ -18,7 +18,8 @@ import (
 	"github.com/zclconf/go-cty/cty"
 )
 
-// The modules and examples the issue asks for, each linted by tflint.
+// The modules and examples deploy/terraform ships (deploy/README.md lists
+// them), each linted by tflint: a module dropped or renamed fails here.
 var wantDirs = []string{
 	"modules/queue", "modules/ec2-asg", "modules/ecs-fargate", "modules/dashboard",
 	"examples/ec2-asg", "examples/ecs-fargate",

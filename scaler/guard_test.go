@@ -13,6 +13,7 @@ import (
 	"go.uber.org/zap/zapcore"
 	"go.uber.org/zap/zaptest/observer"
 
+	"github.com/sqsfleet/sqsfleet/internal/wait"
 	"github.com/sqsfleet/sqsfleet/scaler"
 )
 
@@ -42,7 +43,7 @@ func (a *fakeActivity) Busy() bool { a.reads.Add(1); return a.busy.Load() }
 func (a *fakeActivity) waitReads(t *testing.T, n int64) {
 	t.Helper()
 	target := a.reads.Load() + n
-	eventually(t, "guard steps", func() bool { return a.reads.Load() >= target })
+	wait.For(t, 10*time.Second, "guard steps", func() bool { return a.reads.Load() >= target })
 }
 
 type protectCall struct {
@@ -115,14 +116,14 @@ func TestGuardProtectsWhileBusy(t *testing.T) {
 
 	// Starting idle clears whatever a killed predecessor may have left on,
 	// once.
-	eventually(t, "the start-up release", func() bool { return p.count(false) == 1 })
+	wait.For(t, 10*time.Second, "the start-up release", func() bool { return p.count(false) == 1 })
 	a.waitReads(t, 3)
 	if n := len(p.history()); n != 1 {
 		t.Fatalf("%d calls while idle, want only the start-up release", n)
 	}
 
 	a.busy.Store(true)
-	eventually(t, "protection on", func() bool { return p.count(true) == 1 })
+	wait.For(t, 10*time.Second, "protection on", func() bool { return p.count(true) == 1 })
 	if testutil.ToFloat64(m.Protected) != 1 {
 		t.Error("sqsfleet_scale_in_protected is not 1")
 	}
@@ -152,7 +153,7 @@ func TestGuardProtectsWhileBusy(t *testing.T) {
 		t.Fatalf("calls %+v: a short gap between messages caused calls", h)
 	}
 	clock.advance(2 * time.Second)
-	eventually(t, "release after the hold-down", func() bool { return p.count(false) == 2 })
+	wait.For(t, 10*time.Second, "release after the hold-down", func() bool { return p.count(false) == 2 })
 	if testutil.ToFloat64(m.Protected) != 0 {
 		t.Error("sqsfleet_scale_in_protected is not 0")
 	}
@@ -166,16 +167,16 @@ func TestGuardRenewsLapsingProtection(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer g.Stop()
-	eventually(t, "protection on", func() bool { return p.count(true) == 1 })
+	wait.For(t, 10*time.Second, "protection on", func() bool { return p.count(true) == 1 })
 	clock.advance(4 * time.Minute)
 	a.waitReads(t, 3)
 	if n := p.count(true); n != 1 {
 		t.Fatalf("renewed after 4 of 10 minutes (%d calls)", n)
 	}
 	clock.advance(time.Minute + time.Second) // past half-life
-	eventually(t, "renewal", func() bool { return p.count(true) == 2 })
+	wait.For(t, 10*time.Second, "renewal", func() bool { return p.count(true) == 2 })
 	clock.advance(5*time.Minute + time.Second)
-	eventually(t, "second renewal", func() bool { return p.count(true) == 3 })
+	wait.For(t, 10*time.Second, "second renewal", func() bool { return p.count(true) == 3 })
 }
 
 func TestGuardStopReleasesWithFreshContext(t *testing.T) {
@@ -186,7 +187,7 @@ func TestGuardStopReleasesWithFreshContext(t *testing.T) {
 	if err := g.Start(ctx); err != nil {
 		t.Fatal(err)
 	}
-	eventually(t, "protection on", func() bool { return p.count(true) == 1 })
+	wait.For(t, 10*time.Second, "protection on", func() bool { return p.count(true) == 1 })
 	// SIGTERM cancels the daemon's context: protection stays as it is
 	// through the drain...
 	cancel()
@@ -216,7 +217,7 @@ func TestGuardStopReleasesWithFreshContext(t *testing.T) {
 	if err := g2.Start(testCtx(t)); err != nil {
 		t.Fatal(err)
 	}
-	eventually(t, "start-up release", func() bool { return p2.count(false) == 1 })
+	wait.For(t, 10*time.Second, "start-up release", func() bool { return p2.count(false) == 1 })
 	g2.Stop()
 	if n := len(p2.history()); n != 1 {
 		t.Errorf("%d calls, want only the start-up release", n)
@@ -237,21 +238,21 @@ func TestGuardFailuresAreRetriedCountedAndNotFatal(t *testing.T) {
 	defer g.Stop()
 
 	errs := m.Errors.WithLabelValues(scaler.OpProtect)
-	eventually(t, "a failed protect", func() bool { return testutil.ToFloat64(errs) == 1 })
+	wait.For(t, 10*time.Second, "a failed protect", func() bool { return testutil.ToFloat64(errs) == 1 })
 	// Backing off: no call on every poll.
 	a.waitReads(t, 5)
 	if n := len(p.history()); n != 1 {
 		t.Fatalf("%d calls during the backoff, want 1", n)
 	}
 	clock.advance(3 * time.Second)
-	eventually(t, "a retry", func() bool { return len(p.history()) == 2 })
+	wait.For(t, 10*time.Second, "a retry", func() bool { return len(p.history()) == 2 })
 	if n := logs.FilterMessage("scaler: could not turn scale-in protection on").Len(); n != 1 {
 		t.Errorf("failure logged %d times, want once (rate-limited)", n)
 	}
 
 	p.setFail(nil)
 	clock.advance(5 * time.Second)
-	eventually(t, "protection on after recovery", func() bool { return testutil.ToFloat64(m.Protected) == 1 })
+	wait.For(t, 10*time.Second, "protection on after recovery", func() bool { return testutil.ToFloat64(m.Protected) == 1 })
 	if logs.FilterMessage("scaler: scale-in protection calls work again").Len() != 1 {
 		t.Error("recovery not logged")
 	}
@@ -280,9 +281,9 @@ func TestGuardStopReleasesAfterCutShortCall(t *testing.T) {
 	if err := g.Start(testCtx(t)); err != nil {
 		t.Fatal(err)
 	}
-	eventually(t, "the start-up release", func() bool { return p.count(false) == 1 })
+	wait.For(t, 10*time.Second, "the start-up release", func() bool { return p.count(false) == 1 })
 	a.busy.Store(true)
-	eventually(t, "protection applied", p.applied.Load)
+	wait.For(t, 10*time.Second, "protection applied", p.applied.Load)
 	g.Stop()
 	if n := p.count(false); n != 2 {
 		t.Errorf("%d releases, want the start-up one and one at Stop: %+v", n, p.history())

@@ -6,6 +6,7 @@ import (
 	"sync"
 	"sync/atomic"
 	"testing"
+	"testing/synctest"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -14,6 +15,7 @@ import (
 	"go.uber.org/zap/zapcore"
 	"go.uber.org/zap/zaptest/observer"
 
+	"github.com/sqsfleet/sqsfleet/internal/wait"
 	"github.com/sqsfleet/sqsfleet/scaler"
 )
 
@@ -73,45 +75,61 @@ type electorFunc func() (bool, error)
 
 func (f electorFunc) Leader(context.Context) (bool, error) { return f() }
 
+// On synctest's clock, so the interval is a realistic minute and the test
+// counts publishes exactly instead of waiting for "at least".
 func TestLoopPublishesEveryInterval(t *testing.T) {
-	q, fleet, pub := &fakeQueue{}, &fakeFleet{}, &recorder{}
-	q.n.Store(30)
-	fleet.n.Store(0)
-	reg := prometheus.NewRegistry()
-	m := scaler.NewMetrics(reg)
-	loop, err := scaler.New(scaler.Config{Queue: q, Fleet: fleet, Publisher: pub, Interval: 10 * time.Millisecond, Metrics: m})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := loop.Start(testCtx(t)); err != nil {
-		t.Fatal(err)
-	}
-	defer loop.Stop()
-	if err := loop.Start(testCtx(t)); err == nil {
-		t.Error("second Start did not fail")
-	}
+	synctest.Test(t, func(t *testing.T) {
+		const interval = time.Minute
+		q, fleet, pub := &fakeQueue{}, &fakeFleet{}, &recorder{}
+		q.n.Store(30)
+		fleet.n.Store(0)
+		reg := prometheus.NewRegistry()
+		m := scaler.NewMetrics(reg)
+		loop, err := scaler.New(scaler.Config{Queue: q, Fleet: fleet, Publisher: pub, Interval: interval, Metrics: m})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := loop.Start(t.Context()); err != nil {
+			t.Fatal(err)
+		}
+		defer loop.Stop()
+		if err := loop.Start(t.Context()); err == nil {
+			t.Error("second Start did not fail")
+		}
 
-	// The first value goes out at once, and then again and again.
-	eventually(t, "three publishes", func() bool { return pub.count() >= 3 })
-	if s := pub.last(); s.Value != 30 || s.Backlog != 30 || s.Fleet != 0 || s.Time.IsZero() {
-		t.Errorf("sample %+v, want 30 per instance from an empty fleet", s)
-	}
-	q.n.Store(30)
-	fleet.n.Store(4)
-	eventually(t, "the new fleet size", func() bool { return pub.last().Value == 7.5 })
-	if got := testutil.ToFloat64(m.BacklogPerInstance); got != 7.5 {
-		t.Errorf("sqsfleet_backlog_per_instance = %v, want 7.5", got)
-	}
-	loop.Stop()
-	loop.Stop() // idempotent
-	n := pub.count()
-	if testutil.ToFloat64(m.Publishes) < float64(n) {
-		t.Errorf("publishes counter %v below %d publishes", testutil.ToFloat64(m.Publishes), n)
-	}
-	// Registered under the public names.
-	if c, err := testutil.GatherAndCount(reg, "sqsfleet_backlog_per_instance", "sqsfleet_scaler_errors_total"); err != nil || c != 1+5 {
-		t.Errorf("gathered %d series (%v), want the gauge and 5 error series", c, err)
-	}
+		// The first value goes out at once, and then once per interval.
+		synctest.Wait()
+		if n := pub.count(); n != 1 {
+			t.Fatalf("%d publishes at start, want 1", n)
+		}
+		time.Sleep(2 * interval)
+		synctest.Wait()
+		if n := pub.count(); n != 3 {
+			t.Fatalf("%d publishes after two intervals, want 3", n)
+		}
+		if s := pub.last(); s.Value != 30 || s.Backlog != 30 || s.Fleet != 0 || s.Time.IsZero() {
+			t.Errorf("sample %+v, want 30 per instance from an empty fleet", s)
+		}
+		fleet.n.Store(4)
+		time.Sleep(interval)
+		synctest.Wait()
+		if s := pub.last(); s.Value != 7.5 {
+			t.Errorf("sample %+v an interval after the fleet grew to 4, want 7.5 per instance", s)
+		}
+		if got := testutil.ToFloat64(m.BacklogPerInstance); got != 7.5 {
+			t.Errorf("sqsfleet_backlog_per_instance = %v, want 7.5", got)
+		}
+		loop.Stop()
+		loop.Stop() // idempotent
+		n := pub.count()
+		if testutil.ToFloat64(m.Publishes) < float64(n) {
+			t.Errorf("publishes counter %v below %d publishes", testutil.ToFloat64(m.Publishes), n)
+		}
+		// Registered under the public names.
+		if c, err := testutil.GatherAndCount(reg, "sqsfleet_backlog_per_instance", "sqsfleet_scaler_errors_total"); err != nil || c != 1+5 {
+			t.Errorf("gathered %d series (%v), want the gauge and 5 error series", c, err)
+		}
+	})
 }
 
 func TestLoopFailuresAreCountedAndNotFatal(t *testing.T) {
@@ -131,7 +149,7 @@ func TestLoopFailuresAreCountedAndNotFatal(t *testing.T) {
 	defer loop.Stop()
 
 	errs := m.Errors.WithLabelValues(scaler.OpPublish)
-	eventually(t, "five failed publishes", func() bool { return testutil.ToFloat64(errs) >= 5 })
+	wait.For(t, 10*time.Second, "five failed publishes", func() bool { return testutil.ToFloat64(errs) >= 5 })
 	// The gauge is still set: /metrics shows the value even when CloudWatch
 	// refuses it.
 	if got := testutil.ToFloat64(m.BacklogPerInstance); got != 3 {
@@ -147,52 +165,54 @@ func TestLoopFailuresAreCountedAndNotFatal(t *testing.T) {
 	qerr := errors.New("SQS unreachable")
 	q.err.Store(&qerr)
 	qerrs := m.Errors.WithLabelValues(scaler.OpQueue)
-	eventually(t, "queue failures", func() bool { return testutil.ToFloat64(qerrs) >= 2 })
+	wait.For(t, 10*time.Second, "queue failures", func() bool { return testutil.ToFloat64(qerrs) >= 2 })
 
 	// Recovery is logged, and publishing resumes.
 	q.err.Store(nil)
 	pub.setFail(nil)
-	eventually(t, "a publish after recovery", func() bool { return pub.count() > 0 })
-	eventually(t, "the recovery log", func() bool {
+	wait.For(t, 10*time.Second, "a publish after recovery", func() bool { return pub.count() > 0 })
+	wait.For(t, 10*time.Second, "the recovery log", func() bool {
 		return logs.FilterMessage("scaler: publishing the metric works again").Len() == 1
 	})
 }
 
 func TestLoopLeaderOnly(t *testing.T) {
-	q, pub := &fakeQueue{}, &recorder{}
-	q.n.Store(10)
-	var leader atomic.Bool
-	var electErr atomic.Pointer[error]
-	elector := electorFunc(func() (bool, error) {
-		if e := electErr.Load(); e != nil {
-			return false, *e
+	synctest.Test(t, func(t *testing.T) {
+		q, pub := &fakeQueue{}, &recorder{}
+		q.n.Store(10)
+		var leader atomic.Bool
+		var electErr atomic.Pointer[error]
+		elector := electorFunc(func() (bool, error) {
+			if e := electErr.Load(); e != nil {
+				return false, *e
+			}
+			return leader.Load(), nil
+		})
+		m := scaler.NewMetrics(nil)
+		loop, _ := scaler.New(scaler.Config{Queue: q, Publisher: pub, Elector: elector, Interval: 5 * time.Millisecond, Metrics: m})
+		if err := loop.Start(testCtx(t)); err != nil {
+			t.Fatal(err)
 		}
-		return leader.Load(), nil
+		defer loop.Stop()
+
+		wait.For(t, 10*time.Second, "the gauge of a non-leader", func() bool { return testutil.ToFloat64(m.BacklogPerInstance) == 10 })
+		wait.For(t, 10*time.Second, "a few intervals", func() bool { return testutil.ToFloat64(m.FleetSize) == 1 && testutil.ToFloat64(m.Backlog) == 10 })
+		if pub.count() != 0 {
+			t.Fatalf("a non-leader published %d times", pub.count())
+		}
+		leader.Store(true)
+		wait.For(t, 10*time.Second, "the leader publishing", func() bool { return pub.count() > 0 })
+
+		// An election that fails publishes anyway.
+		leader.Store(false)
+		e := errors.New("ListTasks throttled")
+		electErr.Store(&e)
+		before := pub.count()
+		wait.For(t, 10*time.Second, "publishing despite a failed election", func() bool { return pub.count() > before+2 })
+		if testutil.ToFloat64(m.Errors.WithLabelValues(scaler.OpElect)) == 0 {
+			t.Error("failed election not counted")
+		}
 	})
-	m := scaler.NewMetrics(nil)
-	loop, _ := scaler.New(scaler.Config{Queue: q, Publisher: pub, Elector: elector, Interval: 5 * time.Millisecond, Metrics: m})
-	if err := loop.Start(testCtx(t)); err != nil {
-		t.Fatal(err)
-	}
-	defer loop.Stop()
-
-	eventually(t, "the gauge of a non-leader", func() bool { return testutil.ToFloat64(m.BacklogPerInstance) == 10 })
-	eventually(t, "a few intervals", func() bool { return testutil.ToFloat64(m.FleetSize) == 1 && testutil.ToFloat64(m.Backlog) == 10 })
-	if pub.count() != 0 {
-		t.Fatalf("a non-leader published %d times", pub.count())
-	}
-	leader.Store(true)
-	eventually(t, "the leader publishing", func() bool { return pub.count() > 0 })
-
-	// An election that fails publishes anyway.
-	leader.Store(false)
-	e := errors.New("ListTasks throttled")
-	electErr.Store(&e)
-	before := pub.count()
-	eventually(t, "publishing despite a failed election", func() bool { return pub.count() > before+2 })
-	if testutil.ToFloat64(m.Errors.WithLabelValues(scaler.OpElect)) == 0 {
-		t.Error("failed election not counted")
-	}
 }
 
 func TestLoopOnceIgnoresElector(t *testing.T) {

@@ -5,7 +5,10 @@ import (
 	"fmt"
 	"sync"
 	"testing"
+	"testing/synctest"
 	"time"
+
+	"github.com/sqsfleet/sqsfleet/internal/wait"
 )
 
 // recordingDLQ keeps what is dead-lettered.
@@ -37,39 +40,41 @@ func (d *recordingDLQ) bodies() []string {
 // attempts: with max_attempts 3 and a head that always fails, the followers
 // used to reach the DLQ after one run each (or none), with "attempts":3.
 func TestFIFOFollowersOfAFailingHeadKeepTheirAttempts(t *testing.T) {
-	q := newFIFOQueue()
-	q.send("g", 4) // g:0 always fails; g:1..g:3 fail once, then succeed
-	dlq := &recordingDLQ{}
-	cfg := fifoConfig(q)
-	cfg.MaxAttempts = 3
-	cfg.DeadLetter = dlq
-	var mu sync.Mutex
-	runs := map[string]int{}
-	runFIFO(t, q, cfg, func(ctx context.Context, m *Message) error {
+	synctest.Test(t, func(t *testing.T) {
+		q := newFIFOQueue()
+		q.send("g", 4) // g:0 always fails; g:1..g:3 fail once, then succeed
+		dlq := &recordingDLQ{}
+		cfg := fifoConfig(q)
+		cfg.MaxAttempts = 3
+		cfg.DeadLetter = dlq
+		var mu sync.Mutex
+		runs := map[string]int{}
+		runFIFO(t, q, cfg, func(ctx context.Context, m *Message) error {
+			mu.Lock()
+			runs[m.Body]++
+			n := runs[m.Body]
+			mu.Unlock()
+			if m.Body == "g:0" || n == 1 {
+				return fmt.Errorf("run %d of %s failed", n, m.Body)
+			}
+			return nil
+		})
+		wait.For(t, 20*time.Second, "queue drained", q.empty)
+		if got := dlq.bodies(); len(got) != 1 || got[0] != "g:0" {
+			t.Fatalf("dead-lettered %v, want only the failing head g:0", got)
+		}
+		rec := parseFailure(t, dlq.sent[0])
+		if rec.Reason != "max_attempts" || rec.Attempts != 3 {
+			t.Errorf("head's failure record = %+v, want max_attempts after 3 attempts", rec)
+		}
 		mu.Lock()
-		runs[m.Body]++
-		n := runs[m.Body]
-		mu.Unlock()
-		if m.Body == "g:0" || n == 1 {
-			return fmt.Errorf("run %d of %s failed", n, m.Body)
+		defer mu.Unlock()
+		for _, b := range []string{"g:1", "g:2", "g:3"} {
+			if runs[b] != 2 {
+				t.Errorf("%s ran %d times, want 2 (one failure, then success)", b, runs[b])
+			}
 		}
-		return nil
 	})
-	eventually(t, 20*time.Second, q.empty, "queue drained")
-	if got := dlq.bodies(); len(got) != 1 || got[0] != "g:0" {
-		t.Fatalf("dead-lettered %v, want only the failing head g:0", got)
-	}
-	rec := parseFailure(t, dlq.sent[0])
-	if rec.Reason != "max_attempts" || rec.Attempts != 3 {
-		t.Errorf("head's failure record = %+v, want max_attempts after 3 attempts", rec)
-	}
-	mu.Lock()
-	defer mu.Unlock()
-	for _, b := range []string{"g:1", "g:2", "g:3"} {
-		if runs[b] != 2 {
-			t.Errorf("%s ran %d times, want 2 (one failure, then success)", b, runs[b])
-		}
-	}
 }
 
 // A message released at shutdown (by this or another instance) comes back

@@ -5,6 +5,7 @@ import (
 	"sync"
 	"sync/atomic"
 	"testing"
+	"testing/synctest"
 	"time"
 )
 
@@ -82,30 +83,32 @@ func TestBatcherFlushesAtMax(t *testing.T) {
 }
 
 func TestBatcherFlushesAfterInterval(t *testing.T) {
-	const interval = 30 * time.Millisecond
-	log := &batchLog{flushed: make(chan []int, 10)}
-	b := newBatcher(10, interval, 2, log.flush)
-	defer b.close()
-	start := time.Now()
-	b.add(1)
-	b.add(2)
-	got := recvBatch(t, log.flushed, 5*time.Second)
-	if waited := time.Since(start); waited < interval {
-		t.Errorf("partial batch flushed after %s, before the %s interval", waited, interval)
-	}
-	if !slices.Equal(got, []int{1, 2}) {
-		t.Fatalf("batch = %v, want [1 2]", got)
-	}
-	// A later item starts a new interval of its own.
-	start = time.Now()
-	b.add(3)
-	got = recvBatch(t, log.flushed, 5*time.Second)
-	if waited := time.Since(start); waited < interval {
-		t.Errorf("second partial batch flushed after %s, before the %s interval", waited, interval)
-	}
-	if !slices.Equal(got, []int{3}) {
-		t.Fatalf("batch = %v, want [3]", got)
-	}
+	synctest.Test(t, func(t *testing.T) {
+		const interval = 30 * time.Millisecond
+		log := &batchLog{flushed: make(chan []int, 10)}
+		b := newBatcher(10, interval, 2, log.flush)
+		defer b.close()
+		start := time.Now()
+		b.add(1)
+		b.add(2)
+		got := recvBatch(t, log.flushed, 5*time.Second)
+		if waited := time.Since(start); waited != interval {
+			t.Errorf("partial batch flushed after %s, want the %s interval", waited, interval)
+		}
+		if !slices.Equal(got, []int{1, 2}) {
+			t.Fatalf("batch = %v, want [1 2]", got)
+		}
+		// A later item starts a new interval of its own.
+		start = time.Now()
+		b.add(3)
+		got = recvBatch(t, log.flushed, 5*time.Second)
+		if waited := time.Since(start); waited != interval {
+			t.Errorf("second partial batch flushed after %s, want the %s interval", waited, interval)
+		}
+		if !slices.Equal(got, []int{3}) {
+			t.Fatalf("batch = %v, want [3]", got)
+		}
+	})
 }
 
 // TestBatcherCloseFlushesAndWaits: close flushes everything pending in

@@ -858,19 +858,6 @@ func (q *fakeQueue) waitFor(t testing.TB, timeout time.Duration, what string, co
 	}
 }
 
-// eventually polls cond until it holds or timeout passes. For conditions the
-// fake does not see change (metrics, Stats).
-func eventually(t testing.TB, timeout time.Duration, cond func() bool, format string, args ...any) {
-	t.Helper()
-	deadline := time.Now().Add(timeout)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("not within %s: "+format, append([]any{timeout}, args...)...)
-		}
-		time.Sleep(time.Millisecond)
-	}
-}
-
 // testGate is a one-way door for blocking handlers; open is idempotent.
 type testGate struct {
 	once sync.Once

@@ -6,6 +6,8 @@ import (
 	"testing"
 	"testing/synctest"
 	"time"
+
+	"github.com/sqsfleet/sqsfleet/internal/wait"
 )
 
 // While SQS throttles DeleteMessageBatch, a finished message must stay
@@ -28,7 +30,7 @@ func TestThrottledDeletesHoldMessagesAndStopReceiving(t *testing.T) {
 			calls.record(m)
 			return nil
 		})
-		eventually(t, 10*time.Second, func() bool { return h.p.Stats().PendingDeletes >= 5 }, "5 deletes pending")
+		wait.For(t, 10*time.Second, "5 deletes pending", func() bool { return h.p.Stats().PendingDeletes >= 5 })
 		// Several visibility timeouts and delete retries later: nothing ran
 		// twice, and no more work was taken than the limit allows (handlers
 		// running when the limit was reached add their deletes after it).

@@ -11,6 +11,8 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/testutil"
 	dto "github.com/prometheus/client_model/go"
+
+	"github.com/sqsfleet/sqsfleet/internal/wait"
 )
 
 // With SQS a round trip away and a fast handler, a receive sent only once
@@ -167,7 +169,7 @@ func TestShutdownReleasesPrefetchedMessagesUnstarted(t *testing.T) {
 			}
 			return nil
 		})
-		eventually(t, time.Minute, func() bool { return runs.Load() >= 310 && len(h.p.work) > 0 }, "handlers hung with messages waiting for them")
+		wait.For(t, time.Minute, "handlers hung with messages waiting for them", func() bool { return runs.Load() >= 310 && len(h.p.work) > 0 })
 		stopping.Store(true)
 		h.stop()
 		if n := late.Load(); n != 0 {

@@ -19,6 +19,8 @@ import (
 	"go.uber.org/zap"
 	"go.uber.org/zap/zapcore"
 	"go.uber.org/zap/zaptest/observer"
+
+	"github.com/sqsfleet/sqsfleet/internal/wait"
 )
 
 // testBackoff gives whole-second retry delays, so the visibility changes the
@@ -120,7 +122,7 @@ func (h *poolHarness) running() bool {
 func (h *poolHarness) waitDeleteRefused() {
 	h.t.Helper()
 	const msg = "delete refused: the visibility lease was lost, so the message will be delivered again"
-	eventually(h.t, 5*time.Second, func() bool { return h.logs.FilterMessage(msg).Len() > 0 }, "log %q", msg)
+	wait.For(h.t, 5*time.Second, fmt.Sprintf("the log %q", msg), func() bool { return h.logs.FilterMessage(msg).Len() > 0 })
 }
 
 // waitRun waits for Run to return, within d.
@@ -165,15 +167,10 @@ func (h *poolHarness) checkOutcomes(success, retry, dead int) {
 	h.t.Helper()
 	want := []int{success, retry, dead}
 	var got []int
-	deadline := time.Now().Add(2 * time.Second)
-	for {
+	if !wait.Until(2*time.Second, func() bool {
 		got = []int{h.completed(OutcomeSuccess), h.completed(OutcomeRetry), h.completed(OutcomeDeadLetter)}
-		if slices.Equal(got, want) || time.Now().After(deadline) {
-			break
-		}
-		time.Sleep(time.Millisecond)
-	}
-	if !slices.Equal(got, want) {
+		return slices.Equal(got, want)
+	}) {
 		h.t.Errorf("completed{success,retry,dead_letter}: -want +got\n-%v\n+%v", want, got)
 	}
 }
@@ -182,9 +179,10 @@ func (h *poolHarness) checkOutcomes(success, retry, dead int) {
 // slots may remain: a pending long poll holds them.)
 func (h *poolHarness) waitSettled() {
 	h.t.Helper()
-	eventually(h.t, 5*time.Second, func() bool {
-		return h.inflight() == 0 && h.p.Stats().InFlight == 0
-	}, "in-flight back to 0 (gauge %d, stats %+v)", h.inflight(), h.p.Stats())
+	wait.ForState(h.t, 5*time.Second, "in-flight back to 0", func() (bool, string) {
+		gauge, stats := h.inflight(), h.p.Stats()
+		return gauge == 0 && stats.InFlight == 0, fmt.Sprintf("gauge %d, stats %+v", gauge, stats)
+	})
 }
 
 // callCounter counts handler calls per message ID.
@@ -296,7 +294,7 @@ func TestPoolDeletesInFullBatchesAndFlushesAtShutdown(t *testing.T) {
 		calls.record(m)
 		return nil
 	})
-	eventually(t, 5*time.Second, func() bool { return calls.total() == 25 }, "25 handler calls")
+	wait.For(t, 5*time.Second, "25 handler calls", func() bool { return calls.total() == 25 })
 	q.waitFor(t, 5*time.Second, "two full Delete batches", func() bool { return len(q.callsOf(opDelete)) == 2 })
 	h.stop()
 	var sizes []int
@@ -893,83 +891,85 @@ func TestPoolNoDeadLetterQueue(t *testing.T) {
 // extensions stop when it returns.
 func TestPoolHeartbeat(t *testing.T) {
 	t.Parallel()
-	q := newFakeQueue(t)
-	slow := q.put("slow")
-	long := q.put("longer")
-	calls := newCallCounter()
-	releaseLong := newTestGate()
-	cfg := testConfig(q)
-	cfg.Concurrency = 2
-	h := startPool(t, q, cfg, func(ctx context.Context, m *Message) error {
-		calls.record(m)
-		switch m.ID {
-		case slow:
-			select {
-			case <-time.After(3500 * time.Millisecond): // the work
-			case <-ctx.Done():
-				return ctx.Err()
+	synctest.Test(t, func(t *testing.T) {
+		q := newFakeQueue(t)
+		slow := q.put("slow")
+		long := q.put("longer")
+		calls := newCallCounter()
+		releaseLong := newTestGate()
+		cfg := testConfig(q)
+		cfg.Concurrency = 2
+		h := startPool(t, q, cfg, func(ctx context.Context, m *Message) error {
+			calls.record(m)
+			switch m.ID {
+			case slow:
+				select {
+				case <-time.After(3500 * time.Millisecond): // the work
+				case <-ctx.Done():
+					return ctx.Err()
+				}
+				return nil
+			default:
+				return releaseLong.wait(ctx)
 			}
-			return nil
-		default:
-			return releaseLong.wait(ctx)
-		}
-	})
-	q.waitFor(t, 10*time.Second, "the slow message deleted", func() bool { return q.deleted(slow) })
-	slowDeleted := q.deleteAttempts(slow + "#1")[0].Seq
-	// Let the longer handler's message be extended twice more, to see that
-	// the finished one is left alone meanwhile.
-	q.waitFor(t, 5*time.Second, "two more extensions of the longer message", func() bool {
-		n := 0
-		for _, e := range q.visChanges(long + "#1") {
-			if e.Seq > slowDeleted && e.Err == nil {
-				n++
+		})
+		q.waitFor(t, 10*time.Second, "the slow message deleted", func() bool { return q.deleted(slow) })
+		slowDeleted := q.deleteAttempts(slow + "#1")[0].Seq
+		// Let the longer handler's message be extended twice more, to see that
+		// the finished one is left alone meanwhile.
+		q.waitFor(t, 5*time.Second, "two more extensions of the longer message", func() bool {
+			n := 0
+			for _, e := range q.visChanges(long + "#1") {
+				if e.Seq > slowDeleted && e.Err == nil {
+					n++
+				}
 			}
-		}
-		return n >= 2
-	})
-	releaseLong.open()
-	q.waitFor(t, 5*time.Second, "the longer message deleted", func() bool { return q.deleted(long) })
-	h.waitSettled()
+			return n >= 2
+		})
+		releaseLong.open()
+		q.waitFor(t, 5*time.Second, "the longer message deleted", func() bool { return q.deleted(long) })
+		h.waitSettled()
 
-	for _, id := range []string{slow, long} {
-		if n := calls.calls(id); n != 1 {
-			t.Errorf("message %s handled %d times, want 1", id, n)
+		for _, id := range []string{slow, long} {
+			if n := calls.calls(id); n != 1 {
+				t.Errorf("message %s handled %d times, want 1", id, n)
+			}
+			if rc := q.msg(id).ReceiveCount; rc != 1 {
+				t.Errorf("message %s delivered %d times, want 1: its visibility lapsed", id, rc)
+			}
 		}
-		if rc := q.msg(id).ReceiveCount; rc != 1 {
-			t.Errorf("message %s delivered %d times, want 1: its visibility lapsed", id, rc)
+		ext := q.visChanges(slow + "#1")
+		ok := 0
+		for _, e := range ext {
+			if e.Err != nil {
+				t.Errorf("extension failed: %v", e.Err)
+			}
+			if e.Seq > slowDeleted {
+				t.Errorf("slow message extended (call %d) after it was deleted (call %d)", e.Seq, slowDeleted)
+			}
+			if e.Timeout != cfg.VisibilityTimeout {
+				t.Errorf("extension asked for %s, want the visibility timeout %s", e.Timeout, cfg.VisibilityTimeout)
+			}
+			ok++
 		}
-	}
-	ext := q.visChanges(slow + "#1")
-	ok := 0
-	for _, e := range ext {
-		if e.Err != nil {
-			t.Errorf("extension failed: %v", e.Err)
+		if ok < 3 {
+			t.Errorf("slow message extended %d times in 3.5 visibility timeouts, want at least 3", ok)
 		}
-		if e.Seq > slowDeleted {
-			t.Errorf("slow message extended (call %d) after it was deleted (call %d)", e.Seq, slowDeleted)
+		// Both were received together, so their extensions share calls.
+		shared := 0
+		for _, c := range q.callsOf(opChangeVisibility) {
+			if len(c.Changes) == 2 {
+				shared++
+			}
 		}
-		if e.Timeout != cfg.VisibilityTimeout {
-			t.Errorf("extension asked for %s, want the visibility timeout %s", e.Timeout, cfg.VisibilityTimeout)
+		if shared == 0 {
+			t.Error("no ChangeVisibility call carried both messages: extensions are not batched")
 		}
-		ok++
-	}
-	if ok < 3 {
-		t.Errorf("slow message extended %d times in 3.5 visibility timeouts, want at least 3", ok)
-	}
-	// Both were received together, so their extensions share calls.
-	shared := 0
-	for _, c := range q.callsOf(opChangeVisibility) {
-		if len(c.Changes) == 2 {
-			shared++
+		if got := metricValue(t, h.metrics.VisibilityExtension); int(got) < ok {
+			t.Errorf("extensions metric = %v, want at least %d", got, ok)
 		}
-	}
-	if shared == 0 {
-		t.Error("no ChangeVisibility call carried both messages: extensions are not batched")
-	}
-	if got := metricValue(t, h.metrics.VisibilityExtension); int(got) < ok {
-		t.Errorf("extensions metric = %v, want at least %d", got, ok)
-	}
-	h.checkOutcomes(2, 0, 0)
+		h.checkOutcomes(2, 0, 0)
+	})
 }
 
 // TestPoolHeartbeatStopsAtHandlerLimit: a handler that ignores its timeout
@@ -977,160 +977,165 @@ func TestPoolHeartbeat(t *testing.T) {
 // margin; then the message is delivered again.
 func TestPoolHeartbeatStopsAtHandlerLimit(t *testing.T) {
 	t.Parallel()
-	q := newFakeQueue(t)
-	id := q.put("x")
-	release := newTestGate()
-	type ctxEnd struct {
-		after time.Duration
-		err   error
-	}
-	ended := make(chan ctxEnd, 1)
-	cfg := testConfig(q)
-	cfg.HandlerTimeout = 1500 * time.Millisecond
-	h := startPool(t, q, cfg, func(ctx context.Context, m *Message) error {
-		if m.ReceiveCount > 1 {
-			return nil
+	synctest.Test(t, func(t *testing.T) {
+		q := newFakeQueue(t)
+		id := q.put("x")
+		release := newTestGate()
+		type ctxEnd struct {
+			after time.Duration
+			err   error
 		}
-		start := time.Now()
-		<-ctx.Done()
-		ended <- ctxEnd{time.Since(start), ctx.Err()}
-		<-release.C() // ignores its context
-		return errors.New("too late")
-	})
-	t.Cleanup(release.open)
-	q.waitFor(t, 10*time.Second, "a second delivery, deleted", func() bool { return q.msg(id).ReceiveCount == 2 && q.deleted(id) })
-	release.open()
-	eventually(t, 5*time.Second, func() bool { return h.completed(OutcomeRetry) == 1 }, "the first attempt settled")
-	h.waitSettled()
+		ended := make(chan ctxEnd, 1)
+		cfg := testConfig(q)
+		cfg.HandlerTimeout = 1500 * time.Millisecond
+		h := startPool(t, q, cfg, func(ctx context.Context, m *Message) error {
+			if m.ReceiveCount > 1 {
+				return nil
+			}
+			start := time.Now()
+			<-ctx.Done()
+			ended <- ctxEnd{time.Since(start), ctx.Err()}
+			<-release.C() // ignores its context
+			return errors.New("too late")
+		})
+		t.Cleanup(release.open)
+		q.waitFor(t, 10*time.Second, "a second delivery, deleted", func() bool { return q.msg(id).ReceiveCount == 2 && q.deleted(id) })
+		release.open()
+		wait.For(t, 5*time.Second, "the first attempt settled", func() bool { return h.completed(OutcomeRetry) == 1 })
+		h.waitSettled()
 
-	select {
-	case e := <-ended:
-		if e.err != context.DeadlineExceeded || e.after < cfg.HandlerTimeout || e.after > cfg.HandlerTimeout+time.Second {
-			t.Errorf("handler context ended after %s with %v; want DeadlineExceeded at %s", e.after, e.err, cfg.HandlerTimeout)
+		select {
+		case e := <-ended:
+			if e.err != context.DeadlineExceeded || e.after != cfg.HandlerTimeout {
+				t.Errorf("handler context ended after %s with %v; want DeadlineExceeded at %s", e.after, e.err, cfg.HandlerTimeout)
+			}
+		default:
+			t.Error("the first handler's context never ended")
 		}
-	default:
-		t.Error("the first handler's context never ended")
-	}
-	first := id + "#1"
-	limit := q.deliveredAt(first).Add(cfg.HandlerTimeout + settleMargin(cfg.VisibilityTimeout))
-	const tolerance = 250 * time.Millisecond // scheduling between the engine's clock read and the call
-	extended := 0
-	for _, e := range q.visChanges(first) {
-		if e.Err != nil {
-			continue
+		first := id + "#1"
+		limit := q.deliveredAt(first).Add(cfg.HandlerTimeout + settleMargin(cfg.VisibilityTimeout))
+		extended := 0
+		for _, e := range q.visChanges(first) {
+			if e.Err != nil {
+				continue
+			}
+			extended++
+			if until := e.QStart.Add(e.Timeout); until.After(limit) {
+				t.Errorf("extension to %s is %s past receive + handler timeout + settle margin",
+					until.Format("15:04:05.000"), until.Sub(limit))
+			}
 		}
-		extended++
-		if until := e.QStart.Add(e.Timeout); until.After(limit.Add(tolerance)) {
-			t.Errorf("extension to %s is %s past receive + handler timeout + settle margin",
-				until.Format("15:04:05.000"), until.Sub(limit))
+		if extended < 2 {
+			t.Errorf("%d successful extensions, want at least 2 before the limit", extended)
 		}
-	}
-	if extended < 2 {
-		t.Errorf("%d successful extensions, want at least 2 before the limit", extended)
-	}
-	h.checkOutcomes(1, 1, 0)
+		h.checkOutcomes(1, 1, 0)
+	})
 }
 
 // TestPoolHeartbeatLeaseLost: ErrLeaseLost on one entry of an extension
 // counts a lost lease and stops extending that message only.
 func TestPoolHeartbeatLeaseLost(t *testing.T) {
 	t.Parallel()
-	q := newFakeQueue(t)
-	lost := q.put("lost")
-	kept := q.put("kept")
-	var fired atomic.Bool
-	q.setEntryFault(func(op, msgID, receipt string) error {
-		if op == opChangeVisibility && receipt == lost+"#1" && fired.CompareAndSwap(false, true) {
-			return leaseLost("MessageNotInflight", receipt)
-		}
-		return nil
-	})
-	release := newTestGate()
-	cfg := testConfig(q)
-	cfg.Concurrency = 3 // one slot free for the redelivery
-	h := startPool(t, q, cfg, func(ctx context.Context, m *Message) error {
-		if m.ReceiveCount > 1 {
+	synctest.Test(t, func(t *testing.T) {
+		q := newFakeQueue(t)
+		lost := q.put("lost")
+		kept := q.put("kept")
+		var fired atomic.Bool
+		q.setEntryFault(func(op, msgID, receipt string) error {
+			if op == opChangeVisibility && receipt == lost+"#1" && fired.CompareAndSwap(false, true) {
+				return leaseLost("MessageNotInflight", receipt)
+			}
 			return nil
-		}
-		return release.wait(ctx)
-	})
-	eventually(t, 5*time.Second, func() bool { return h.leasesLost() >= 1 }, "a lost lease counted")
-	var lostSeq int
-	for _, e := range q.visChanges(lost + "#1") {
-		if e.Err != nil {
-			lostSeq = e.Seq
-		}
-	}
-	q.waitFor(t, 5*time.Second, "two more extensions of the other message", func() bool {
-		n := 0
-		for _, e := range q.visChanges(kept + "#1") {
-			if e.Seq > lostSeq && e.Err == nil {
-				n++
+		})
+		release := newTestGate()
+		cfg := testConfig(q)
+		cfg.Concurrency = 3 // one slot free for the redelivery
+		h := startPool(t, q, cfg, func(ctx context.Context, m *Message) error {
+			if m.ReceiveCount > 1 {
+				return nil
+			}
+			return release.wait(ctx)
+		})
+		wait.For(t, 5*time.Second, "a lost lease counted", func() bool { return h.leasesLost() >= 1 })
+		var lostSeq int
+		for _, e := range q.visChanges(lost + "#1") {
+			if e.Err != nil {
+				lostSeq = e.Seq
 			}
 		}
-		return n >= 2
-	})
-	for _, e := range q.visChanges(lost + "#1") {
-		if e.Seq > lostSeq {
-			t.Errorf("message extended again (call %d) after its lease was lost (call %d)", e.Seq, lostSeq)
+		q.waitFor(t, 5*time.Second, "two more extensions of the other message", func() bool {
+			n := 0
+			for _, e := range q.visChanges(kept + "#1") {
+				if e.Seq > lostSeq && e.Err == nil {
+					n++
+				}
+			}
+			return n >= 2
+		})
+		for _, e := range q.visChanges(lost + "#1") {
+			if e.Seq > lostSeq {
+				t.Errorf("message extended again (call %d) after its lease was lost (call %d)", e.Seq, lostSeq)
+			}
 		}
-	}
-	if n := h.leasesLost(); n != 1 {
-		t.Errorf("leases lost = %d, want 1", n)
-	}
-	// Unextended, the message came back and was handled by another delivery.
-	q.waitFor(t, 5*time.Second, "the redelivered message deleted", func() bool { return q.deleted(lost) })
-	release.open()
-	q.waitFor(t, 5*time.Second, "the other message deleted", func() bool { return q.deleted(kept) })
-	h.waitSettled()
-	h.waitDeleteRefused() // logged after the stale delete was counted, if it was
-	if n := h.leasesLost(); n != 1 {
-		t.Errorf("leases lost = %d after the stale delete, want 1: one message lost its lease once", n)
-	}
-	if got := q.deleteAttempts(lost + "#1"); len(got) != 1 || !errors.Is(got[0].Err, ErrLeaseLost) {
-		t.Errorf("stale delete attempts = %+v, want one refused with ErrLeaseLost and not retried", got)
-	}
-	h.checkOutcomes(2, 0, 0)
+		if n := h.leasesLost(); n != 1 {
+			t.Errorf("leases lost = %d, want 1", n)
+		}
+		// Unextended, the message came back and was handled by another delivery.
+		q.waitFor(t, 5*time.Second, "the redelivered message deleted", func() bool { return q.deleted(lost) })
+		release.open()
+		q.waitFor(t, 5*time.Second, "the other message deleted", func() bool { return q.deleted(kept) })
+		h.waitSettled()
+		h.waitDeleteRefused() // logged after the stale delete was counted, if it was
+		if n := h.leasesLost(); n != 1 {
+			t.Errorf("leases lost = %d after the stale delete, want 1: one message lost its lease once", n)
+		}
+		if got := q.deleteAttempts(lost + "#1"); len(got) != 1 || !errors.Is(got[0].Err, ErrLeaseLost) {
+			t.Errorf("stale delete attempts = %+v, want one refused with ErrLeaseLost and not retried", got)
+		}
+		h.checkOutcomes(2, 0, 0)
+	})
 }
 
 func TestPoolHandlerTimeout(t *testing.T) {
-	q := newFakeQueue(t)
-	id := q.put("x")
-	type ctxEnd struct {
-		after time.Duration
-		err   error
-	}
-	ended := make(chan ctxEnd, 1)
-	cfg := testConfig(q)
-	cfg.HandlerTimeout = 200 * time.Millisecond
-	h := startPool(t, q, cfg, func(ctx context.Context, m *Message) error {
-		start := time.Now()
-		<-ctx.Done()
-		ended <- ctxEnd{time.Since(start), ctx.Err()}
-		return ctx.Err()
+	synctest.Test(t, func(t *testing.T) {
+		q := newFakeQueue(t)
+		id := q.put("x")
+		type ctxEnd struct {
+			after time.Duration
+			err   error
+		}
+		ended := make(chan ctxEnd, 1)
+		cfg := testConfig(q)
+		cfg.HandlerTimeout = 200 * time.Millisecond
+		h := startPool(t, q, cfg, func(ctx context.Context, m *Message) error {
+			start := time.Now()
+			<-ctx.Done()
+			ended <- ctxEnd{time.Since(start), ctx.Err()}
+			return ctx.Err()
+		})
+		var e ctxEnd
+		select {
+		case e = <-ended:
+		case <-time.After(5 * time.Second):
+			t.Fatal("handler context never ended")
+		}
+		if e.err != context.DeadlineExceeded || e.after != cfg.HandlerTimeout {
+			t.Errorf("handler context ended after %s with %v; want DeadlineExceeded at %s", e.after, e.err, cfg.HandlerTimeout)
+		}
+		q.waitFor(t, 5*time.Second, "the message released", func() bool { _, ok := outcomeVisibility(t, q, id+"#1"); return ok })
+		h.waitSettled()
+		if got, want := mustVis(t, q, id+"#1"), testBackoff.Delay(1); got != want {
+			t.Errorf("visibility after timeout = %s, want Backoff.Delay(1) = %s", got, want)
+		}
+		if n := len(q.callsOf(opSend, opDelete)); n != 0 {
+			t.Errorf("%d send/delete calls after a timeout, want 0", n)
+		}
+		h.checkOutcomes(0, 1, 0)
+		if logged := h.logs.FilterMessage("handler failed; will retry").All(); len(logged) != 1 ||
+			!strings.Contains(fmt.Sprint(logged[0].ContextMap()["error"]), "handler timed out after 200ms") {
+			t.Errorf("the retry was not logged as a handler timeout: %v", logged)
+		}
 	})
-	var e ctxEnd
-	select {
-	case e = <-ended:
-	case <-time.After(5 * time.Second):
-		t.Fatal("handler context never ended")
-	}
-	if e.err != context.DeadlineExceeded || e.after < cfg.HandlerTimeout || e.after > cfg.HandlerTimeout+time.Second {
-		t.Errorf("handler context ended after %s with %v; want DeadlineExceeded at %s", e.after, e.err, cfg.HandlerTimeout)
-	}
-	q.waitFor(t, 5*time.Second, "the message released", func() bool { _, ok := outcomeVisibility(t, q, id+"#1"); return ok })
-	h.waitSettled()
-	if got, want := mustVis(t, q, id+"#1"), testBackoff.Delay(1); got != want {
-		t.Errorf("visibility after timeout = %s, want Backoff.Delay(1) = %s", got, want)
-	}
-	if n := len(q.callsOf(opSend, opDelete)); n != 0 {
-		t.Errorf("%d send/delete calls after a timeout, want 0", n)
-	}
-	h.checkOutcomes(0, 1, 0)
-	if logged := h.logs.FilterMessage("handler failed; will retry").All(); len(logged) != 1 ||
-		!strings.Contains(fmt.Sprint(logged[0].ContextMap()["error"]), "handler timed out after 200ms") {
-		t.Errorf("the retry was not logged as a handler timeout: %v", logged)
-	}
 }
 
 func TestPoolPanickingHandler(t *testing.T) {
@@ -1183,7 +1188,7 @@ func TestPoolShutdownWaitsForHandlers(t *testing.T) {
 	}
 	cancelSeq := q.lastSeq()
 	h.cancel()
-	eventually(t, 5*time.Second, func() bool { return h.p.Stats().Draining }, "Stats().Draining")
+	wait.For(t, 5*time.Second, "Stats().Draining", func() bool { return h.p.Stats().Draining })
 	release.open()
 	if took := h.waitRun(5 * time.Second); took > 2*time.Second {
 		t.Errorf("Run took %s after the handlers finished", took)
@@ -1217,7 +1222,7 @@ func TestPoolNoReceiveAfterCancel(t *testing.T) {
 	clock.Advance(2 * minEmptyPoll) // the poll has waited long: no pause after it
 	cancelSeq := q.lastSeq()
 	h.cancel()
-	eventually(t, 5*time.Second, func() bool { return h.p.Stats().Draining }, "Stats().Draining")
+	wait.For(t, 5*time.Second, "Stats().Draining", func() bool { return h.p.Stats().Draining })
 	q.endLongPolls()
 	if took := h.waitRun(8 * time.Second); took > 2*time.Second {
 		t.Errorf("Run took %s after the pending long poll ended", took)
@@ -1262,97 +1267,101 @@ func TestPoolNoReceiveAfterCancelRace(t *testing.T) {
 // ShutdownTimeout get their context cancelled and their messages released
 // with visibility 0; one that finished before is deleted.
 func TestPoolShutdownTimeoutCancelsHandlers(t *testing.T) {
-	q := newFakeQueue(t)
-	quick := q.put("quick")
-	stuck := q.put("stuck")
-	started := make(chan struct{}, 2)
-	releaseQuick := newTestGate()
-	cancelled := make(chan error, 1)
-	cfg := testConfig(q)
-	cfg.Concurrency = 2
-	cfg.ShutdownTimeout = 300 * time.Millisecond
-	cfg.AbandonGrace = 5 * time.Second
-	h := startPool(t, q, cfg, func(ctx context.Context, m *Message) error {
-		started <- struct{}{}
-		if m.ID == quick {
-			return releaseQuick.wait(ctx)
+	synctest.Test(t, func(t *testing.T) {
+		q := newFakeQueue(t)
+		quick := q.put("quick")
+		stuck := q.put("stuck")
+		started := make(chan struct{}, 2)
+		releaseQuick := newTestGate()
+		cancelled := make(chan error, 1)
+		cfg := testConfig(q)
+		cfg.Concurrency = 2
+		cfg.ShutdownTimeout = 300 * time.Millisecond
+		cfg.AbandonGrace = 5 * time.Second
+		h := startPool(t, q, cfg, func(ctx context.Context, m *Message) error {
+			started <- struct{}{}
+			if m.ID == quick {
+				return releaseQuick.wait(ctx)
+			}
+			<-ctx.Done()
+			cancelled <- ctx.Err()
+			return fmt.Errorf("interrupted: %w", ctx.Err())
+		})
+		<-started
+		<-started
+		h.cancel()
+		releaseQuick.open()
+		took := h.waitRun(5 * time.Second)
+		select {
+		case err := <-cancelled:
+			if err != context.Canceled {
+				t.Errorf("stuck handler's context ended with %v, want Canceled", err)
+			}
+		default:
+			t.Fatal("stuck handler's context was not cancelled")
 		}
-		<-ctx.Done()
-		cancelled <- ctx.Err()
-		return fmt.Errorf("interrupted: %w", ctx.Err())
+		if took < cfg.ShutdownTimeout-10*time.Millisecond || took > cfg.ShutdownTimeout+2*time.Second {
+			t.Errorf("Run returned %s after cancel; want just after ShutdownTimeout %s, not AbandonGrace", took, cfg.ShutdownTimeout)
+		}
+		if !q.deleted(quick) {
+			t.Error("message finished within ShutdownTimeout not deleted")
+		}
+		if got := mustVis(t, q, stuck+"#1"); got != 0 {
+			t.Errorf("cancelled message visibility %s, want 0", got)
+		}
+		if !q.visibleNow(stuck) {
+			t.Error("cancelled message not back on the queue")
+		}
+		h.checkOutcomes(1, 1, 0)
+		if h.inflight() != 0 {
+			t.Errorf("in-flight gauge = %d, want 0", h.inflight())
+		}
 	})
-	<-started
-	<-started
-	h.cancel()
-	releaseQuick.open()
-	took := h.waitRun(5 * time.Second)
-	select {
-	case err := <-cancelled:
-		if err != context.Canceled {
-			t.Errorf("stuck handler's context ended with %v, want Canceled", err)
-		}
-	default:
-		t.Fatal("stuck handler's context was not cancelled")
-	}
-	if took < cfg.ShutdownTimeout-10*time.Millisecond || took > cfg.ShutdownTimeout+2*time.Second {
-		t.Errorf("Run returned %s after cancel; want just after ShutdownTimeout %s, not AbandonGrace", took, cfg.ShutdownTimeout)
-	}
-	if !q.deleted(quick) {
-		t.Error("message finished within ShutdownTimeout not deleted")
-	}
-	if got := mustVis(t, q, stuck+"#1"); got != 0 {
-		t.Errorf("cancelled message visibility %s, want 0", got)
-	}
-	if !q.visibleNow(stuck) {
-		t.Error("cancelled message not back on the queue")
-	}
-	h.checkOutcomes(1, 1, 0)
-	if h.inflight() != 0 {
-		t.Errorf("in-flight gauge = %d, want 0", h.inflight())
-	}
 }
 
 // TestPoolShutdownAbandonsStuckHandler: a handler that ignores its context
 // has its message released (visibility 0) after AbandonGrace, and Run
 // returns; when the handler returns later nothing more happens.
 func TestPoolShutdownAbandonsStuckHandler(t *testing.T) {
-	q := newFakeQueue(t)
-	id := q.put("x")
-	started := make(chan struct{}, 1)
-	release := newTestGate()
-	cfg := testConfig(q)
-	cfg.Concurrency = 1
-	cfg.ShutdownTimeout = 100 * time.Millisecond
-	cfg.AbandonGrace = 200 * time.Millisecond
-	h := startPool(t, q, cfg, func(ctx context.Context, m *Message) error {
-		started <- struct{}{}
-		<-release.C()
-		return nil
+	synctest.Test(t, func(t *testing.T) {
+		q := newFakeQueue(t)
+		id := q.put("x")
+		started := make(chan struct{}, 1)
+		release := newTestGate()
+		cfg := testConfig(q)
+		cfg.Concurrency = 1
+		cfg.ShutdownTimeout = 100 * time.Millisecond
+		cfg.AbandonGrace = 200 * time.Millisecond
+		h := startPool(t, q, cfg, func(ctx context.Context, m *Message) error {
+			started <- struct{}{}
+			<-release.C()
+			return nil
+		})
+		t.Cleanup(release.open)
+		<-started
+		h.cancel()
+		if took := h.waitRun(5 * time.Second); took < cfg.ShutdownTimeout+cfg.AbandonGrace-10*time.Millisecond || took > 2*time.Second {
+			t.Errorf("Run returned after %s, want just after ShutdownTimeout + AbandonGrace", took)
+		}
+		if got := mustVis(t, q, id+"#1"); got != 0 {
+			t.Errorf("abandoned message visibility %s, want 0", got)
+		}
+		if !q.visibleNow(id) {
+			t.Error("abandoned message not visible again")
+		}
+		h.checkOutcomes(0, 1, 0)
+		if h.inflight() != 0 || h.p.Stats().InFlight != 0 {
+			t.Errorf("in flight after Run: gauge %d, stats %d", h.inflight(), h.p.Stats().InFlight)
+		}
+		// The handler finally returns success: the message was already given
+		// back, so it must not be deleted under another consumer's feet.
+		release.open()
+		wait.For(t, 5*time.Second, "the late handler to finish", func() bool { return h.p.slots.busy() == 0 })
+		if n := len(q.callsOf(opDelete)); n != 0 {
+			t.Errorf("%d deletes after the message was released", n)
+		}
+		h.checkOutcomes(0, 1, 0)
 	})
-	t.Cleanup(release.open)
-	<-started
-	h.cancel()
-	if took := h.waitRun(5 * time.Second); took < cfg.ShutdownTimeout+cfg.AbandonGrace-10*time.Millisecond || took > 2*time.Second {
-		t.Errorf("Run returned after %s, want just after ShutdownTimeout + AbandonGrace", took)
-	}
-	if got := mustVis(t, q, id+"#1"); got != 0 {
-		t.Errorf("abandoned message visibility %s, want 0", got)
-	}
-	if !q.visibleNow(id) {
-		t.Error("abandoned message not visible again")
-	}
-	h.checkOutcomes(0, 1, 0)
-	if h.inflight() != 0 || h.p.Stats().InFlight != 0 {
-		t.Errorf("in flight after Run: gauge %d, stats %d", h.inflight(), h.p.Stats().InFlight)
-	}
-	// The handler finally returns success: the message was already given
-	// back, so it must not be deleted under another consumer's feet.
-	release.open()
-	eventually(t, 5*time.Second, func() bool { return h.p.slots.busy() == 0 }, "the late handler to finish")
-	if n := len(q.callsOf(opDelete)); n != 0 {
-		t.Errorf("%d deletes after the message was released", n)
-	}
-	h.checkOutcomes(0, 1, 0)
 }
 
 // TestPoolHurry: Hurry during shutdown cancels handlers at once instead of
@@ -1373,7 +1382,7 @@ func TestPoolHurry(t *testing.T) {
 	})
 	<-started
 	h.cancel()
-	eventually(t, 5*time.Second, func() bool { return h.p.Stats().Draining }, "Stats().Draining")
+	wait.For(t, 5*time.Second, "Stats().Draining", func() bool { return h.p.Stats().Draining })
 	h.p.Hurry()
 	h.p.Hurry() // a third signal is harmless
 	select {
@@ -1444,7 +1453,7 @@ func TestPoolShutdownPendingReceive(t *testing.T) {
 		})
 		q.waitFor(t, 5*time.Second, "a long poll", func() bool { return len(q.callsOf(opReceive)) > 0 })
 		h.cancel()
-		eventually(t, 5*time.Second, func() bool { return h.p.Stats().Draining }, "Stats().Draining")
+		wait.For(t, 5*time.Second, "Stats().Draining", func() bool { return h.p.Stats().Draining })
 		id := q.put("arrives during shutdown")
 		if took := h.waitRun(5 * time.Second); took > 2*time.Second {
 			t.Errorf("Run took %s; the pending receive returned at once", took)
@@ -1458,45 +1467,47 @@ func TestPoolShutdownPendingReceive(t *testing.T) {
 	})
 	for _, stuckHandler := range []bool{false, true} {
 		t.Run(fmt.Sprintf("hung receive, stuck handler %v", stuckHandler), func(t *testing.T) {
-			q := newFakeQueue(t)
-			started := make(chan struct{}, 1)
-			release := newTestGate()
-			cfg := testConfig(q)
-			cfg.Concurrency = 2
-			cfg.ShutdownTimeout = 100 * time.Millisecond
-			cfg.AbandonGrace = 200 * time.Millisecond
-			if stuckHandler {
-				q.put("stuck")
-			}
-			h := startPool(t, q, cfg, func(ctx context.Context, m *Message) error {
-				started <- struct{}{}
-				<-release.C() // ignores its context
-				return nil
-			})
-			t.Cleanup(release.open)
-			if stuckHandler {
-				<-started
-			}
-			q.hangReceives()
-			q.waitFor(t, 5*time.Second, "a receive under way", func() bool {
-				for _, c := range q.callsOf(opReceive) {
-					if c.End.IsZero() {
-						return true
-					}
+			synctest.Test(t, func(t *testing.T) {
+				q := newFakeQueue(t)
+				started := make(chan struct{}, 1)
+				release := newTestGate()
+				cfg := testConfig(q)
+				cfg.Concurrency = 2
+				cfg.ShutdownTimeout = 100 * time.Millisecond
+				cfg.AbandonGrace = 200 * time.Millisecond
+				if stuckHandler {
+					q.put("stuck")
 				}
-				return false
+				h := startPool(t, q, cfg, func(ctx context.Context, m *Message) error {
+					started <- struct{}{}
+					<-release.C() // ignores its context
+					return nil
+				})
+				t.Cleanup(release.open)
+				if stuckHandler {
+					<-started
+				}
+				q.hangReceives()
+				q.waitFor(t, 5*time.Second, "a receive under way", func() bool {
+					for _, c := range q.callsOf(opReceive) {
+						if c.End.IsZero() {
+							return true
+						}
+					}
+					return false
+				})
+				h.cancel()
+				took := h.waitRun(cfg.ReceiveTimeout + 5*time.Second)
+				// ShutdownTimeout, AbandonGrace for handlers, AbandonGrace more
+				// for the receive to return what was released; not the
+				// receive's own timeout.
+				if limit := cfg.ShutdownTimeout + 2*cfg.AbandonGrace + time.Second; took > limit {
+					t.Errorf("Run took %s with a hung receive, want at most %s (ShutdownTimeout + 2 AbandonGrace + slack)", took, limit)
+				}
+				if h.logs.FilterMessageSnippet("cutting off a receive").Len() != 1 {
+					t.Error("the hung receive was not reported")
+				}
 			})
-			h.cancel()
-			took := h.waitRun(cfg.ReceiveTimeout + 5*time.Second)
-			// ShutdownTimeout, AbandonGrace for handlers, AbandonGrace more
-			// for the receive to return what was released; not the
-			// receive's own timeout.
-			if limit := cfg.ShutdownTimeout + 2*cfg.AbandonGrace + time.Second; took > limit {
-				t.Errorf("Run took %s with a hung receive, want at most %s (ShutdownTimeout + 2 AbandonGrace + slack)", took, limit)
-			}
-			if h.logs.FilterMessageSnippet("cutting off a receive").Len() != 1 {
-				t.Error("the hung receive was not reported")
-			}
 		})
 	}
 }
@@ -1504,58 +1515,60 @@ func TestPoolShutdownPendingReceive(t *testing.T) {
 // TestPoolReceiveErrorsBackOff: during an outage the pollers back off
 // instead of spinning, and recover when SQS does.
 func TestPoolReceiveErrorsBackOff(t *testing.T) {
-	q := newFakeQueue(t)
-	cfg := testConfig(q)
-	cfg.Concurrency = 20 // ten slots for each poller's long poll
-	cfg.Pollers = 2
-	cfg.PollBackoff = Backoff{Base: 20 * time.Millisecond, Max: 80 * time.Millisecond, Rand: fixedRand(0)}
-	h := startPool(t, q, cfg, func(ctx context.Context, m *Message) error { return nil })
-	q.waitFor(t, 5*time.Second, "both pollers long-polling", func() bool { return len(q.callsOf(opReceive)) >= 2 })
+	synctest.Test(t, func(t *testing.T) {
+		q := newFakeQueue(t)
+		cfg := testConfig(q)
+		cfg.Concurrency = 20 // ten slots for each poller's long poll
+		cfg.Pollers = 2
+		cfg.PollBackoff = Backoff{Base: 20 * time.Millisecond, Max: 80 * time.Millisecond, Rand: fixedRand(0)}
+		h := startPool(t, q, cfg, func(ctx context.Context, m *Message) error { return nil })
+		q.waitFor(t, 5*time.Second, "both pollers long-polling", func() bool { return len(q.callsOf(opReceive)) >= 2 })
 
-	outage := time.Now()
-	q.setFault(opReceive, errors.New("service unavailable"))
-	failedIn := func() int {
-		n := 0
-		for _, c := range q.callsOf(opReceive) {
-			if c.Err != nil && !c.Start.Before(outage) {
-				n++
+		outage := time.Now()
+		q.setFault(opReceive, errors.New("service unavailable"))
+		failedIn := func() int {
+			n := 0
+			for _, c := range q.callsOf(opReceive) {
+				if c.Err != nil && !c.Start.Before(outage) {
+					n++
+				}
 			}
+			return n
 		}
-		return n
-	}
-	q.waitFor(t, 5*time.Second, "ten failed receives", func() bool { return failedIn() >= 10 })
-	healed := time.Now()
-	q.setFault(opReceive, nil)
-	n := failedIn()
+		q.waitFor(t, 5*time.Second, "ten failed receives", func() bool { return failedIn() >= 10 })
+		healed := time.Now()
+		q.setFault(opReceive, nil)
+		n := failedIn()
 
-	// Each poller's calls in the window are at least Delay(1), Delay(2), ...
-	// apart (its first failure is the long poll that started before it).
-	window := healed.Sub(outage)
-	perPoller, waited := 1, time.Duration(0)
-	for k := 1; ; k++ {
-		waited += cfg.PollBackoff.Delay(k)
-		if waited > window {
-			break
+		// Each poller's calls in the window are at least Delay(1), Delay(2), ...
+		// apart (its first failure is the long poll that started before it).
+		window := healed.Sub(outage)
+		perPoller, waited := 1, time.Duration(0)
+		for k := 1; ; k++ {
+			waited += cfg.PollBackoff.Delay(k)
+			if waited > window {
+				break
+			}
+			perPoller++
 		}
-		perPoller++
-	}
-	if bound := cfg.Pollers * perPoller; n > bound {
-		t.Errorf("%d receives in a %s outage, want at most %d with backoff", n, window, bound)
-	}
-	if !h.running() {
-		t.Fatal("Run returned during a receive outage")
-	}
-	id := q.put("after the outage")
-	q.waitFor(t, 5*time.Second, "a message handled after the outage", func() bool { return q.deleted(id) })
-	if !h.running() {
-		t.Fatal("Run returned")
-	}
-	if lp := h.p.Stats().LastPoll; !lp.After(healed) {
-		t.Errorf("LastPoll %s not after recovery at %s", lp, healed)
-	}
-	if n := h.logs.FilterMessage("receive failed; backing off").Len(); n == 0 || n > 2 {
-		t.Errorf("logged the receive failure %d times, want 1 (rate limited)", n)
-	}
+		if bound := cfg.Pollers * perPoller; n > bound {
+			t.Errorf("%d receives in a %s outage, want at most %d with backoff", n, window, bound)
+		}
+		if !h.running() {
+			t.Fatal("Run returned during a receive outage")
+		}
+		id := q.put("after the outage")
+		q.waitFor(t, 5*time.Second, "a message handled after the outage", func() bool { return q.deleted(id) })
+		if !h.running() {
+			t.Fatal("Run returned")
+		}
+		if lp := h.p.Stats().LastPoll; !lp.After(healed) {
+			t.Errorf("LastPoll %s not after recovery at %s", lp, healed)
+		}
+		if n := h.logs.FilterMessage("receive failed; backing off").Len(); n == 0 || n > 2 {
+			t.Errorf("logged the receive failure %d times, want 1 (rate limited)", n)
+		}
+	})
 }
 
 // TestPoolStatsWedged: Wedged is set when every slot is held by a handler
@@ -1730,7 +1743,7 @@ func TestPoolDeleteOutageDuringLoad(t *testing.T) {
 		calls.record(m)
 		return nil
 	})
-	eventually(t, 5*time.Second, func() bool { return calls.total() == 20 }, "20 handler calls")
+	wait.For(t, 5*time.Second, "20 handler calls", func() bool { return calls.total() == 20 })
 	q.waitFor(t, 5*time.Second, "every message deleted after the retry", func() bool { return q.allDeleted(ids) })
 	h.waitSettled()
 	h.checkOutcomes(20, 0, 0)

@@ -17,6 +17,7 @@ import (
 	"github.com/sqsfleet/sqsfleet/internal/awsfake"
 	"github.com/sqsfleet/sqsfleet/internal/config"
 	"github.com/sqsfleet/sqsfleet/internal/fauxqs"
+	"github.com/sqsfleet/sqsfleet/internal/wait"
 )
 
 // probe GETs http://addr/path and returns the status code and the body's
@@ -93,7 +94,7 @@ func TestProbesDuringStartDoNotRace(t *testing.T) {
 	go func() { done <- d.run(ctx, make(chan struct{})) }()
 
 	// Starting: SQS does not answer yet, so the pool cannot exist.
-	eventually(t, "the health server", func() bool { code, _ := probe(addr, "/readyz"); return code != 0 })
+	wait.For(t, 15*time.Second, "the health server", func() bool { code, _ := probe(addr, "/readyz"); return code != 0 })
 	if code, status := probe(addr, "/readyz"); code != http.StatusServiceUnavailable || status != "starting" {
 		t.Errorf("/readyz while starting = %d %q, want 503 starting", code, status)
 	}
@@ -123,7 +124,7 @@ func TestProbesDuringStartDoNotRace(t *testing.T) {
 	})
 	<-reading
 	release()
-	eventually(t, "ready", func() bool { code, _ := probe(addr, "/readyz"); return code == http.StatusOK })
+	wait.For(t, 15*time.Second, "ready", func() bool { code, _ := probe(addr, "/readyz"); return code == http.StatusOK })
 	close(ready)
 	reader.Wait()
 	if code, status := probe(addr, "/healthz"); code != http.StatusOK || status != "ok" {

@@ -25,6 +25,7 @@ import (
 	"github.com/sqsfleet/sqsfleet/internal/awsfake"
 	"github.com/sqsfleet/sqsfleet/internal/config"
 	"github.com/sqsfleet/sqsfleet/internal/fauxqs"
+	"github.com/sqsfleet/sqsfleet/internal/wait"
 	"github.com/sqsfleet/sqsfleet/worker"
 	"github.com/sqsfleet/sqsfleet/worker/awssqs"
 )
@@ -39,20 +40,6 @@ const (
 type busyFlag struct{ atomic.Bool }
 
 func (b *busyFlag) Busy() bool { return b.Load() }
-
-// eventually polls cond until it holds, failing the test after a deadline.
-// The scaler works in its own goroutines; tests watch its effects on the
-// fakes rather than sleeping for a guessed time.
-func eventually(t *testing.T, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(15 * time.Second)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting for %s", what)
-		}
-		time.Sleep(5 * time.Millisecond)
-	}
-}
 
 // queueWith starts the emulator with a queue named jobs holding n visible
 // messages.
@@ -167,7 +154,7 @@ func TestScalerInDaemonOnECS(t *testing.T) {
 	}()
 
 	// Published on the interval: 6 messages over runningCount 3.
-	eventually(t, "three datapoints", func() bool { return len(cw.Data(t)) >= 3 })
+	wait.For(t, 15*time.Second, "three datapoints", func() bool { return len(cw.Data(t)) >= 3 })
 	data := cw.Data(t)
 	for i, d := range data {
 		if d.Namespace != "SQSFleet" || d.Name != "BacklogPerInstance" || d.Value != 2 ||
@@ -192,19 +179,19 @@ func TestScalerInDaemonOnECS(t *testing.T) {
 	}
 
 	// Idle at start: the guard clears leftover protection.
-	eventually(t, "the start-up release", func() bool { return len(agent.Puts()) >= 1 })
+	wait.For(t, 15*time.Second, "the start-up release", func() bool { return len(agent.Puts()) >= 1 })
 	if agent.Protected() {
 		t.Fatal("protected while idle")
 	}
 	busy.Store(true)
-	eventually(t, "protection while busy", agent.Protected)
+	wait.For(t, 15*time.Second, "protection while busy", agent.Protected)
 	if p := agent.Puts()[len(agent.Puts())-1]; p["ExpiresInMinutes"] == nil {
 		t.Errorf("protection without expiry: %v", p)
 	}
 	busy.Store(false)
-	eventually(t, "release when idle", func() bool { return !agent.Protected() })
+	wait.For(t, 15*time.Second, "release when idle", func() bool { return !agent.Protected() })
 	busy.Store(true)
-	eventually(t, "protection while busy again", agent.Protected)
+	wait.For(t, 15*time.Second, "protection while busy again", agent.Protected)
 
 	// Stopping while busy (after the engine's drain) releases it.
 	stop()
@@ -253,7 +240,7 @@ func TestScalerInDaemonOnEC2(t *testing.T) {
 	}
 	defer stop()
 
-	eventually(t, "failed publishes", func() bool {
+	wait.For(t, 15*time.Second, "failed publishes", func() bool {
 		return gauge(t, reg, "sqsfleet_scaler_errors_total", "operation", "publish") >= 3
 	})
 	// 5 messages over the 2 InService instances.
@@ -269,12 +256,12 @@ func TestScalerInDaemonOnEC2(t *testing.T) {
 
 	// Protected in the group that IMDS and DescribeAutoScalingInstances
 	// pointed to.
-	eventually(t, "instance protection", func() bool { return asg.Protected("i-0aaaaaaaaaaaaaaa2") })
+	wait.For(t, 15*time.Second, "instance protection", func() bool { return asg.Protected("i-0aaaaaaaaaaaaaaa2") })
 	if calls := asg.Calls("DescribeAutoScalingInstances"); len(calls) != 1 {
 		t.Errorf("%d DescribeAutoScalingInstances calls, want 1 (the group is remembered)", len(calls))
 	}
 	busy.Store(false)
-	eventually(t, "release when idle", func() bool { return !asg.Protected("i-0aaaaaaaaaaaaaaa2") })
+	wait.For(t, 15*time.Second, "release when idle", func() bool { return !asg.Protected("i-0aaaaaaaaaaaaaaa2") })
 }
 
 func TestStartScalerDisabled(t *testing.T) {
@@ -373,7 +360,7 @@ func TestScalerCommandLoop(t *testing.T) {
 	go func() { done <- run([]string{"scaler"}, &stdout, &stderr) }()
 	// The first value goes out at start; the signal handler is installed
 	// before that, so SIGTERM cannot kill the test binary.
-	eventually(t, "the first publish", func() bool { return len(cw.Data(t)) >= 1 })
+	wait.For(t, 15*time.Second, "the first publish", func() bool { return len(cw.Data(t)) >= 1 })
 	if err := syscall.Kill(os.Getpid(), syscall.SIGTERM); err != nil {
 		t.Fatal(err)
 	}

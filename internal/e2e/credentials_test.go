@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/sqsfleet/sqsfleet/internal/fauxqs"
+	"github.com/sqsfleet/sqsfleet/internal/wait"
 )
 
 // Instance and task roles hand out credentials that expire. The daemon must
@@ -46,7 +47,7 @@ func TestExpiringCredentialsAreRefreshed(t *testing.T) {
 	// again, messages keep flowing, and the daemon stays healthy.
 	for round := range 4 {
 		sendN(t, c, url, "round", 5)
-		eventually(t, 20*time.Second, "messages processed", func() bool { return drained(t, emu, url) })
+		wait.For(t, 20*time.Second, "messages processed", func() bool { return drained(t, emu, url) })
 		resp, err := http.Get("http://" + addr + "/healthz")
 		if err != nil {
 			t.Fatal(err)
@@ -57,7 +58,7 @@ func TestExpiringCredentialsAreRefreshed(t *testing.T) {
 			t.Fatalf("round %d: /healthz %d", round, resp.StatusCode)
 		}
 		before := served.Load()
-		eventually(t, 10*time.Second, "credentials fetched again", func() bool { return served.Load() > before })
+		wait.For(t, 10*time.Second, "credentials fetched again", func() bool { return served.Load() > before })
 	}
 	if served.Load() < 4 {
 		t.Errorf("credentials endpoint hit %d times, want a refresh per lifetime", served.Load())

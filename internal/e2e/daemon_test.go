@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/sqsfleet/sqsfleet/internal/fauxqs"
+	"github.com/sqsfleet/sqsfleet/internal/wait"
 )
 
 // daemon is the sqsfleet binary running as a subprocess.
@@ -24,10 +25,52 @@ type daemon struct {
 	done chan struct{}
 	err  error
 
+	stdout lines // what the daemon prints on stdout (EMF metrics)
+	stderr lines // the JSON log
+}
+
+// lines collects a stream line by line. Lines of any length are taken, so a
+// flood of output cannot stall the writer on a full pipe, but kept bounded
+// (64 KiB a line, the last 10,000 to 20,000 lines), so a handler flooding
+// the daemon's stderr cannot eat the test's memory.
+type lines struct {
 	mu      sync.Mutex
-	stdout  lines    // what the daemon prints on stdout (EMF metrics)
-	lines   []string // stderr, line by line (the JSON log)
 	partial []byte
+	list    []string
+}
+
+func (l *lines) Write(b []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.partial = append(l.partial, b...)
+	for {
+		i := bytes.IndexByte(l.partial, '\n')
+		if i < 0 {
+			return len(b), nil
+		}
+		l.addLocked(string(l.partial[:min(i, 64<<10)]))
+		l.partial = l.partial[i+1:]
+	}
+}
+
+// add keeps one whole line.
+func (l *lines) add(line string) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.addLocked(line)
+}
+
+func (l *lines) addLocked(line string) {
+	l.list = append(l.list, line)
+	if len(l.list) > 20000 {
+		l.list = l.list[len(l.list)-10000:]
+	}
+}
+
+func (l *lines) all() []string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return append([]string(nil), l.list...)
 }
 
 // startDaemon runs `sqsfleet run` with env added to the emulator's env.
@@ -46,7 +89,7 @@ func startDaemonEnv(t *testing.T, base []string, env ...string) *daemon {
 	// WaitDelay keeps Wait from waiting for them forever.
 	cmd.WaitDelay = 5 * time.Second
 	d := &daemon{cmd: cmd, done: make(chan struct{})}
-	cmd.Stderr = d
+	cmd.Stderr = &d.stderr
 	cmd.Stdout = &d.stdout
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
@@ -62,38 +105,11 @@ func startDaemonEnv(t *testing.T, base []string, env ...string) *daemon {
 	return d
 }
 
-// Write collects the daemon's stderr line by line. Lines of any length are
-// kept, so a flood of output cannot stall the daemon on a full pipe.
-func (d *daemon) Write(b []byte) (int, error) {
-	d.mu.Lock()
-	defer d.mu.Unlock()
-	d.partial = append(d.partial, b...)
-	for {
-		i := bytes.IndexByte(d.partial, '\n')
-		if i < 0 {
-			break
-		}
-		// Bounded, so a handler flooding stderr cannot eat the test's memory.
-		d.lines = append(d.lines, string(d.partial[:min(i, 64<<10)]))
-		if len(d.lines) > 20000 {
-			d.lines = d.lines[len(d.lines)-10000:]
-		}
-		d.partial = d.partial[i+1:]
-	}
-	return len(b), nil
-}
-
-func (d *daemon) log() string {
-	d.mu.Lock()
-	defer d.mu.Unlock()
-	return strings.Join(d.lines, "\n")
-}
+func (d *daemon) log() string { return strings.Join(d.stderr.all(), "\n") }
 
 // logged reports whether a log line with this msg was written.
 func (d *daemon) logged(msg string) bool {
-	d.mu.Lock()
-	defer d.mu.Unlock()
-	for _, l := range d.lines {
+	for _, l := range d.stderr.all() {
 		var rec struct{ Msg string }
 		if json.Unmarshal([]byte(l), &rec) == nil && strings.Contains(rec.Msg, msg) {
 			return true
@@ -240,7 +256,7 @@ echo "done $SQSFLEET_MESSAGE_ID" >> "$0.done"`
 		"SQSFLEET_WORKER_SHUTDOWN_TIMEOUT=3s",
 		"SQSFLEET_HTTP_ADDR="+freeAddr(t),
 	)
-	eventually(t, 20*time.Second, "all five handlers started", func() bool {
+	wait.For(t, 20*time.Second, "all five handlers started", func() bool {
 		m, _ := filepathGlob(script + ".started-*")
 		return len(m) == 5
 	})
@@ -289,7 +305,7 @@ func TestHealthcheckCommand(t *testing.T) {
 		"SQSFLEET_HANDLER_TYPE=exec", "SQSFLEET_HANDLER_COMMAND=true",
 		"SQSFLEET_HTTP_ADDR="+addr,
 	)
-	eventually(t, 20*time.Second, "/readyz 200", func() bool {
+	wait.For(t, 20*time.Second, "/readyz 200", func() bool {
 		resp, err := http.Get("http://" + addr + "/readyz")
 		if err != nil {
 			return false

@@ -9,6 +9,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
 
 	"github.com/sqsfleet/sqsfleet/internal/fauxqs"
+	"github.com/sqsfleet/sqsfleet/internal/wait"
 )
 
 // Two FIFO queues with content-based deduplication share one FIFO DLQ, and
@@ -44,7 +45,7 @@ func TestFIFODeadLettersWithEqualBodiesFromTwoQueuesBothArrive(t *testing.T) {
 		)
 	}
 	for _, url := range sources {
-		eventually(t, 20*time.Second, "source "+url+" empty", func() bool { return drained(t, emu, url) })
+		wait.For(t, 20*time.Second, "source "+url+" empty", func() bool { return drained(t, emu, url) })
 	}
 	got := receiveAll(t, c, dlq, 2, 10*time.Second)
 	if len(got) != 2 {

@@ -19,6 +19,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/testutil"
 
 	"github.com/sqsfleet/sqsfleet/internal/fauxqs"
+	"github.com/sqsfleet/sqsfleet/internal/wait"
 	"github.com/sqsfleet/sqsfleet/worker"
 	"github.com/sqsfleet/sqsfleet/worker/handler"
 )
@@ -36,7 +37,7 @@ func TestHappyPathBatchedDeletes(t *testing.T) {
 		return nil
 	}), nil)
 
-	eventually(t, 30*time.Second, "every message deleted", func() bool {
+	wait.For(t, 30*time.Second, "every message deleted", func() bool {
 		d, _ := seen.count()
 		return d == n && drained(t, emu, url)
 	})
@@ -79,7 +80,7 @@ func TestSlowHandlerOutlivesThreeVisibilityTimeouts(t *testing.T) {
 		}
 	}), func(cfg *worker.Config) { cfg.VisibilityTimeout = time.Second })
 
-	eventually(t, 30*time.Second, "slow messages deleted", func() bool {
+	wait.For(t, 30*time.Second, "slow messages deleted", func() bool {
 		d, _ := seen.count()
 		return d == 3 && drained(t, emu, url)
 	})
@@ -116,7 +117,7 @@ func TestRetryWithGrowingDelayThenDLQ(t *testing.T) {
 	emu := fauxqs.Start(t)
 	url, dlq := emu.CreateQueueWithDLQ(t, "retry", 10)
 	c := emu.SQS(t)
-	id := send(t, c, url, "doomed", map[string]types.MessageAttributeValue{
+	id := fauxqs.Send(t, c, url, "doomed", map[string]types.MessageAttributeValue{
 		"tenant": {DataType: aws.String("String"), StringValue: aws.String("acme")},
 	})
 
@@ -165,7 +166,7 @@ func TestRetryWithGrowingDelayThenDLQ(t *testing.T) {
 	if rec.FirstReceivedAt.Before(start.Add(-time.Second)) || rec.FailedAt.Before(rec.FirstReceivedAt) {
 		t.Errorf("failure record times: first %v failed %v", rec.FirstReceivedAt, rec.FailedAt)
 	}
-	eventually(t, 10*time.Second, "source queue empty", func() bool { return drained(t, emu, url) })
+	wait.For(t, 10*time.Second, "source queue empty", func() bool { return drained(t, emu, url) })
 }
 
 func TestExecExit65GoesStraightToDLQ(t *testing.T) {
@@ -178,7 +179,7 @@ func TestExecExit65GoesStraightToDLQ(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	id := send(t, c, url, "not-json", nil)
+	id := fauxqs.Send(t, c, url, "not-json", nil)
 	e := startEngine(t, emu, url, dlq, h, nil)
 
 	got := receiveAll(t, c, dlq, 1, 20*time.Second)
@@ -189,7 +190,7 @@ func TestExecExit65GoesStraightToDLQ(t *testing.T) {
 	if rec.Attempts != 1 || rec.Reason != "permanent" || !strings.Contains(rec.Error, "cannot parse not-json for "+id) {
 		t.Errorf("failure record = %+v", rec)
 	}
-	eventually(t, 10*time.Second, "source queue empty", func() bool { return drained(t, emu, url) })
+	wait.For(t, 10*time.Second, "source queue empty", func() bool { return drained(t, emu, url) })
 	e.stop(t)
 	if runs := countLines(t, counter); runs != 1 {
 		t.Errorf("handler ran %d times, want 1", runs)
@@ -233,12 +234,12 @@ func TestHTTPHandlerHeadersAndStatuses(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	okID := send(t, c, url, `{"ok":true}`, map[string]types.MessageAttributeValue{
+	okID := fauxqs.Send(t, c, url, `{"ok":true}`, map[string]types.MessageAttributeValue{
 		"trace-id": {DataType: aws.String("String"), StringValue: aws.String("abc123")},
 	})
-	send(t, c, url, "reject", nil)
-	send(t, c, url, "busy", nil)
-	send(t, c, url, "<x/>", map[string]types.MessageAttributeValue{
+	fauxqs.Send(t, c, url, "reject", nil)
+	fauxqs.Send(t, c, url, "busy", nil)
+	fauxqs.Send(t, c, url, "<x/>", map[string]types.MessageAttributeValue{
 		"Content-Type": {DataType: aws.String("String"), StringValue: aws.String("application/xml")},
 	})
 	e := startEngine(t, emu, url, dlq, h, nil)
@@ -250,7 +251,7 @@ func TestHTTPHandlerHeadersAndStatuses(t *testing.T) {
 	if rec := failureRecord(t, got[0]); rec.Reason != "permanent" || !strings.Contains(rec.Error, "422") {
 		t.Errorf("failure record = %+v", rec)
 	}
-	eventually(t, 20*time.Second, "queue drained", func() bool { return drained(t, emu, url) })
+	wait.For(t, 20*time.Second, "queue drained", func() bool { return drained(t, emu, url) })
 	e.stop(t)
 
 	mu.Lock()
@@ -291,7 +292,7 @@ func TestHandlerIgnoringCancellationIsReleasedAtShutdown(t *testing.T) {
 	emu := fauxqs.Start(t)
 	url, dlq := emu.CreateQueueWithDLQ(t, "stuck", 10)
 	c := emu.SQS(t)
-	send(t, c, url, "stuck", nil)
+	fauxqs.Send(t, c, url, "stuck", nil)
 	var started atomic.Bool
 	block := make(chan struct{})
 	t.Cleanup(func() { close(block) })
@@ -303,7 +304,7 @@ func TestHandlerIgnoringCancellationIsReleasedAtShutdown(t *testing.T) {
 		cfg.ShutdownTimeout = 200 * time.Millisecond
 		cfg.AbandonGrace = 200 * time.Millisecond
 	})
-	eventually(t, 10*time.Second, "handler started", started.Load)
+	wait.For(t, 10*time.Second, "handler started", started.Load)
 	e.stop(t)
 	if got := receiveAll(t, c, url, 1, 3*time.Second); len(got) != 1 {
 		t.Fatalf("message not visible again right after shutdown (got %d)", len(got))

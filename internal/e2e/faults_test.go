@@ -13,10 +13,11 @@ import (
 	"github.com/sqsfleet/sqsfleet/internal/faultproxy"
 	"github.com/sqsfleet/sqsfleet/internal/faults"
 	"github.com/sqsfleet/sqsfleet/internal/fauxqs"
+	"github.com/sqsfleet/sqsfleet/internal/wait"
 	"github.com/sqsfleet/sqsfleet/worker/handler"
 )
 
-// The daemon binary behind the fault proxy with issue 13's brown-out mix
+// The daemon binary behind the fault proxy with the brown-out mix
 // (throttles, 500s, resets, lost responses, delays up to 1 s) drains a
 // backlog: every message is handled at least once, the queue ends empty,
 // nothing is dead-lettered and the daemon stays up. The visibility timeout
@@ -64,7 +65,7 @@ func TestDaemonDrainsThroughBrownOut(t *testing.T) {
 		"SQSFLEET_HANDLER_URL="+app.URL,
 		"SQSFLEET_HTTP_ADDR="+addr,
 	)
-	eventuallyf(t, 45*time.Second, "every message handled and the queue drained", func() (bool, string) {
+	wait.ForState(t, 45*time.Second, "every message handled and the queue drained", func() (bool, string) {
 		if !d.alive() {
 			t.Fatalf("daemon exited under faults: %v", d.err)
 		}
@@ -118,7 +119,7 @@ func TestDaemonDrainsThroughBrownOut(t *testing.T) {
 		return throttled, retried
 	}
 	if throttled, _ := throttledOutsideReceives(st); throttled > 0 {
-		eventuallyf(t, 10*time.Second, "a retry after a throttle", func() (bool, string) {
+		wait.ForState(t, 10*time.Second, "a retry after a throttle", func() (bool, string) {
 			th, re := throttledOutsideReceives(proxy.Stats())
 			return re > 0, fmt.Sprintf("%d throttled answers outside receives, %d retries after them", th, re)
 		})

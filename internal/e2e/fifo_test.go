@@ -8,6 +8,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -16,6 +17,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/sqs/types"
 
 	"github.com/sqsfleet/sqsfleet/internal/fauxqs"
+	"github.com/sqsfleet/sqsfleet/internal/wait"
 	"github.com/sqsfleet/sqsfleet/worker"
 )
 
@@ -126,7 +128,9 @@ func fifoHandler(t *testing.T, log *groupLog, fail func(body string, receiveCoun
 		if m.GroupID == "" {
 			t.Errorf("FIFO message %s has no group id", m.Body)
 		}
-		time.Sleep(time.Duration(rand.IntN(4)) * time.Millisecond) // random small delays, as the issue asks
+		// Random small delays: handlers finish out of step, so the order
+		// the log sees is the engine's doing, not the scheduler's.
+		time.Sleep(time.Duration(rand.IntN(4)) * time.Millisecond)
 		if fail != nil {
 			return fail(m.Body, m.ReceiveCount)
 		}
@@ -162,7 +166,7 @@ func TestFIFOOrderPerGroupParallelAcrossGroups(t *testing.T) {
 
 	log := newGroupLog()
 	startEngine(t, emu, url, dlq, fifoHandler(t, log, nil), nil)
-	eventually(t, 60*time.Second, "every message handled and deleted", func() bool {
+	wait.For(t, 60*time.Second, "every message handled and deleted", func() bool {
 		return log.total() >= len(groups)*per && drained(t, emu, url)
 	})
 	for _, g := range groups {
@@ -189,7 +193,7 @@ func TestFIFORetryBlocksOnlyItsGroup(t *testing.T) {
 	}), func(cfg *worker.Config) {
 		cfg.Backoff = worker.Backoff{Base: 2 * time.Second, Max: 2 * time.Second, Rand: func() float64 { return 0.99 }}
 	})
-	eventually(t, 30*time.Second, "both groups done", func() bool { return log.total() >= 2*per+1 && drained(t, emu, url) })
+	wait.For(t, 30*time.Second, "both groups done", func() bool { return log.total() >= 2*per+1 && drained(t, emu, url) })
 	e.stop(t)
 
 	// a:3 failed once and was retried; nothing of group a ran between the
@@ -234,7 +238,7 @@ func TestFIFOPermanentFailureGoesToFIFODLQWithItsGroup(t *testing.T) {
 	if rec := failureRecord(t, got[0]); rec.Reason != "permanent" || !strings.Contains(rec.Error, "bad order") {
 		t.Errorf("failure record = %+v", rec)
 	}
-	eventually(t, 20*time.Second, "group continues after the dead letter", func() bool { return log.total() >= 4 && drained(t, emu, url) })
+	wait.For(t, 20*time.Second, "group continues after the dead letter", func() bool { return log.total() >= 4 && drained(t, emu, url) })
 	wantOrder(t, log, "a", seqTo(4))
 }
 
@@ -247,15 +251,28 @@ func TestFIFOSlowMessageKeepsSuccessorsInOrder(t *testing.T) {
 	c := emu.SQS(t)
 	sendGroups(t, c, url, []string{"s"}, 5)
 	log := newGroupLog()
+	var eng atomic.Pointer[engine]
+	renewals := func() float64 {
+		if e := eng.Load(); e != nil {
+			return e.meter.Requests("ChangeMessageVisibilityBatch")
+		}
+		return 0
+	}
 	e := startEngine(t, emu, url, dlq, worker.HandlerFunc(func(ctx context.Context, m *worker.Message) error {
 		_, i, _ := log.begin(m.Body)
 		defer log.end(m.Body)
 		if i == 0 {
-			time.Sleep(3500 * time.Millisecond) // > 3 visibility timeouts
+			// The head holds its group until the engine has renewed the
+			// leases seven times, at half the 1 s timeout each: past three
+			// of the timeouts it was received with. Should renewals stop,
+			// it gives up after 10 s, and the head's second delivery
+			// fails wantOrder.
+			wait.Until(10*time.Second, func() bool { return renewals() >= 7 })
 		}
 		return nil
 	}), func(cfg *worker.Config) { cfg.VisibilityTimeout = time.Second })
-	eventually(t, 30*time.Second, "group done", func() bool { return log.total() >= 5 && drained(t, emu, url) })
+	eng.Store(e)
+	wait.For(t, 30*time.Second, "group done", func() bool { return log.total() >= 5 && drained(t, emu, url) })
 	e.stop(t)
 	wantOrder(t, log, "s", seqTo(5))
 	if got := e.meter.Requests("ReceiveMessage"); got == 0 {

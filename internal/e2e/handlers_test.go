@@ -18,6 +18,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/sqs/types"
 
 	"github.com/sqsfleet/sqsfleet/internal/fauxqs"
+	"github.com/sqsfleet/sqsfleet/internal/wait"
 )
 
 // A command that hangs is killed, process group and all, at handler.timeout;
@@ -49,7 +50,7 @@ wait`)
 		"SQSFLEET_HTTP_ADDR="+addr,
 	)
 	t.Cleanup(func() { killGroups(t, pidFile) }) // before startDaemon's cleanup
-	id := send(t, c, url, "hang", nil)
+	id := fauxqs.Send(t, c, url, "hang", nil)
 
 	got := receiveAll(t, c, dlq, 1, 25*time.Second)
 	if len(got) != 1 {
@@ -67,7 +68,7 @@ wait`)
 	if len(ps) != 4 {
 		t.Errorf("%d pids recorded, want 4 (shell and sleep, two attempts)", len(ps))
 	}
-	eventually(t, 5*time.Second, "every handler process gone", func() bool {
+	wait.For(t, 5*time.Second, "every handler process gone", func() bool {
 		for _, pid := range ps {
 			if !processGone(pid) {
 				return false
@@ -77,7 +78,7 @@ wait`)
 	})
 
 	var m samples
-	eventuallyf(t, 10*time.Second, "outcome counters", func() (bool, string) {
+	wait.ForState(t, 10*time.Second, "outcome counters", func() (bool, string) {
 		m = scrapeMetrics(t, addr)
 		return m.v(`sqsfleet_messages_completed_total{outcome="retry"}`) == 1 &&
 			m.v(`sqsfleet_messages_completed_total{outcome="dead_letter"}`) == 1 &&
@@ -115,10 +116,10 @@ echo "$SQSFLEET_MESSAGE_ID" >> "%s"`, size, size, done))
 		"SQSFLEET_HANDLER_COMMAND="+cmd,
 		"SQSFLEET_HTTP_ADDR="+addr,
 	)
-	eventually(t, 20*time.Second, "/healthz 200", healthzIs(addr, 200))
+	wait.For(t, 20*time.Second, "/healthz 200", healthzIs(addr, 200))
 	start := time.Now()
-	id := send(t, c, url, "noisy", nil)
-	eventuallyf(t, 45*time.Second, "noisy message handled and deleted", func() (bool, string) {
+	id := fauxqs.Send(t, c, url, "noisy", nil)
+	wait.ForState(t, 45*time.Second, "noisy message handled and deleted", func() (bool, string) {
 		ls := recordLines(t, done)
 		return len(ls) == 1 && drained(t, emu, url), fmt.Sprintf("handled %d, %d MiB of output read", len(ls), output.Load()>>20)
 	})
@@ -134,7 +135,7 @@ echo "$SQSFLEET_MESSAGE_ID" >> "%s"`, size, size, done))
 	if rss > 200<<10 || hwm > 200<<10 {
 		t.Errorf("daemon memory grew with handler output: VmRSS %d MiB, VmHWM %d MiB; want < 200 MiB", rss>>10, hwm>>10)
 	}
-	eventually(t, 10*time.Second, "all the output through the daemon's stderr", func() bool {
+	wait.For(t, 10*time.Second, "all the output through the daemon's stderr", func() bool {
 		return output.Load() >= 2*size
 	})
 	if code, body := getHealth(addr, "/healthz"); code != 200 {
@@ -215,10 +216,10 @@ echo "$SQSFLEET_MESSAGE_ID" >> "`+done+`"`)
 		"SQSFLEET_HANDLER_TYPE=exec", "SQSFLEET_HANDLER_COMMAND="+cmd)...)
 	startDaemon(t, emu, append(common, "SQSFLEET_QUEUE_URL="+httpURL, "SQSFLEET_HTTP_ADDR="+freeAddr(t),
 		"SQSFLEET_HANDLER_TYPE=http", "SQSFLEET_HANDLER_URL="+srv.URL)...)
-	execID := send(t, c, execURL, body, attrs)
-	send(t, c, httpURL, body, attrs)
+	execID := fauxqs.Send(t, c, execURL, body, attrs)
+	fauxqs.Send(t, c, httpURL, body, attrs)
 
-	eventuallyf(t, 20*time.Second, "both 1 MiB messages handled and deleted", func() (bool, string) {
+	wait.ForState(t, 20*time.Second, "both 1 MiB messages handled and deleted", func() (bool, string) {
 		mu.Lock()
 		hr := append([]string(nil), httpResults...)
 		mu.Unlock()

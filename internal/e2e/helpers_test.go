@@ -18,6 +18,7 @@ import (
 	"go.uber.org/zap/zaptest"
 
 	"github.com/sqsfleet/sqsfleet/internal/fauxqs"
+	"github.com/sqsfleet/sqsfleet/internal/wait"
 	"github.com/sqsfleet/sqsfleet/worker"
 	"github.com/sqsfleet/sqsfleet/worker/awssqs"
 )
@@ -148,27 +149,6 @@ func sendN(t *testing.T, c *sqs.Client, url, prefix string, n int) []string {
 	return ids
 }
 
-func send(t *testing.T, c *sqs.Client, url, body string, attrs map[string]types.MessageAttributeValue) string {
-	t.Helper()
-	out, err := c.SendMessage(testCtx(t), &sqs.SendMessageInput{QueueUrl: &url, MessageBody: &body, MessageAttributes: attrs})
-	if err != nil {
-		t.Fatalf("send: %v", err)
-	}
-	return aws.ToString(out.MessageId)
-}
-
-// eventually polls cond until it holds or the deadline passes.
-func eventually(t *testing.T, timeout time.Duration, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(timeout)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out after %s waiting for %s", timeout, what)
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
-}
-
 // drained reports whether the queue holds nothing, visible or in flight.
 func drained(t *testing.T, emu *fauxqs.Server, url string) bool {
 	v, nv, d := emu.Counts(t, url)
@@ -180,8 +160,7 @@ func drained(t *testing.T, emu *fauxqs.Server, url string) bool {
 func receiveAll(t *testing.T, c *sqs.Client, url string, want int, timeout time.Duration) []types.Message {
 	t.Helper()
 	var got []types.Message
-	deadline := time.Now().Add(timeout)
-	for len(got) < want && time.Now().Before(deadline) {
+	wait.Until(timeout, func() bool {
 		out, err := c.ReceiveMessage(testCtx(t), &sqs.ReceiveMessageInput{
 			QueueUrl: &url, MaxNumberOfMessages: 10, WaitTimeSeconds: 1, VisibilityTimeout: 30,
 			MessageAttributeNames:       []string{"All"},
@@ -191,7 +170,8 @@ func receiveAll(t *testing.T, c *sqs.Client, url string, want int, timeout time.
 			t.Fatalf("receive: %v", err)
 		}
 		got = append(got, out.Messages...)
-	}
+		return len(got) >= want
+	})
 	return got
 }
 

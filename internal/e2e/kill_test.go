@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/sqsfleet/sqsfleet/internal/fauxqs"
+	"github.com/sqsfleet/sqsfleet/internal/wait"
 )
 
 // A daemon killed with SIGKILL (OOM killer, lost host) cannot release its
@@ -52,7 +53,7 @@ exec sleep 60`)
 		}
 		return got
 	}
-	eventuallyf(t, 20*time.Second, "A running all 3 handlers", func() (bool, string) {
+	wait.ForState(t, 20*time.Second, "A running all 3 handlers", func() (bool, string) {
 		n := len(byDaemon("A"))
 		return n == 3 && len(readPids(t, pidFile)) == 3, fmt.Sprintf("%d started", n)
 	})
@@ -65,7 +66,7 @@ exec sleep 60`)
 	a.wait(t, 10*time.Second)
 
 	startDaemon(t, emu, append(env, "SQSFLEET_HANDLER_COMMAND="+fast, "SQSFLEET_HTTP_ADDR="+freeAddr(t))...)
-	eventuallyf(t, 20*time.Second, "B processing all 3 and the queue drained", func() (bool, string) {
+	wait.ForState(t, 20*time.Second, "B processing all 3 and the queue drained", func() (bool, string) {
 		b := byDaemon("B")
 		return len(b) == 3 && drained(t, emu, url), fmt.Sprintf("B processed %d", len(b))
 	})

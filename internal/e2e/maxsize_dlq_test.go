@@ -43,7 +43,7 @@ exit 65`)
 		"SQSFLEET_HTTP_ADDR="+freeAddr(t),
 	)
 	body := strings.Repeat("z", 1<<20) // exactly the SQS maximum, no attributes
-	id := send(t, c, url, body, nil)
+	id := fauxqs.Send(t, c, url, body, nil)
 
 	got := receiveAll(t, c, dlq, 1, 8*time.Second)
 	if n := len(recordLines(t, runs)); n != 1 {

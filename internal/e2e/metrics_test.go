@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/sqsfleet/sqsfleet/internal/fauxqs"
+	"github.com/sqsfleet/sqsfleet/internal/wait"
 )
 
 // After a known workload, /metrics shows every public metric with exactly
@@ -35,7 +36,7 @@ exit 3`)
 		"SQSFLEET_RETRY_MAX_DELAY=1s",
 		"SQSFLEET_HTTP_ADDR="+addr,
 	)
-	eventuallyf(t, 20*time.Second, "queue drained and 2 messages in the DLQ", func() (bool, string) {
+	wait.ForState(t, 20*time.Second, "queue drained and 2 messages in the DLQ", func() (bool, string) {
 		v, nv, dl := emu.Counts(t, dlq)
 		return drained(t, emu, url) && v == 2, fmt.Sprintf("DLQ visible %d, in flight %d, delayed %d", v, nv, dl)
 	})
@@ -53,7 +54,7 @@ exit 3`)
 	)
 	want := map[string]float64{received: 9, success: 6, dead: 2, retry: 1, durations: 9, inflight: 0, ages: 8}
 	var m samples
-	eventuallyf(t, 10*time.Second, "metrics to settle", func() (bool, string) {
+	wait.ForState(t, 10*time.Second, "metrics to settle", func() (bool, string) {
 		var err error
 		if m, err = tryScrape(addr); err != nil {
 			return false, err.Error()

@@ -158,22 +158,6 @@ func (s samples) String() string {
 	return b.String()
 }
 
-// eventuallyf is eventually with a report of the last state on timeout.
-func eventuallyf(t *testing.T, timeout time.Duration, what string, cond func() (bool, string)) {
-	t.Helper()
-	deadline := time.Now().Add(timeout)
-	for {
-		ok, state := cond()
-		if ok {
-			return
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out after %s waiting for %s; last state:\n%s", timeout, what, state)
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
-}
-
 // consistently checks cond every 50ms until d has passed since now and fails
 // the test the first time it does not hold.
 func consistently(t *testing.T, d time.Duration, what string, cond func() bool) {
@@ -306,10 +290,8 @@ func (d *daemon) alive() bool {
 
 // countLogged counts the daemon's log lines that contain s.
 func (d *daemon) countLogged(s string) int {
-	d.mu.Lock()
-	defer d.mu.Unlock()
 	n := 0
-	for _, l := range d.lines {
+	for _, l := range d.stderr.all() {
 		if strings.Contains(l, s) {
 			n++
 		}
@@ -346,9 +328,7 @@ func startNoisyDaemon(t *testing.T, emu *fauxqs.Server, env ...string) (*daemon,
 				skipping = true
 				continue
 			case !skipping && len(line) > 0 && line[0] == '{':
-				d.mu.Lock()
-				d.lines = append(d.lines, strings.TrimRight(string(line), "\n"))
-				d.mu.Unlock()
+				d.stderr.add(strings.TrimRight(string(line), "\n"))
 			}
 			skipping = false
 			if err != nil {

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/sqsfleet/sqsfleet/internal/fauxqs"
+	"github.com/sqsfleet/sqsfleet/internal/wait"
 )
 
 // The emulator goes away for a while under a running daemon: /healthz turns
@@ -35,8 +36,8 @@ func TestSQSOutage(t *testing.T) {
 		"SQSFLEET_HEALTH_UNHEALTHY_AFTER="+unhealthyAfter.String(),
 		"SQSFLEET_HTTP_ADDR="+addr,
 	)
-	eventually(t, 20*time.Second, "/healthz 200", healthzIs(addr, 200))
-	eventuallyf(t, 20*time.Second, "the first 20 processed and deleted", func() (bool, string) {
+	wait.For(t, 20*time.Second, "/healthz 200", healthzIs(addr, 200))
+	wait.ForState(t, 20*time.Second, "the first 20 processed and deleted", func() (bool, string) {
 		n := len(tally(recordLines(t, processed)))
 		return n == 20 && drained(t, emu, url), fmt.Sprintf("processed: %d", n)
 	})
@@ -47,7 +48,7 @@ func TestSQSOutage(t *testing.T) {
 	down := time.Now()
 	t.Logf("emulator stopped in %s", down.Sub(stopping).Round(time.Millisecond))
 	m0 := scrapeMetrics(t, addr)
-	eventually(t, time.Until(down.Add(unhealthyAfter+3*time.Second)), "/healthz 503 after health.unhealthy_after", healthzIs(addr, 503))
+	wait.For(t, time.Until(down.Add(unhealthyAfter+3*time.Second)), "/healthz 503 after health.unhealthy_after", healthzIs(addr, 503))
 	// The last success was the end of a 1s long poll at most about a
 	// second before the emulator went away.
 	if took := time.Since(stopping); took < unhealthyAfter-1500*time.Millisecond {
@@ -89,12 +90,12 @@ func TestSQSOutage(t *testing.T) {
 	emu.Restart(t)
 	up := time.Now()
 	ids = append(ids, sendN(t, c, url, "after", 20)...)
-	eventually(t, 20*time.Second, "/healthz back to 200 after the outage", healthzIs(addr, 200))
+	wait.For(t, 20*time.Second, "/healthz back to 200 after the outage", healthzIs(addr, 200))
 	t.Logf("/healthz 200 again %s after the restart", time.Since(up).Round(time.Millisecond))
 	if code, body := getHealth(addr, "/healthz"); code != 200 || body.Status != "ok" {
 		t.Errorf("/healthz after recovery: %d %+v", code, body)
 	}
-	eventuallyf(t, 30*time.Second, "all 40 messages processed and the queue drained", func() (bool, string) {
+	wait.ForState(t, 30*time.Second, "all 40 messages processed and the queue drained", func() (bool, string) {
 		seen := tally(recordLines(t, processed))
 		missing := 0
 		for _, id := range ids {

@@ -12,6 +12,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 
 	"github.com/sqsfleet/sqsfleet/internal/fauxqs"
+	"github.com/sqsfleet/sqsfleet/internal/wait"
 	"github.com/sqsfleet/sqsfleet/worker"
 )
 
@@ -59,7 +60,7 @@ func TestHandlerURLSecretsStayHidden(t *testing.T) {
 				"SQSFLEET_HANDLER_URL=http://app:" + password + "@" + tc.endpoint + "/work?token=" + token,
 				"SQSFLEET_HTTP_ADDR=" + freeAddr(t),
 			}, tc.env...)...)
-			id := send(t, c, url, "payload", nil)
+			id := fauxqs.Send(t, c, url, "payload", nil)
 
 			got := receiveAll(t, c, dlq, 1, 20*time.Second)
 			if len(got) != 1 {
@@ -76,7 +77,7 @@ func TestHandlerURLSecretsStayHidden(t *testing.T) {
 			}
 			// The outcome is logged before the dead-letter send, but wait
 			// for it rather than assume it.
-			eventually(t, 10*time.Second, "the failure logged", func() bool { return d.countLogged(tc.explains) > 0 })
+			wait.For(t, 10*time.Second, "the failure logged", func() bool { return d.countLogged(tc.explains) > 0 })
 			for _, secret := range []string{token, password} {
 				if strings.Contains(raw, secret) {
 					t.Errorf("the failure record shows %s: %s", secret, raw)

@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/sqsfleet/sqsfleet/internal/fauxqs"
+	"github.com/sqsfleet/sqsfleet/internal/wait"
 )
 
 // The daemon allows receives that were not attempts (shutdown releases,
@@ -33,7 +34,7 @@ func TestStartupWarnsOfARedrivePolicyBelowTheSizingRule(t *testing.T) {
 			"SQSFLEET_HANDLER_COMMAND=sh "+script,
 			"SQSFLEET_HTTP_ADDR="+freeAddr(t),
 		)
-		eventually(t, 20*time.Second, "the daemon receiving", func() bool { return d.logged("receiving") })
+		wait.For(t, 20*time.Second, "the daemon receiving", func() bool { return d.logged("receiving") })
 		if got := d.logged(warning); got != tc.warn {
 			t.Errorf("maxReceiveCount %d with max_attempts 3: warned %v, want %v", tc.maxReceiveCount, got, tc.warn)
 		}

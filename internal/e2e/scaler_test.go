@@ -1,46 +1,18 @@
 package e2e
 
 import (
-	"bytes"
 	"encoding/json"
 	"os"
 	"path/filepath"
 	"strings"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
 
 	"github.com/sqsfleet/sqsfleet/internal/awsfake"
 	"github.com/sqsfleet/sqsfleet/internal/fauxqs"
+	"github.com/sqsfleet/sqsfleet/internal/wait"
 )
-
-// lines collects a stream line by line.
-type lines struct {
-	mu   sync.Mutex
-	buf  []byte
-	list []string
-}
-
-func (l *lines) Write(b []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	l.buf = append(l.buf, b...)
-	for {
-		i := bytes.IndexByte(l.buf, '\n')
-		if i < 0 {
-			return len(b), nil
-		}
-		l.list = append(l.list, string(l.buf[:i]))
-		l.buf = l.buf[i+1:]
-	}
-}
-
-func (l *lines) all() []string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return append([]string(nil), l.list...)
-}
 
 // `sqsfleet run` with scaler.enabled publishes backlog per instance (here as
 // EMF on stdout, the Fargate default) and, with scale-in protection,
@@ -75,7 +47,7 @@ func TestRunWithScalerAndScaleInProtection(t *testing.T) {
 
 	// The first value goes out at start: one EMF line with the metric.
 	var emf map[string]any
-	eventually(t, 20*time.Second, "an EMF line on stdout", func() bool {
+	wait.For(t, 20*time.Second, "an EMF line on stdout", func() bool {
 		for _, l := range d.stdout.all() {
 			if strings.Contains(l, "BacklogPerInstance") && json.Unmarshal([]byte(l), &emf) == nil {
 				return true
@@ -94,19 +66,19 @@ func TestRunWithScalerAndScaleInProtection(t *testing.T) {
 		t.Errorf("EMF metadata = %s, want namespace SQSFleet", raw)
 	}
 
-	eventually(t, 20*time.Second, "protection while handlers run", agent.Protected)
+	wait.For(t, 20*time.Second, "protection while handlers run", agent.Protected)
 	if err := os.WriteFile(gate, nil, 0o600); err != nil {
 		t.Fatal(err)
 	}
-	eventually(t, 20*time.Second, "queue drained", func() bool { return drained(t, emu, url) })
-	eventually(t, 10*time.Second, "protection released once idle", func() bool { return !agent.Protected() })
+	wait.For(t, 20*time.Second, "queue drained", func() bool { return drained(t, emu, url) })
+	wait.For(t, 10*time.Second, "protection released once idle", func() bool { return !agent.Protected() })
 
 	// Busy again, then SIGTERM: protection must be off after exit.
 	if err := os.Remove(gate); err != nil {
 		t.Fatal(err)
 	}
 	sendN(t, c, url, "late", 1)
-	eventually(t, 20*time.Second, "protection while busy again", agent.Protected)
+	wait.For(t, 20*time.Second, "protection while busy again", agent.Protected)
 	if err := d.cmd.Process.Signal(syscall.SIGTERM); err != nil {
 		t.Fatal(err)
 	}

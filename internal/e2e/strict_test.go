@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/sqsfleet/sqsfleet/internal/sqstest"
+	"github.com/sqsfleet/sqsfleet/internal/wait"
 )
 
 // TestDaemonOnTheStrictDouble runs the binary against internal/sqstest
@@ -37,7 +38,7 @@ func TestDaemonOnTheStrictDouble(t *testing.T) {
 		"SQSFLEET_WORKER_SHUTDOWN_TIMEOUT=3s",
 		"SQSFLEET_HTTP_ADDR="+freeAddr(t),
 	)
-	eventually(t, 20*time.Second, "the queue drained and one dead letter", func() bool {
+	wait.For(t, 20*time.Second, "the queue drained and one dead letter", func() bool {
 		v, nv, _ := s.Counts(url)
 		return v == 0 && nv == 0 && len(s.Peek(dlqURL)) == 1
 	})

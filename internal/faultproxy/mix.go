@@ -6,11 +6,11 @@ import (
 	"github.com/sqsfleet/sqsfleet/internal/faults"
 )
 
-// BrownOut is issue 13's fault mix, the one the end-to-end test and the
-// benchmark's faults phase both apply, so that their figures describe the
-// same weather: per request, 2% throttled, 2% InternalError, 2% reset
-// before forwarding, 2% response lost after SQS acted, 5% delayed by up to
-// a second.
+// BrownOut is the fault mix of a bad day at SQS, the one the end-to-end
+// test and the benchmark's faults phase both apply, so that their figures
+// describe the same weather: per request, 2% throttled, 2% InternalError,
+// 2% reset before forwarding, 2% response lost after SQS acted, 5% delayed
+// by up to a second.
 func BrownOut(seed uint64) faults.Config {
 	return faults.Config{
 		Seed:     seed,

@@ -19,6 +19,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
 	"github.com/aws/aws-sdk-go-v2/service/sqs/types"
+
+	"github.com/sqsfleet/sqsfleet/internal/wait"
 )
 
 // These tests pin down the emulator behaviour documented in doc.go, which
@@ -75,12 +77,12 @@ func TestSendReceiveAndBatches(t *testing.T) {
 	c := s.SQS(t)
 	url, _ := s.CreateQueueWithDLQ(t, "work", 5)
 
-	send(t, c, url, "first", map[string]types.MessageAttributeValue{
+	Send(t, c, url, "first", map[string]types.MessageAttributeValue{
 		"kind":  {DataType: aws.String("String"), StringValue: aws.String("order")},
 		"count": {DataType: aws.String("Number"), StringValue: aws.String("42")},
 		"blob":  {DataType: aws.String("Binary"), BinaryValue: []byte{0, 1, 2, 255}},
 	})
-	send(t, c, url, "second", nil)
+	Send(t, c, url, "second", nil)
 
 	msgs := receiveN(t, c, url, 2, 0)
 	first, second := msgs["first"], msgs["second"]
@@ -175,7 +177,7 @@ func TestLongPollReturnsOnSend(t *testing.T) {
 
 	poll := startLongPoll(t, s, c, url, ctx(t), 0)
 	sent := time.Now()
-	send(t, c, url, "wake up", nil)
+	Send(t, c, url, "wake up", nil)
 	select {
 	case r := <-poll:
 		if r.err != nil {
@@ -205,7 +207,7 @@ func TestCancelledLongPollStrandsMessage(t *testing.T) {
 		t.Fatalf("cancelled long poll: out=%v err=%v", r.out, r.err)
 	}
 
-	send(t, c, url, "after cancel", nil)
+	Send(t, c, url, "after cancel", nil)
 	v, nv, _ := s.Counts(t, url)
 	t.Logf("after a cancelled long poll, a sent message is visible=%d notVisible=%d", v, nv)
 	if v != 0 || nv != 1 {
@@ -223,7 +225,7 @@ func TestVisibilityTimeoutAndReceiveCount(t *testing.T) {
 	c := s.SQS(t)
 	url := s.CreateQueue(t, "visibility", map[string]string{"VisibilityTimeout": "300"})
 
-	send(t, c, url, "m", nil)
+	Send(t, c, url, "m", nil)
 	first := receiveN(t, c, url, 1, 1)["m"]
 	if n := receiveCount(t, first); n != 1 {
 		t.Errorf("first ApproximateReceiveCount = %d", n)
@@ -256,7 +258,7 @@ func TestCountersAreLazy(t *testing.T) {
 	// laziness without waiting. (The Go SDK cannot ask for 0 per request: it
 	// omits a zero ReceiveMessageInput.VisibilityTimeout.)
 	url := s.CreateQueue(t, "lazy", map[string]string{"VisibilityTimeout": "0"})
-	send(t, c, url, "m", nil)
+	Send(t, c, url, "m", nil)
 	receiveN(t, c, url, 1, 0)
 
 	v, nv, _ := s.Counts(t, url)
@@ -283,7 +285,7 @@ func TestRedriveToDLQ(t *testing.T) {
 		t.Errorf("RedrivePolicy = %s, want %s", policy, want)
 	}
 
-	send(t, c, url, "poison", nil)
+	Send(t, c, url, "poison", nil)
 	for i := 1; i <= 2; i++ {
 		m := receiveN(t, c, url, 1, 0)["poison"]
 		if n := receiveCount(t, m); n != i {
@@ -348,9 +350,9 @@ func TestPersistenceAcrossRestart(t *testing.T) {
 	s := Start(t, WithPersistence(t.TempDir()))
 	c := s.SQS(t)
 	url, dlq := s.CreateQueueWithDLQ(t, "durable", 5)
-	send(t, c, url, "in flight", nil)
+	Send(t, c, url, "in flight", nil)
 	receiveN(t, c, url, 1, 300)
-	send(t, c, url, "kept", map[string]types.MessageAttributeValue{
+	Send(t, c, url, "kept", map[string]types.MessageAttributeValue{
 		"kind": {DataType: aws.String("String"), StringValue: aws.String("order")},
 	})
 	port := s.Port()
@@ -480,7 +482,7 @@ func TestNoOrphanAfterKill(t *testing.T) {
 	if err := cmd.Process.Signal(syscall.SIGKILL); err != nil {
 		t.Fatal(err)
 	}
-	waitFor(t, 10*time.Second, "the orphaned emulator to exit", func() bool { return !listening(addr) })
+	wait.For(t, 10*time.Second, "the orphaned emulator to exit", func() bool { return !listening(addr) })
 }
 
 // --- helpers ---
@@ -489,17 +491,6 @@ func ctx(t *testing.T) context.Context {
 	c, cancel := context.WithTimeout(t.Context(), 30*time.Second)
 	t.Cleanup(cancel)
 	return c
-}
-
-func waitFor(t *testing.T, timeout time.Duration, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(timeout)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out after %v waiting for %s", timeout, what)
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
 }
 
 func listening(addr string) bool {
@@ -520,27 +511,14 @@ func freePort(t *testing.T) int {
 	return l.Addr().(*net.TCPAddr).Port
 }
 
-func send(t *testing.T, c *sqs.Client, url, body string, attrs map[string]types.MessageAttributeValue) {
-	t.Helper()
-	_, err := c.SendMessage(ctx(t), &sqs.SendMessageInput{
-		QueueUrl:          aws.String(url),
-		MessageBody:       aws.String(body),
-		MessageAttributes: attrs,
-	})
-	if err != nil {
-		t.Fatalf("SendMessage %q: %v", body, err)
-	}
-}
-
 // receiveN receives until it has n messages, keyed by body, and fails if
 // they do not arrive within a few seconds. visibility 0 means the queue's.
 func receiveN(t *testing.T, c *sqs.Client, url string, n int, visibility int32) map[string]types.Message {
 	t.Helper()
 	got := map[string]types.Message{}
-	deadline := time.Now().Add(10 * time.Second)
-	for len(got) < n {
-		if time.Now().After(deadline) {
-			t.Fatalf("received %d of %d messages from %s", len(got), n, url)
+	if !wait.Until(10*time.Second, func() bool {
+		if len(got) >= n {
+			return true
 		}
 		out, err := c.ReceiveMessage(ctx(t), &sqs.ReceiveMessageInput{
 			QueueUrl:                    aws.String(url),
@@ -556,6 +534,9 @@ func receiveN(t *testing.T, c *sqs.Client, url string, n int, visibility int32) 
 		for _, m := range out.Messages {
 			got[aws.ToString(m.Body)] = m
 		}
+		return len(got) >= n
+	}) {
+		t.Fatalf("received %d of %d messages from %s", len(got), n, url)
 	}
 	return got
 }

@@ -41,6 +41,20 @@ func (s *Server) helperClient() *sqs.Client {
 	return s.client
 }
 
+// Send sends one message to queueURL through c (the client the test is
+// exercising, so its middleware sees the call) and returns the message id;
+// an error fails t.
+func Send(t testing.TB, c *sqs.Client, queueURL, body string, attrs map[string]types.MessageAttributeValue) string {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), callTimeout)
+	defer cancel()
+	out, err := c.SendMessage(ctx, &sqs.SendMessageInput{QueueUrl: &queueURL, MessageBody: &body, MessageAttributes: attrs})
+	if err != nil {
+		t.Fatalf("fauxqs: send to %s: %v", queueURL, err)
+	}
+	return aws.ToString(out.MessageId)
+}
+
 // CreateQueue creates a queue (or returns the existing one with compatible
 // attributes) and returns its URL.
 func (s *Server) CreateQueue(t testing.TB, name string, attrs map[string]string) string {

@@ -39,15 +39,6 @@ func ctx(t *testing.T) context.Context {
 	return c
 }
 
-func send(t *testing.T, c *sqs.Client, url, body string, attrs map[string]types.MessageAttributeValue) string {
-	t.Helper()
-	out, err := c.SendMessage(ctx(t), &sqs.SendMessageInput{QueueUrl: &url, MessageBody: &body, MessageAttributes: attrs})
-	if err != nil {
-		t.Fatalf("send: %v", err)
-	}
-	return aws.ToString(out.MessageId)
-}
-
 // backend is an SQS the adapter's contract runs against: the emulator, and
 // the strict test double through its HTTP protocol (go-cloud's drivertest
 // pattern: one suite, every implementation).
@@ -83,7 +74,7 @@ func queueContract(t *testing.T, b backend) {
 	q := awssqs.NewQueue(c, url, time.Second)
 
 	before := time.Now().Add(-time.Second)
-	id := send(t, c, url, "héllo {\"x\":1}", map[string]types.MessageAttributeValue{
+	id := fauxqs.Send(t, c, url, "héllo {\"x\":1}", map[string]types.MessageAttributeValue{
 		"kind": {DataType: aws.String("String"), StringValue: aws.String("order")},
 		"n":    {DataType: aws.String("Number"), StringValue: aws.String("42")},
 		"blob": {DataType: aws.String("Binary"), BinaryValue: []byte{0, 1, 2, 255}},

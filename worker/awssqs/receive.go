@@ -28,7 +28,7 @@ const maxReceiveResponse = 24 << 20
 // 512 bytes, copies every string into an arena, and converts each body to
 // []byte again for its MD5 check. With 64 KiB messages that is five or more
 // copies of every body per receive, which set the daemon's peak memory
-// (issue 6). This reads the body once into a buffer of the announced length
+// (README: Performance measures it). This reads the body once into a buffer of the announced length
 // and decodes it into the SDK's own output type in one pass (decode.go), so
 // each body is copied once. Error responses still go to the SDK's decoder, so
 // error codes and retries are unchanged.

@@ -17,6 +17,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/sqs/types"
 
 	"github.com/sqsfleet/sqsfleet/internal/fauxqs"
+	"github.com/sqsfleet/sqsfleet/internal/wait"
 	"github.com/sqsfleet/sqsfleet/worker/awssqs"
 )
 
@@ -109,19 +110,18 @@ func TestDecodeReceiveMatchesSDK(t *testing.T) {
 	rec := &recorder{}
 	sdk := recordingClient(emu, rec)
 	var want []types.Message
-	deadline := time.Now().Add(20 * time.Second)
 	var raw [][]byte
-	for len(want) < len(bodies) && time.Now().Before(deadline) {
+	wait.Until(20*time.Second, func() bool {
 		out, err := sdk.ReceiveMessage(ctx(t), receiveInput(url))
 		if err != nil {
 			t.Fatal(err)
 		}
-		if len(out.Messages) == 0 {
-			continue
+		if len(out.Messages) > 0 {
+			want = append(want, out.Messages...)
+			raw = append(raw, rec.body)
 		}
-		want = append(want, out.Messages...)
-		raw = append(raw, rec.body)
-	}
+		return len(want) >= len(bodies)
+	})
 	if len(want) != len(bodies) {
 		t.Fatalf("received %d of %d messages", len(want), len(bodies))
 	}

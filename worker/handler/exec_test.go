@@ -17,6 +17,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/sqsfleet/sqsfleet/internal/wait"
+
 	"github.com/sqsfleet/sqsfleet/worker"
 )
 
@@ -409,28 +411,19 @@ func processGone(pid int) bool {
 // waitGone polls until pid is gone or the deadline passes.
 func waitGone(t *testing.T, pid int, within time.Duration) {
 	t.Helper()
-	deadline := time.Now().Add(within)
-	for !processGone(pid) {
-		if time.Now().After(deadline) {
-			t.Fatalf("process %d still running %v after Handle returned", pid, within)
-		}
-		time.Sleep(10 * time.Millisecond) // polling interval
-	}
+	wait.For(t, within, "process "+strconv.Itoa(pid)+" to end after Handle returned", func() bool { return processGone(pid) })
 }
 
 // waitFile polls until path exists with content and returns it.
 func waitFile(t *testing.T, path string, within time.Duration) string {
 	t.Helper()
-	deadline := time.Now().Add(within)
-	for {
-		if b, err := os.ReadFile(path); err == nil && bytes.HasSuffix(b, []byte("\n")) {
-			return strings.TrimSpace(string(b))
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("%s not written within %v", path, within)
-		}
-		time.Sleep(5 * time.Millisecond)
-	}
+	var b []byte
+	wait.For(t, within, path+" to be written", func() bool {
+		var err error
+		b, err = os.ReadFile(path)
+		return err == nil && bytes.HasSuffix(b, []byte("\n"))
+	})
+	return strings.TrimSpace(string(b))
 }
 
 func TestExecContextKillsProcessGroup(t *testing.T) {
@@ -457,13 +450,7 @@ func TestExecContextKillsProcessGroup(t *testing.T) {
 				ctx, cancel := context.WithCancel(context.Background())
 				go func() {
 					// Cancel as soon as the grandchild exists.
-					deadline := time.Now().Add(10 * time.Second)
-					for time.Now().Before(deadline) {
-						if _, err := os.Stat(pidFile); err == nil {
-							break
-						}
-						time.Sleep(5 * time.Millisecond)
-					}
+					wait.Until(10*time.Second, func() bool { _, err := os.Stat(pidFile); return err == nil })
 					cancel()
 				}()
 				return ctx, cancel
