@@ -96,15 +96,7 @@ func NewGuard(cfg GuardConfig) (*Guard, error) {
 	if cfg.CallTimeout == 0 {
 		cfg.CallTimeout = 10 * time.Second
 	}
-	if cfg.Metrics == nil {
-		cfg.Metrics = NewMetrics(nil)
-	}
-	if cfg.Logger == nil {
-		cfg.Logger = zap.NewNop()
-	}
-	if cfg.Now == nil {
-		cfg.Now = time.Now
-	}
+	commonDefaults(&cfg.Metrics, &cfg.Logger, &cfg.Now)
 	return &Guard{cfg: cfg, fails: newFailureLog(cfg.Logger)}, nil
 }
 

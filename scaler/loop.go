@@ -59,15 +59,7 @@ func New(cfg Config) (*Loop, error) {
 	if cfg.Timeout == 0 {
 		cfg.Timeout = cfg.Interval
 	}
-	if cfg.Metrics == nil {
-		cfg.Metrics = NewMetrics(nil)
-	}
-	if cfg.Logger == nil {
-		cfg.Logger = zap.NewNop()
-	}
-	if cfg.Now == nil {
-		cfg.Now = time.Now
-	}
+	commonDefaults(&cfg.Metrics, &cfg.Logger, &cfg.Now)
 	return &Loop{cfg: cfg, fails: newFailureLog(cfg.Logger)}, nil
 }
 
@@ -180,4 +172,18 @@ func (l *Loop) fail(ctx context.Context, op, msg string, err error, fields ...za
 	}
 	l.cfg.Metrics.Errors.WithLabelValues(op).Inc()
 	l.fails.failed(op, msg, err, fields...)
+}
+
+// commonDefaults fills the settings the Loop and the Guard share: metrics
+// registered nowhere, no logging, the real clock.
+func commonDefaults(m **Metrics, log **zap.Logger, now *func() time.Time) {
+	if *m == nil {
+		*m = NewMetrics(nil)
+	}
+	if *log == nil {
+		*log = zap.NewNop()
+	}
+	if *now == nil {
+		*now = time.Now
+	}
 }
