@@ -1,6 +1,7 @@
 package config
 
 import (
+	"errors"
 	"fmt"
 	"math"
 	"reflect"
@@ -8,6 +9,8 @@ import (
 	"strings"
 	"time"
 	"unicode"
+
+	"github.com/spf13/viper"
 )
 
 var (
@@ -25,6 +28,24 @@ var (
 		reflect.TypeFor[[]int]():    "a list of integers",
 	}
 )
+
+// decode unmarshals the value v holds for k, from whichever source wins,
+// into c's field. The field keeps its value when v holds none, and when
+// the value does not decode: then the error says why in the user's terms.
+func (k key) decode(v *viper.Viper, c *Config) error {
+	f := k.field(c)
+	if err := v.UnmarshalKey(k.name, f.Addr().Interface(), viper.DecodeHook(convert)); err != nil {
+		return errors.Unwrap(err) // convert's, inside mapstructure's DecodeError
+	}
+	if f.Kind() == reflect.String {
+		// Env values from secrets and templated manifests often carry a
+		// trailing newline, and no scalar key has meaningful surrounding
+		// whitespace. List elements (argv) keep theirs, which is why this
+		// is not done in convert: it converts each element too.
+		f.SetString(strings.TrimSpace(f.String()))
+	}
+	return nil
+}
 
 // convert is the decode hook viper's UnmarshalKey runs: it turns a value
 // from any source (a YAML node, an env var's text, a flag's text or texts)

@@ -1,7 +1,6 @@
 package config
 
 import (
-	"errors"
 	"reflect"
 	"strings"
 	"time"
@@ -43,24 +42,6 @@ var keys = func() []key {
 
 func (k key) field(c *Config) reflect.Value {
 	return reflect.ValueOf(c).Elem().FieldByIndex(k.index)
-}
-
-// decode unmarshals the value v holds for k, from whichever source wins,
-// into c's field. The field keeps its value when v holds none, and when
-// the value does not decode: then the error says why in the user's terms.
-func (k key) decode(v *viper.Viper, c *Config) error {
-	f := k.field(c)
-	if err := v.UnmarshalKey(k.name, f.Addr().Interface(), viper.DecodeHook(convert)); err != nil {
-		return errors.Unwrap(err) // convert's, inside mapstructure's DecodeError
-	}
-	if f.Kind() == reflect.String {
-		// Env values from secrets and templated manifests often carry a
-		// trailing newline, and no scalar key has meaningful surrounding
-		// whitespace. List elements (argv) keep theirs, which is why this
-		// is not done in convert: it converts each element too.
-		f.SetString(strings.TrimSpace(f.String()))
-	}
-	return nil
 }
 
 // Defaults returns the configuration used for every key no source sets.

@@ -110,13 +110,15 @@ func resolve(fs *pflag.FlagSet, cmd Command) (*Config, error) {
 	return cfg, ps.err()
 }
 
-// checkKeys reports keys in the file that no row of the table declares, so
-// a typo such as queue.batchsize fails loudly instead of leaving the
-// default. It compares viper's AllKeys with the table rather than asking
-// UnmarshalExact, whose "invalid keys" errors name neither the source nor a
-// key with a dot in it ("level.x" under log) apart from a nested one. As
-// every known key is bound to its env var, AllKeys never descends into a
-// known key's value: "queue: {url: {x: 1}}" is left to decoding queue.url.
+// checkKeys reports keys in the file that Config does not declare, so a
+// typo such as queue.batchsize fails loudly instead of leaving the default.
+// It compares viper's AllKeys with the key list rather than using
+// UnmarshalExact, whose one "has invalid keys" error per section gives no
+// line per key to hang a suggestion on, and whose merged input splits a key
+// with a dot in it ("level.x" under log) into a path that collides with a
+// known key. As every known key is bound to its env var, AllKeys never
+// descends into a known key's value: "queue: {url: {x: 1}}" is left to
+// decoding queue.url, which says what is wrong with it.
 func checkKeys(ps *problems, v *viper.Viper, path string) {
 	all := v.AllKeys()
 	slices.Sort(all)

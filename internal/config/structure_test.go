@@ -14,6 +14,10 @@ import (
 // and values of known keys, whatever their shape, are left to decoding,
 // whichever source sets the key.
 func TestFileStructure(t *testing.T) {
+	// The required keys come from the env, so that the file holds the case
+	// alone; an empty value leaves a variable unset.
+	requiredEnv := map[string]string{"SQSFLEET_HANDLER_TYPE": "exec", "SQSFLEET_HANDLER_COMMAND": "worker",
+		"SQSFLEET_QUEUE_URL": "https://sqs.us-east-1.amazonaws.com/1/q"}
 	tests := []struct {
 		name string
 		file string
@@ -45,13 +49,7 @@ func TestFileStructure(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			// The required keys come from the env, so that the file holds
-			// the case alone; an empty value leaves a variable unset.
-			env := map[string]string{
-				"SQSFLEET_QUEUE_URL":       "https://sqs.us-east-1.amazonaws.com/1/q",
-				"SQSFLEET_HANDLER_TYPE":    "exec",
-				"SQSFLEET_HANDLER_COMMAND": "worker",
-			}
+			env := maps.Clone(requiredEnv)
 			maps.Copy(env, tt.env)
 			cfg, err := load(t, tt.file, env)
 			if len(tt.want) == 0 {
