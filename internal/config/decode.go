@@ -33,6 +33,9 @@ var (
 // into c's field. The field keeps its value when v holds none, and when
 // the value does not decode: then the error says why in the user's terms.
 func (k key) decode(v *viper.Viper, c *Config) error {
+	if !v.IsSet(k.name) {
+		return nil // as UnmarshalKey would, without building a decoder
+	}
 	f := k.field(c)
 	if err := v.UnmarshalKey(k.name, f.Addr().Interface(), viper.DecodeHook(convert)); err != nil {
 		return errors.Unwrap(err) // convert's, inside mapstructure's DecodeError

@@ -3,6 +3,7 @@ package config
 import (
 	"reflect"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/spf13/pflag"
@@ -48,20 +49,33 @@ func (k key) field(c *Config) reflect.Value {
 // queue.url and handler.type have no usable default, so a Config built from
 // Defaults alone does not validate.
 func Defaults() *Config {
+	c := *defaults()
+	for _, k := range keys {
+		if f := k.field(&c); f.Kind() == reflect.Slice && !f.IsNil() {
+			// A copy: a caller that changes an element must not change the
+			// defaults every later Load starts from.
+			f.Set(reflect.AppendSlice(reflect.MakeSlice(f.Type(), 0, f.Len()), f))
+		}
+	}
+	return &c
+}
+
+// defaults decodes the default tags once, like any other source, so that
+// they are written the way users write them; one that does not decode is a
+// bug here.
+var defaults = sync.OnceValue(func() *Config {
 	v, c := viper.New(), &Config{}
 	for _, k := range keys {
 		if k.def == "" {
 			continue
 		}
 		v.Set(k.name, k.def)
-		// Decoded like any other source, so that the defaults are written
-		// the way users write them; one that does not decode is a bug here.
 		if err := k.decode(v, c); err != nil {
 			panic("config: default of " + k.name + ": " + err.Error())
 		}
 	}
 	return c
-}
+})
 
 // EnvVar returns the environment variable that sets key, e.g.
 // "queue.url" -> "SQSFLEET_QUEUE_URL".

@@ -74,3 +74,13 @@ func TestSuggest(t *testing.T) {
 		t.Errorf("suggest(huge) took %s", d)
 	}
 }
+
+// Defaults are decoded once and handed out as copies.
+func TestDefaultsAreCopies(t *testing.T) {
+	d := Defaults()
+	d.Handler.PermanentStatuses[0] = 599
+	d.Log.Level = "debug"
+	if again := Defaults(); again.Handler.PermanentStatuses[0] != 422 || again.Log.Level != "info" {
+		t.Errorf("changing one Defaults() changed the next: %+v", again)
+	}
+}
