@@ -4,84 +4,90 @@ import "time"
 
 // Config is the daemon's whole configuration after defaults, the YAML file,
 // SQSFLEET_* environment variables and flags have been merged, in that order
-// of increasing precedence. Field comments give the key and its default.
+// of increasing precedence.
+//
+// Each leaf field declares one key: its name is the section's key tag and
+// its own, dotted ("queue.wait_time"); default is in config syntax ("" is
+// the zero value); usage is the flag's help. Every source, the redacted view
+// and the check for unknown keys are derived from these tags, so adding a
+// field is the only step needed to make a setting configurable everywhere.
 type Config struct {
-	Queue   Queue
-	Retry   Retry
-	Worker  Worker
-	Handler Handler
-	HTTP    HTTP
-	Log     Log
-	Health  Health
-	Scaler  Scaler
+	Queue   Queue   `key:"queue"`
+	Retry   Retry   `key:"retry"`
+	Worker  Worker  `key:"worker"`
+	Handler Handler `key:"handler"`
+	HTTP    HTTP    `key:"http"`
+	Log     Log     `key:"log"`
+	Health  Health  `key:"health"`
+	Scaler  Scaler  `key:"scaler"`
 }
 
 // Queue is the "queue" section.
 type Queue struct {
-	URL               string        // queue.url, required
-	DLQURL            string        // queue.dlq_url, default "" (use the queue's redrive policy target)
-	WaitTime          time.Duration // queue.wait_time, default 20s, 0..20s
-	BatchSize         int           // queue.batch_size, default 10, 1..10
-	VisibilityTimeout time.Duration // queue.visibility_timeout, default 30s, 1s..12h, whole seconds
-	MaxAttempts       int           // queue.max_attempts, default 5, >= 1
+	URL               string        `key:"url" usage:"URL of the SQS queue to receive from (required)"`
+	DLQURL            string        `key:"dlq_url" usage:"dead-letter queue URL; empty uses the target of the queue's RedrivePolicy"`
+	WaitTime          time.Duration `key:"wait_time" default:"20s" usage:"long-poll wait per ReceiveMessage, 0s..20s"`
+	BatchSize         int           `key:"batch_size" default:"10" usage:"messages per ReceiveMessage, 1..10"`
+	VisibilityTimeout time.Duration `key:"visibility_timeout" default:"30s" usage:"initial visibility timeout, extended while a handler runs, 1s..12h"`
+	MaxAttempts       int           `key:"max_attempts" default:"5" usage:"receives before a failing message is dead-lettered, >= 1"`
 }
 
 // Retry is the "retry" section.
 type Retry struct {
-	BaseDelay time.Duration // retry.base_delay, default 10s, >= 0
-	MaxDelay  time.Duration // retry.max_delay, default 15m, >= base_delay, <= 12h
+	BaseDelay time.Duration `key:"base_delay" default:"10s" usage:"backoff after the first failure, doubled per attempt, 0s..11h59m"`
+	MaxDelay  time.Duration `key:"max_delay" default:"15m" usage:"cap on the backoff, retry.base_delay..11h59m (12h from the receive, less a minute)"`
 }
 
 // Worker is the "worker" section.
 type Worker struct {
-	Concurrency     int           // worker.concurrency, default 10, >= 1
-	ShutdownTimeout time.Duration // worker.shutdown_timeout, default 25s, >= 0
+	Concurrency     int           `key:"concurrency" default:"10" usage:"handlers running at once, 1..10000"`
+	ShutdownTimeout time.Duration `key:"shutdown_timeout" default:"25s" usage:"how long to wait for running handlers on SIGTERM"`
 }
 
 // Handler is the "handler" section.
 type Handler struct {
-	Type              string        // handler.type: "exec" or "http", required
-	Command           []string      // handler.command: argv for exec; env var split on spaces
-	URL               string        // handler.url: where the http handler POSTs
-	Timeout           time.Duration // handler.timeout, default 15m, > 0
-	PermanentStatuses []int         // handler.permanent_statuses, default [422]: http statuses that dead-letter at once
+	Type              string        `key:"type" usage:"\"exec\" or \"http\" (required)"`
+	Command           []string      `key:"command" usage:"exec handler argv, comma-separated or repeated; a single value is split on whitespace (required for exec)"`
+	URL               string        `key:"url" usage:"URL the http handler POSTs each message to (required for http)"`
+	Timeout           time.Duration `key:"timeout" default:"15m" usage:"per-message handler deadline, > 0, at most 11h59m less min(visibility_timeout, 10s)"`
+	PermanentStatuses []int         `key:"permanent_statuses" default:"422" usage:"http handler statuses that dead-letter at once, 400..599"`
 }
 
 // HTTP is the "http" section: the health and metrics listener.
 type HTTP struct {
-	Addr string // http.addr, default ":8080"; "" disables the listener
+	Addr string `key:"addr" default:":8080" usage:"health and metrics listen address host:port; \"\" disables"`
 }
 
 // Log is the "log" section.
 type Log struct {
-	Level  string // log.level: debug, info, warn, error; default info
-	Format string // log.format: json or console; default json
+	Level  string `key:"level" default:"info" usage:"debug, info, warn or error"`
+	Format string `key:"format" default:"json" usage:"json or console"`
 }
 
 // Health is the "health" section.
 type Health struct {
-	UnhealthyAfter time.Duration // health.unhealthy_after, default 60s, > 0
+	UnhealthyAfter time.Duration `key:"unhealthy_after" default:"60s" usage:"report unhealthy when no receive has succeeded for this long, > 0"`
 }
 
 // Scaler is the "scaler" section: the backlog-per-instance metric that drives
 // target-tracking scaling, and scale-in protection.
 type Scaler struct {
-	Enabled           bool          // scaler.enabled, default false: `sqsfleet run` also runs the scaler loop
-	Interval          time.Duration // scaler.interval, default 60s; 10s, 30s or 60s
-	Fleet             string        // scaler.fleet: asg, ecs, static or auto; default auto
-	StaticSize        int           // scaler.static_size, default 1, >= 0: the fleet size for fleet static
-	ASGName           string        // scaler.asg_name, default "" (discovered from IMDS)
-	ECSCluster        string        // scaler.ecs_cluster, default "" (from the task metadata endpoint)
-	ECSService        string        // scaler.ecs_service, default "" (from the task metadata endpoint)
-	Publisher         string        // scaler.publisher: cloudwatch, emf or none; default cloudwatch
-	Namespace         string        // scaler.namespace, default "SQSFleet"
-	MetricName        string        // scaler.metric_name, default "BacklogPerInstance"
-	DimensionName     string        // scaler.dimension_name, default "QueueName"; "" publishes no dimension
-	DimensionValue    string        // scaler.dimension_value, default "" (the queue's name)
-	IncludeInFlight   bool          // scaler.include_in_flight, default false: add ApproximateNumberOfMessagesNotVisible
-	IncludeDelayed    bool          // scaler.include_delayed, default false: add ApproximateNumberOfMessagesDelayed
-	LeaderOnly        bool          // scaler.leader_only, default false: publish from one elected daemon only
-	ScaleInProtection bool          // scaler.scale_in_protection, default false
-	ProtectionHold    time.Duration // scaler.protection_hold_down, default 30s: idle time before protection is released
-	InstanceID        string        // scaler.instance_id, default "" (from IMDSv2)
+	Enabled           bool          `key:"enabled" usage:"sqsfleet run also publishes the backlog-per-instance metric (and protects, with scaler.scale_in_protection)"`
+	Interval          time.Duration `key:"interval" default:"60s" usage:"how often the metric is computed and published: 10s, 30s or 60s"`
+	Fleet             string        `key:"fleet" default:"auto" usage:"where the fleet size comes from: asg, ecs, static or auto"`
+	StaticSize        int           `key:"static_size" default:"1" usage:"fleet size when scaler.fleet is static, >= 0"`
+	ASGName           string        `key:"asg_name" usage:"Auto Scaling group name; empty discovers it from the instance metadata"`
+	ECSCluster        string        `key:"ecs_cluster" usage:"ECS cluster name or ARN; empty reads it from the task metadata endpoint"`
+	ECSService        string        `key:"ecs_service" usage:"ECS service name; empty reads it from the task metadata endpoint"`
+	Publisher         string        `key:"publisher" default:"cloudwatch" usage:"how the metric is published: cloudwatch (PutMetricData), emf (a log line on stdout) or none"`
+	Namespace         string        `key:"namespace" default:"SQSFleet" usage:"CloudWatch namespace of the metric"`
+	MetricName        string        `key:"metric_name" default:"BacklogPerInstance" usage:"CloudWatch metric name"`
+	DimensionName     string        `key:"dimension_name" default:"QueueName" usage:"name of the metric's one dimension; \"\" publishes none"`
+	DimensionValue    string        `key:"dimension_value" usage:"value of the dimension; empty uses the queue's name"`
+	IncludeInFlight   bool          `key:"include_in_flight" usage:"count messages in flight (ApproximateNumberOfMessagesNotVisible) as backlog"`
+	IncludeDelayed    bool          `key:"include_delayed" usage:"count delayed messages (ApproximateNumberOfMessagesDelayed) as backlog"`
+	LeaderOnly        bool          `key:"leader_only" usage:"publish from one elected daemon instead of every daemon (asg and ecs fleets)"`
+	ScaleInProtection bool          `key:"scale_in_protection" usage:"protect this instance or task from scale-in while it holds messages"`
+	ProtectionHold    time.Duration `key:"protection_hold_down" default:"30s" usage:"how long the worker must be idle before protection is released, 1s..1h"`
+	InstanceID        string        `key:"instance_id" usage:"this EC2 instance's id; empty reads it from IMDSv2"`
 }

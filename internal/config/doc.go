@@ -3,15 +3,13 @@
 //
 // It is the only package that imports viper, so that the rest of the daemon
 // sees plain typed fields and never has to know where a value came from.
-// Keeping the sources in one place is also what makes the precedence
-// (default < file < env < flag) hold for every key: each key is declared once,
-// in a table in load.go, and gets its default, its env var and its flag from
-// that one declaration, so none can be forgotten.
+// Every key is declared once, by a field of Config (config.go); its env var,
+// flag, decoding and redaction derive from that (keys.go), so the precedence
+// default < file < env < flag holds for all (load.go).
 //
-// Validation is exhaustive rather than fail-fast and names the key, in the
-// dotted form used by the YAML file and the flags, because the person reading
-// the error is usually fixing a deployment manifest and wants every mistake
-// at once, spelled the way they must type it:
+// Validation (validate.go) is exhaustive rather than fail-fast and names the
+// key as the YAML file and the flags spell it, because the reader is usually
+// fixing a deployment manifest and wants every mistake at once:
 //
 //	config: queue.batch_size: must be between 1 and 10, got 11
 //	config: handler.command: is required when handler.type is "exec"
