@@ -28,8 +28,9 @@ const maxErrorText = 4096
 // FailureRecord is the JSON value of the sqsfleet-failure attribute.
 type FailureRecord struct {
 	Error string `json:"error"`
-	// Reason is "permanent" (the handler said so), "max_attempts" (it
-	// failed max_attempts times) or "crash_loop" (delivered so often
+	// Reason is "permanent" (the handler said so), "envelope" (the body is
+	// not in the configured SNS or EventBridge envelope), "max_attempts"
+	// (it failed max_attempts times) or "crash_loop" (delivered so often
 	// without an outcome that the daemon would not run it again).
 	Reason          string    `json:"reason"`
 	Attempts        int       `json:"attempts"`
@@ -42,6 +43,7 @@ type FailureRecord struct {
 // Reasons in failure records and logs.
 const (
 	reasonPermanent   = "permanent"
+	reasonEnvelope    = "envelope"
 	reasonMaxAttempts = "max_attempts"
 	reasonCrashLoop   = "crash_loop"
 	reasonRetry       = "retry"     // a failed attempt, back after a delay
@@ -89,7 +91,11 @@ func (p *Pool) decide(l *lease, err error) outcome {
 	case p.workCtx.Err() != nil:
 		return outcome{action: actRelease, reason: reasonShutdown, attempts: att, cause: err}
 	case IsPermanent(err):
-		return outcome{action: actDeadLetter, reason: reasonPermanent, attempts: att, cause: err}
+		reason := reasonPermanent
+		if errors.Is(err, ErrEnvelope) {
+			reason = reasonEnvelope
+		}
+		return outcome{action: actDeadLetter, reason: reason, attempts: att, cause: err}
 	case att >= p.cfg.MaxAttempts:
 		return outcome{action: actDeadLetter, reason: reasonMaxAttempts, attempts: att, cause: err}
 	}
