@@ -10,6 +10,7 @@ type Config struct {
 	Retry   Retry
 	Worker  Worker
 	Handler Handler
+	Message Message
 	HTTP    HTTP
 	Log     Log
 	Health  Health
@@ -45,6 +46,11 @@ type Handler struct {
 	URL               string        // handler.url: where the http handler POSTs
 	Timeout           time.Duration // handler.timeout, default 15m, > 0
 	PermanentStatuses []int         // handler.permanent_statuses, default [422]: http statuses that dead-letter at once
+}
+
+// Message is the "message" section: how bodies are handed to handlers.
+type Message struct {
+	Envelope string // message.envelope: none, sns, eventbridge or auto; default none
 }
 
 // HTTP is the "http" section: the health and metrics listener.

@@ -75,6 +75,7 @@ var keys = []key{
 	{"handler.url", kString, "URL the http handler POSTs each message to (required for http)", func(c *Config) any { return &c.Handler.URL }},
 	{"handler.timeout", kDuration, "per-message handler deadline, > 0, at most 11h59m less min(visibility_timeout, 10s)", func(c *Config) any { return &c.Handler.Timeout }},
 	{"handler.permanent_statuses", kInts, "http handler statuses that dead-letter at once, 400..599", func(c *Config) any { return &c.Handler.PermanentStatuses }},
+	{"message.envelope", kString, "unwrap bodies for exec and http handlers: none, sns (SNS notifications), eventbridge (EventBridge events) or auto (either, when recognised)", func(c *Config) any { return &c.Message.Envelope }},
 	{"http.addr", kString, `health and metrics listen address host:port; "" disables`, func(c *Config) any { return &c.HTTP.Addr }},
 	{"log.level", kString, "debug, info, warn or error", func(c *Config) any { return &c.Log.Level }},
 	{"log.format", kString, "json or console", func(c *Config) any { return &c.Log.Format }},
@@ -122,9 +123,10 @@ func Defaults() *Config {
 			Timeout:           15 * time.Minute,
 			PermanentStatuses: []int{422},
 		},
-		HTTP:   HTTP{Addr: ":8080"},
-		Log:    Log{Level: "info", Format: "json"},
-		Health: Health{UnhealthyAfter: 60 * time.Second},
+		Message: Message{Envelope: "none"},
+		HTTP:    HTTP{Addr: ":8080"},
+		Log:     Log{Level: "info", Format: "json"},
+		Health:  Health{UnhealthyAfter: 60 * time.Second},
 		Scaler: Scaler{
 			Interval:       60 * time.Second,
 			Fleet:          "auto",
@@ -857,6 +859,13 @@ func (c *Config) ValidateFor(cmd Command) error {
 		ps.add("handler.permanent_statuses", "must be HTTP statuses between 400 and 599, got %s", strings.Join(badStatus, ", "))
 	}
 
+	// Message
+	switch c.Message.Envelope {
+	case "none", "sns", "eventbridge", "auto":
+	default:
+		ps.add("message.envelope", "must be one of none, sns, eventbridge, auto, got %q", truncate(c.Message.Envelope))
+	}
+
 	// HTTP
 	if a := c.HTTP.Addr; a != "" && !validAddr(a) {
 		ps.add("http.addr", `must be host:port such as ":8080" or "127.0.0.1:8080", or "" to disable, got %q`, truncate(a))
@@ -1059,6 +1068,7 @@ func (c *Config) Redacted() map[string]any {
 		"handler.url":                 redact.URL(c.Handler.URL),
 		"handler.timeout":             fmtDur(c.Handler.Timeout),
 		"handler.permanent_statuses":  slices.Clone(c.Handler.PermanentStatuses),
+		"message.envelope":            c.Message.Envelope,
 		"http.addr":                   c.HTTP.Addr,
 		"log.level":                   c.Log.Level,
 		"log.format":                  c.Log.Format,
