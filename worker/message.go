@@ -11,7 +11,8 @@ type Message struct {
 	// ReceiptHandle identifies this receive of the message; it changes on
 	// every receive.
 	ReceiptHandle string
-	// Body is the message body, exactly as sent.
+	// Body is the message body, exactly as sent; for a handler behind
+	// worker/envelope, what the SNS or EventBridge envelope carried.
 	Body string
 	// QueueURL is the URL of the queue the message was received from.
 	QueueURL string
