@@ -26,7 +26,8 @@ const maxErrorText = 4096
 // FailureRecord is the JSON value of the sqsfleet-failure attribute.
 type FailureRecord struct {
 	Error string `json:"error"`
-	// Reason is "permanent" (the handler said so), "max_attempts" (it
+	// Reason is "permanent" (the handler said so), "envelope" (the body is
+	// not in the configured SNS or EventBridge envelope), "max_attempts" (it
 	// failed max_attempts times) or "crash_loop" (delivered so often
 	// without an outcome that the daemon would not run it again).
 	Reason          string    `json:"reason"`

@@ -48,6 +48,13 @@ func IsPermanent(err error) bool {
 	return errors.As(err, &p)
 }
 
+// ErrEnvelope is wrapped by the error of a message whose body is not in the
+// envelope the daemon expects (worker/envelope). Retrying cannot change a
+// body, so such an error is also Permanent, and the failure record names
+// reason "envelope" rather than "permanent", which tells the body (or the
+// subscription that produced it) apart from a handler's own verdict.
+var ErrEnvelope = errors.New("not in the expected envelope")
+
 // RetryAfterError asks for the message to be retried after Delay rather than
 // after the computed backoff, as an HTTP 429 or 503 with Retry-After does.
 type RetryAfterError struct {

@@ -11,7 +11,8 @@ type Message struct {
 	// ReceiptHandle identifies this receive of the message; it changes on
 	// every receive.
 	ReceiptHandle string
-	// Body is the message body, exactly as sent.
+	// Body is the message body, exactly as sent; for a handler behind
+	// worker/envelope, what the SNS or EventBridge envelope carried.
 	Body string
 	// QueueURL is the URL of the queue the message was received from.
 	QueueURL string
@@ -31,8 +32,36 @@ type Message struct {
 	DeduplicationID string
 	// SystemAttributes holds every system attribute SQS returned, by name.
 	SystemAttributes map[string]string
-	// Attributes holds the producer's message attributes, by name.
+	// Attributes holds the producer's message attributes, by name. When an
+	// SNS envelope was unwrapped they include the SNS message attributes.
 	Attributes map[string]Attribute
+	// SNS is set when the body arrived in an SNS notification and was
+	// unwrapped (worker/envelope): Body is then the notification's Message.
+	SNS *SNSNotification
+	// Event is set when the body arrived as an EventBridge event and was
+	// unwrapped (worker/envelope): Body is then the event's detail.
+	Event *Event
+}
+
+// SNSNotification is what an SNS notification said about a message besides
+// its Message and attributes. Values are as SNS wrote them.
+type SNSNotification struct {
+	MessageID string // SNS MessageId, not the SQS one
+	TopicARN  string
+	Subject   string // "" when the publisher gave none
+	Timestamp string // when SNS accepted the publish, RFC 3339 in UTC
+}
+
+// Event is the metadata of an EventBridge event. Values are as EventBridge
+// wrote them.
+type Event struct {
+	ID         string
+	Source     string
+	DetailType string // the event's detail-type
+	Time       string // RFC 3339, set by the event's source
+	Account    string
+	Region     string
+	Resources  []string // ARNs; may be empty
 }
 
 // Attribute is one SQS message attribute. DataType is "String", "Number",

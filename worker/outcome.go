@@ -12,6 +12,7 @@ import (
 // Reasons in failure records and logs.
 const (
 	reasonPermanent   = "permanent"
+	reasonEnvelope    = "envelope"
 	reasonMaxAttempts = "max_attempts"
 	reasonCrashLoop   = "crash_loop"
 	reasonRetry       = "retry"     // a failed attempt, back after a delay
@@ -59,7 +60,11 @@ func (p *Pool) decide(l *lease, err error) outcome {
 	case p.workCtx.Err() != nil:
 		return outcome{action: actRelease, reason: reasonShutdown, attempts: att, cause: err}
 	case IsPermanent(err):
-		return outcome{action: actDeadLetter, reason: reasonPermanent, attempts: att, cause: err}
+		reason := reasonPermanent
+		if errors.Is(err, ErrEnvelope) {
+			reason = reasonEnvelope
+		}
+		return outcome{action: actDeadLetter, reason: reason, attempts: att, cause: err}
 	case att >= p.cfg.MaxAttempts:
 		return outcome{action: actDeadLetter, reason: reasonMaxAttempts, attempts: att, cause: err}
 	}

@@ -606,6 +606,13 @@ func TestPoolDeadLetter(t *testing.T) {
 		wantCalled: true, wantReason: "permanent", wantAttempts: 1,
 		wantError: "malformed order: no id",
 	}, {
+		// Retrying cannot change a body, and the record tells a wrong
+		// envelope apart from a handler's own verdict.
+		name:       "body not in the configured envelope",
+		err:        func(context.Context) error { return Permanent(fmt.Errorf("envelope sns: %w: no Message", ErrEnvelope)) },
+		wantCalled: true, wantReason: "envelope", wantAttempts: 1,
+		wantError: "envelope sns: not in the expected envelope: no Message",
+	}, {
 		name:       "failure on the last attempt",
 		prior:      2,
 		err:        func(context.Context) error { return errors.New("still failing") },

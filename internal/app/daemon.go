@@ -28,6 +28,7 @@ import (
 	"github.com/sqsfleet/sqsfleet/scaler"
 	"github.com/sqsfleet/sqsfleet/worker"
 	"github.com/sqsfleet/sqsfleet/worker/awssqs"
+	"github.com/sqsfleet/sqsfleet/worker/envelope"
 	"github.com/sqsfleet/sqsfleet/worker/handler"
 )
 
@@ -138,6 +139,11 @@ func (d *daemon) run(ctx context.Context, hurry <-chan struct{}) error {
 	metrics := worker.NewMetrics(reg)
 
 	handler, err := newHandler(cfg, os.Stderr)
+	if err == nil {
+		// A step of its own, so that a handler fed whole SQS deliveries
+		// (as Lambda feeds a function) can leave bodies as they came.
+		handler, err = withEnvelope(cfg, handler)
+	}
 	if err != nil {
 		return usageError{fmt.Errorf("sqsfleet: %w", err)}
 	}
@@ -351,6 +357,16 @@ func newHandler(cfg *config.Config, out io.Writer) (worker.Handler, error) {
 		})
 	}
 	return nil, fmt.Errorf("handler.type: unknown %q", cfg.Handler.Type)
+}
+
+// withEnvelope makes h see the message inside the SNS or EventBridge
+// envelope that message.envelope names.
+func withEnvelope(cfg *config.Config, h worker.Handler) (worker.Handler, error) {
+	mode, err := envelope.ParseMode(cfg.Message.Envelope)
+	if err != nil {
+		return nil, fmt.Errorf("message.envelope: %w", err)
+	}
+	return envelope.Wrap(mode, h), nil
 }
 
 func newLogger(c config.Log, out io.Writer) (*zap.Logger, error) {

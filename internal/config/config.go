@@ -16,6 +16,7 @@ type Config struct {
 	Retry   Retry   `key:"retry"`
 	Worker  Worker  `key:"worker"`
 	Handler Handler `key:"handler"`
+	Message Message `key:"message"`
 	HTTP    HTTP    `key:"http"`
 	Log     Log     `key:"log"`
 	Health  Health  `key:"health"`
@@ -56,6 +57,11 @@ type Handler struct {
 // HTTP is the "http" section: the health and metrics listener.
 type HTTP struct {
 	Addr string `key:"addr" default:":8080" usage:"health and metrics listen address host:port; \"\" disables"`
+}
+
+// Message is the "message" section: how bodies are handed to handlers.
+type Message struct {
+	Envelope string `key:"envelope" default:"none" usage:"unwrap bodies for exec and http handlers: none, sns (SNS notifications), eventbridge (EventBridge events) or auto (either, when recognised)"`
 }
 
 // Log is the "log" section.

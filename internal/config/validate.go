@@ -163,6 +163,7 @@ func (c *Config) check(cmd Command) problems {
 	ps.addIf(len(bad) > 0, "handler.permanent_statuses", "must be HTTP statuses between 400 and 599, got %s", strings.ReplaceAll(strings.Trim(fmt.Sprint(bad), "[]"), " ", ", "))
 
 	ps.addIf(c.HTTP.Addr != "" && !validAddr(c.HTTP.Addr), "http.addr", `must be host:port such as ":8080" or "127.0.0.1:8080", or "" to disable, got %q`, truncate(c.HTTP.Addr))
+	ps.oneOf("message.envelope", c.Message.Envelope, "one of none, sns, eventbridge, auto", "none", "sns", "eventbridge", "auto")
 	ps.oneOf("log.level", c.Log.Level, "one of debug, info, warn, error", "debug", "info", "warn", "error")
 	ps.oneOf("log.format", c.Log.Format, "json or console", "json", "console")
 	ps.addIf(c.Health.UnhealthyAfter <= 0, "health.unhealthy_after", "must be greater than 0s, got %s", fmtDur(c.Health.UnhealthyAfter))

@@ -36,6 +36,20 @@ const (
 	// EnvAttrPrefix prefixes one variable per message attribute; the rest of
 	// the name is AttrEnvName(attribute name).
 	EnvAttrPrefix = "SQSFLEET_ATTR_"
+
+	// What an unwrapped SNS envelope said (worker/envelope).
+	EnvSNSSubject   = "SQSFLEET_SNS_SUBJECT"
+	EnvSNSTopicARN  = "SQSFLEET_SNS_TOPIC_ARN"
+	EnvSNSMessageID = "SQSFLEET_SNS_MESSAGE_ID"
+	EnvSNSTimestamp = "SQSFLEET_SNS_TIMESTAMP"
+	// What an unwrapped EventBridge envelope said (worker/envelope).
+	EnvEventID         = "SQSFLEET_EVENT_ID"
+	EnvEventSource     = "SQSFLEET_EVENT_SOURCE"
+	EnvEventDetailType = "SQSFLEET_EVENT_DETAIL_TYPE"
+	EnvEventTime       = "SQSFLEET_EVENT_TIME"
+	EnvEventAccount    = "SQSFLEET_EVENT_ACCOUNT"
+	EnvEventRegion     = "SQSFLEET_EVENT_REGION"
+	EnvEventResources  = "SQSFLEET_EVENT_RESOURCES"
 )
 
 // ExitDataErr is the exit status (EX_DATAERR from sysexits.h) with which a
@@ -90,6 +104,11 @@ type ExecConfig struct {
 //     (milliseconds since the Unix epoch, as SQS reports them; unset when
 //     unknown), SQSFLEET_GROUP_ID (FIFO queues only) and SQSFLEET_SENDER_ID
 //     (when known).
+//   - When an SNS envelope was unwrapped: SQSFLEET_SNS_SUBJECT (when the
+//     publisher gave one), SQSFLEET_SNS_TOPIC_ARN, SQSFLEET_SNS_MESSAGE_ID
+//     and SQSFLEET_SNS_TIMESTAMP. When an EventBridge envelope was
+//     unwrapped: SQSFLEET_EVENT_ID, _SOURCE, _DETAIL_TYPE, _TIME, _ACCOUNT,
+//     _REGION and _RESOURCES (the ARNs comma-separated; unset when none).
 //   - Each message attribute is in SQSFLEET_ATTR_<NAME>, NAME being
 //     AttrEnvName(attribute name). String and Number attributes carry their
 //     value, Binary attributes their standard base64 encoding. Distinct
@@ -191,7 +210,10 @@ func reservedEnv(kv string) bool {
 	k, _, _ := strings.Cut(kv, "=")
 	switch k {
 	case EnvMessageID, EnvReceiveCount, EnvQueueURL, EnvSentTimestamp,
-		EnvFirstReceivedTimestamp, EnvGroupID, EnvSenderID:
+		EnvFirstReceivedTimestamp, EnvGroupID, EnvSenderID,
+		EnvSNSSubject, EnvSNSTopicARN, EnvSNSMessageID, EnvSNSTimestamp,
+		EnvEventID, EnvEventSource, EnvEventDetailType, EnvEventTime,
+		EnvEventAccount, EnvEventRegion, EnvEventResources:
 		return true
 	}
 	return strings.HasPrefix(k, EnvAttrPrefix)
@@ -272,6 +294,26 @@ func (h *Exec) environ(m *worker.Message) []string {
 	}
 	if m.SenderID != "" {
 		set(EnvSenderID, m.SenderID)
+	}
+	setNonEmpty := func(k, v string) {
+		if v != "" {
+			set(k, v)
+		}
+	}
+	if n := m.SNS; n != nil {
+		setNonEmpty(EnvSNSSubject, n.Subject)
+		setNonEmpty(EnvSNSTopicARN, n.TopicARN)
+		setNonEmpty(EnvSNSMessageID, n.MessageID)
+		setNonEmpty(EnvSNSTimestamp, n.Timestamp)
+	}
+	if e := m.Event; e != nil {
+		setNonEmpty(EnvEventID, e.ID)
+		setNonEmpty(EnvEventSource, e.Source)
+		setNonEmpty(EnvEventDetailType, e.DetailType)
+		setNonEmpty(EnvEventTime, e.Time)
+		setNonEmpty(EnvEventAccount, e.Account)
+		setNonEmpty(EnvEventRegion, e.Region)
+		setNonEmpty(EnvEventResources, strings.Join(e.Resources, ","))
 	}
 	// os/exec keeps the last of duplicate keys, so sorted order decides
 	// collisions.

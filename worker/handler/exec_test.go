@@ -82,6 +82,8 @@ func TestExecEnvironment(t *testing.T) {
 	// message's metadata; unrelated SQSFLEET_ variables pass through.
 	t.Setenv(EnvGroupID, "stale-group")
 	t.Setenv(EnvAttrPrefix+"STALE", "stale-attr")
+	t.Setenv(EnvSNSSubject, "stale-subject")
+	t.Setenv(EnvEventResources, "stale-resources")
 	t.Setenv("SQSFLEET_LOG_LEVEL", "debug")
 
 	bin := []byte{0, 1, 2, 0xfe, 0xff}
@@ -158,6 +160,59 @@ func TestExecEnvironment(t *testing.T) {
 			},
 			want:  map[string]string{EnvReceiveCount: "1"},
 			unset: []string{EnvSentTimestamp, EnvFirstReceivedTimestamp},
+		},
+		{
+			name: "sns envelope, no subject",
+			mutate: func(m *worker.Message) {
+				m.SNS = &worker.SNSNotification{
+					MessageID: "95df01b4-ee98-5cb9-9903-4c221d41eb5e",
+					TopicARN:  "arn:aws:sns:us-east-2:123456789012:MyTopic",
+					Timestamp: "2012-04-25T21:49:25.719Z",
+				}
+			},
+			want: map[string]string{
+				EnvSNSMessageID: "95df01b4-ee98-5cb9-9903-4c221d41eb5e",
+				EnvSNSTopicARN:  "arn:aws:sns:us-east-2:123456789012:MyTopic",
+				EnvSNSTimestamp: "2012-04-25T21:49:25.719Z",
+			},
+			// The inherited subject must not pass for this message's.
+			unset: []string{EnvSNSSubject, EnvEventID, EnvEventResources},
+		},
+		{
+			name: "eventbridge envelope",
+			mutate: func(m *worker.Message) {
+				m.Event = &worker.Event{
+					ID:         "6a7e8feb-b491-4cf7-a9f1-bf3703467718",
+					Source:     "aws.ec2",
+					DetailType: "EC2 Instance State-change Notification",
+					Time:       "2017-12-22T18:43:48Z",
+					Account:    "111122223333",
+					Region:     "us-west-1",
+					Resources: []string{
+						"arn:aws:ec2:us-west-1:123456789012:instance/i-1234567890abcdef0",
+						"arn:aws:ec2:us-west-1:123456789012:instance/i-0000000000000000f",
+					},
+				}
+			},
+			want: map[string]string{
+				EnvEventID:         "6a7e8feb-b491-4cf7-a9f1-bf3703467718",
+				EnvEventSource:     "aws.ec2",
+				EnvEventDetailType: "EC2 Instance State-change Notification",
+				EnvEventTime:       "2017-12-22T18:43:48Z",
+				EnvEventAccount:    "111122223333",
+				EnvEventRegion:     "us-west-1",
+				EnvEventResources: "arn:aws:ec2:us-west-1:123456789012:instance/i-1234567890abcdef0," +
+					"arn:aws:ec2:us-west-1:123456789012:instance/i-0000000000000000f",
+			},
+			unset: []string{EnvSNSSubject, EnvSNSTopicARN},
+		},
+		{
+			name: "eventbridge envelope without resources",
+			mutate: func(m *worker.Message) {
+				m.Event = &worker.Event{ID: "id-1", Source: "com.example", DetailType: "t", Time: "2017-12-22T18:43:48Z", Account: "111122223333", Region: "us-west-1"}
+			},
+			want:  map[string]string{EnvEventID: "id-1"},
+			unset: []string{EnvEventResources},
 		},
 	}
 	for _, tt := range tests {

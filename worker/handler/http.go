@@ -30,9 +30,28 @@ const (
 	HeaderFirstReceivedAt = "X-Aws-Sqsd-First-Received-At"
 	HeaderReceiveCount    = "X-Aws-Sqsd-Receive-Count"
 	HeaderSenderID        = "X-Aws-Sqsd-Sender-Id"
+	HeaderSentAt          = "X-Aws-Sqsd-Sent-At"
+	HeaderPath            = "X-Aws-Sqsd-Path"
 	// HeaderAttrPrefix prefixes one header per message attribute; the rest
 	// of the name is AttrHeaderName(attribute name).
 	HeaderAttrPrefix = "X-Aws-Sqsd-Attr-"
+)
+
+// Request headers with what an unwrapped envelope said about the message
+// (worker/envelope). sqsd has no counterpart, hence sqsfleet's own prefix.
+const (
+	HeaderSNSSubject   = "X-Sqsfleet-Sns-Subject"
+	HeaderSNSTopicARN  = "X-Sqsfleet-Sns-Topic-Arn"
+	HeaderSNSMessageID = "X-Sqsfleet-Sns-Message-Id"
+	HeaderSNSTimestamp = "X-Sqsfleet-Sns-Timestamp"
+
+	HeaderEventID         = "X-Sqsfleet-Event-Id"
+	HeaderEventSource     = "X-Sqsfleet-Event-Source"
+	HeaderEventDetailType = "X-Sqsfleet-Event-Detail-Type"
+	HeaderEventTime       = "X-Sqsfleet-Event-Time"
+	HeaderEventAccount    = "X-Sqsfleet-Event-Account"
+	HeaderEventRegion     = "X-Sqsfleet-Event-Region"
+	HeaderEventResources  = "X-Sqsfleet-Event-Resources"
 )
 
 const (
@@ -75,7 +94,15 @@ type HTTPConfig struct {
 //	X-Aws-Sqsd-First-Received-At   first receive time, UTC, RFC 3339
 //	X-Aws-Sqsd-Receive-Count       1 on the first delivery
 //	X-Aws-Sqsd-Sender-Id           sender account or principal, when known
+//	X-Aws-Sqsd-Sent-At             when the producer sent it, UTC, RFC 3339, when known
+//	X-Aws-Sqsd-Path                the path of URL ("/" when it has none)
 //	X-Aws-Sqsd-Attr-<name>         one per message attribute, see below
+//	X-Sqsfleet-Sns-*               when an SNS envelope was unwrapped: Subject
+//	                               (when there was one), Topic-Arn, Message-Id,
+//	                               Timestamp
+//	X-Sqsfleet-Event-*             when an EventBridge envelope was unwrapped:
+//	                               Id, Source, Detail-Type, Time, Account,
+//	                               Region, Resources (comma-separated ARNs)
 //	User-Agent                     sqsfleet
 //	Content-Type                   application/json, unless the message has an
 //	                               attribute named Content-Type (any case)
@@ -101,6 +128,7 @@ type HTTPConfig struct {
 // body that echoes the request or the token (internal/redact).
 type HTTP struct {
 	url         string
+	path        string // X-Aws-Sqsd-Path, sanitised
 	redactedURL string
 	scrub       *redact.Scrubber
 	client      *http.Client
@@ -148,8 +176,13 @@ func NewHTTP(cfg HTTPConfig) (*HTTP, error) {
 			return nil, fmt.Errorf("http handler: permanent status %d is not a 1xx, 3xx, 4xx or 5xx status", s)
 		}
 	}
+	path := u.EscapedPath()
+	if path == "" {
+		path = "/" // where a request to a bare host goes
+	}
 	h := &HTTP{
 		url:          cfg.URL,
+		path:         sanitizeHeaderValue(path),
 		redactedURL:  redact.URL(cfg.URL),
 		scrub:        redact.NewScrubber(cfg.URL),
 		client:       cfg.Client,
@@ -262,7 +295,7 @@ func (h *HTTP) newRequest(ctx context.Context, m *worker.Message) (*http.Request
 	// instead of one per header); the constant ones share package slices.
 	hd := make(http.Header, 8+len(m.Attributes))
 	req.Header = hd
-	vals := make([]string, 0, 5+len(m.Attributes))
+	vals := make([]string, 0, 7+len(m.Attributes))
 	value := func(v string) []string {
 		vals = append(vals, v)
 		return vals[len(vals)-1 : len(vals) : len(vals)]
@@ -283,6 +316,11 @@ func (h *HTTP) newRequest(ctx context.Context, m *worker.Message) (*http.Request
 	if m.SenderID != "" {
 		hd[HeaderSenderID] = value(sanitizeHeaderValue(m.SenderID))
 	}
+	if !m.SentAt.IsZero() {
+		hd[HeaderSentAt] = value(m.SentAt.UTC().Format(time.RFC3339))
+	}
+	hd[HeaderPath] = value(h.path)
+	envelopeHeaders(hd, m)
 	if len(m.Attributes) == 0 {
 		return req, nil
 	}
@@ -308,6 +346,31 @@ func (h *HTTP) newRequest(ctx context.Context, m *worker.Message) (*http.Request
 		}
 	}
 	return req, nil
+}
+
+// envelopeHeaders adds what an unwrapped envelope said about m. Empty
+// values are left out, as SNS leaves out a Subject nobody gave.
+func envelopeHeaders(hd http.Header, m *worker.Message) {
+	set := func(k, v string) {
+		if v != "" {
+			hd[k] = []string{sanitizeHeaderValue(v)}
+		}
+	}
+	if n := m.SNS; n != nil {
+		set(HeaderSNSSubject, n.Subject)
+		set(HeaderSNSTopicARN, n.TopicARN)
+		set(HeaderSNSMessageID, n.MessageID)
+		set(HeaderSNSTimestamp, n.Timestamp)
+	}
+	if e := m.Event; e != nil {
+		set(HeaderEventID, e.ID)
+		set(HeaderEventSource, e.Source)
+		set(HeaderEventDetailType, e.DetailType)
+		set(HeaderEventTime, e.Time)
+		set(HeaderEventAccount, e.Account)
+		set(HeaderEventRegion, e.Region)
+		set(HeaderEventResources, strings.Join(e.Resources, ","))
+	}
 }
 
 // Handle POSTs m; see HTTP for the contract.

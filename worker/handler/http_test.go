@@ -94,6 +94,8 @@ func TestHTTPRequest(t *testing.T) {
 		"X-Aws-Sqsd-First-Received-At":   "2024-02-03T03:05:06Z",
 		"X-Aws-Sqsd-Receive-Count":       "3",
 		"X-Aws-Sqsd-Sender-Id":           "AIDAEXAMPLE",
+		"X-Aws-Sqsd-Sent-At":             "2023-11-14T22:13:20Z",
+		"X-Aws-Sqsd-Path":                "/work",
 		"User-Agent":                     "sqsfleet",
 		"Content-Type":                   "application/json",
 		"X-Aws-Sqsd-Attr-trace-id":       "abc-123",
@@ -116,6 +118,114 @@ func TestHTTPRequest(t *testing.T) {
 		if len(vs) != 1 {
 			t.Errorf("header %s sent %d times: %q", k, len(vs), vs)
 		}
+	}
+}
+
+func TestHTTPPathAndSentAt(t *testing.T) {
+	for _, tt := range []struct{ url, path string }{
+		{"http://127.0.0.1:8000", "/"},
+		{"http://127.0.0.1:8000/", "/"},
+		{"http://127.0.0.1:8000/jobs/run?token=x", "/jobs/run"},
+		{"http://127.0.0.1:8000/a%20b/c", "/a%20b/c"},
+	} {
+		h := newHTTP(t, HTTPConfig{URL: tt.url})
+		m := handlerTestMessage()
+		m.SentAt = time.Time{}
+		req, err := h.newRequest(context.Background(), m)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := req.Header.Get(HeaderPath); got != tt.path {
+			t.Errorf("%s: %s = %q, want %q", tt.url, HeaderPath, got, tt.path)
+		}
+		// An unknown send time is left out rather than sent as year 1.
+		if v, ok := req.Header[HeaderSentAt]; ok {
+			t.Errorf("%s sent without a known send time: %q", HeaderSentAt, v)
+		}
+	}
+}
+
+func TestHTTPEnvelopeHeaders(t *testing.T) {
+	srv, last := recordingServer(t, nil)
+	h := newHTTP(t, HTTPConfig{URL: srv.URL})
+	tests := []struct {
+		name   string
+		mutate func(m *worker.Message)
+		want   map[string]string // "" means absent
+	}{
+		{
+			name:   "none",
+			mutate: func(*worker.Message) {},
+			want: map[string]string{
+				HeaderSNSTopicARN: "", HeaderSNSSubject: "", HeaderEventID: "", HeaderEventResources: "",
+			},
+		},
+		{
+			name: "sns",
+			mutate: func(m *worker.Message) {
+				m.SNS = &worker.SNSNotification{
+					MessageID: "95df01b4-ee98-5cb9-9903-4c221d41eb5e",
+					TopicARN:  "arn:aws:sns:us-east-2:123456789012:MyTopic",
+					Subject:   "My First Message\r\nX-Injected: 1",
+					Timestamp: "2012-04-25T21:49:25.719Z",
+				}
+			},
+			want: map[string]string{
+				HeaderSNSMessageID: "95df01b4-ee98-5cb9-9903-4c221d41eb5e",
+				HeaderSNSTopicARN:  "arn:aws:sns:us-east-2:123456789012:MyTopic",
+				HeaderSNSSubject:   "My First Message  X-Injected: 1",
+				HeaderSNSTimestamp: "2012-04-25T21:49:25.719Z",
+				HeaderEventID:      "",
+			},
+		},
+		{
+			name: "sns without subject",
+			mutate: func(m *worker.Message) {
+				m.SNS = &worker.SNSNotification{MessageID: "id", TopicARN: "arn:aws:sns:us-east-2:123456789012:T", Timestamp: "2012-04-25T21:49:25.719Z"}
+			},
+			want: map[string]string{HeaderSNSMessageID: "id", HeaderSNSSubject: ""},
+		},
+		{
+			name: "eventbridge",
+			mutate: func(m *worker.Message) {
+				m.Event = &worker.Event{
+					ID:         "6a7e8feb-b491-4cf7-a9f1-bf3703467718",
+					Source:     "aws.ec2",
+					DetailType: "EC2 Instance State-change Notification",
+					Time:       "2017-12-22T18:43:48Z",
+					Account:    "111122223333",
+					Region:     "us-west-1",
+					Resources:  []string{"arn:aws:ec2:us-west-1:123456789012:instance/i-1234567890abcdef0", "arn:x"},
+				}
+			},
+			want: map[string]string{
+				HeaderEventID:         "6a7e8feb-b491-4cf7-a9f1-bf3703467718",
+				HeaderEventSource:     "aws.ec2",
+				HeaderEventDetailType: "EC2 Instance State-change Notification",
+				HeaderEventTime:       "2017-12-22T18:43:48Z",
+				HeaderEventAccount:    "111122223333",
+				HeaderEventRegion:     "us-west-1",
+				HeaderEventResources:  "arn:aws:ec2:us-west-1:123456789012:instance/i-1234567890abcdef0,arn:x",
+				HeaderSNSTopicARN:     "",
+			},
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			m := handlerTestMessage()
+			tt.mutate(m)
+			if err := h.Handle(context.Background(), m); err != nil {
+				t.Fatal(err)
+			}
+			got := last().header
+			for k, v := range tt.want {
+				if g, ok := got[k]; v == "" && ok {
+					t.Errorf("%s = %q, want absent", k, g)
+				} else if v != "" && got.Get(k) != v {
+					t.Errorf("%s = %q, want %q", k, got.Get(k), v)
+				}
+			}
+		})
 	}
 }
 

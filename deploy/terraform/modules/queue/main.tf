@@ -3,6 +3,11 @@
 
 locals {
   suffix = var.fifo ? ".fifo" : ""
+
+  # Optional producers in front of the queue. Their permission to send is a
+  # statement in the queue's one policy below.
+  sns         = var.sns_topic_arn != ""
+  eventbridge = var.eventbridge_event_pattern != ""
 }
 
 resource "aws_sqs_queue" "dlq" {
@@ -49,6 +54,10 @@ resource "aws_sqs_queue_redrive_allow_policy" "dlq" {
   })
 }
 
+# Each queue has exactly one policy: SQS keeps one policy per queue, so a
+# second aws_sqs_queue_policy on the same queue would replace this one on
+# every apply (and this one the other). The statements that let SNS and
+# EventBridge send to the work queue are therefore merged in here.
 data "aws_iam_policy_document" "tls_only" {
   for_each = {
     queue = aws_sqs_queue.this.arn
@@ -72,6 +81,52 @@ data "aws_iam_policy_document" "tls_only" {
       values   = ["false"]
     }
   }
+
+  # SNS delivers to a subscribed queue as the service principal; only this
+  # topic may.
+  dynamic "statement" {
+    for_each = local.sns && each.key == "queue" ? [1] : []
+    content {
+      sid       = "AllowSNSTopic"
+      effect    = "Allow"
+      actions   = ["sqs:SendMessage"]
+      resources = [each.value]
+
+      principals {
+        type        = "Service"
+        identifiers = ["sns.amazonaws.com"]
+      }
+
+      condition {
+        test     = "ArnEquals"
+        variable = "aws:SourceArn"
+        values   = [var.sns_topic_arn]
+      }
+    }
+  }
+
+  # EventBridge delivers to a queue target as the service principal; only
+  # this module's rule may.
+  dynamic "statement" {
+    for_each = local.eventbridge && each.key == "queue" ? [1] : []
+    content {
+      sid       = "AllowEventBridgeRule"
+      effect    = "Allow"
+      actions   = ["sqs:SendMessage"]
+      resources = [each.value]
+
+      principals {
+        type        = "Service"
+        identifiers = ["events.amazonaws.com"]
+      }
+
+      condition {
+        test     = "ArnEquals"
+        variable = "aws:SourceArn"
+        values   = [aws_cloudwatch_event_rule.this[0].arn]
+      }
+    }
+  }
 }
 
 resource "aws_sqs_queue_policy" "tls_only" {
@@ -82,6 +137,63 @@ resource "aws_sqs_queue_policy" "tls_only" {
 
   queue_url = each.value
   policy    = data.aws_iam_policy_document.tls_only[each.key].json
+}
+
+# The queue subscribed to an SNS topic. Without raw message delivery each
+# message is an SNS notification: run the workers with message.envelope sns
+# (or auto). With raw delivery the body and attributes arrive as published.
+resource "aws_sns_topic_subscription" "this" {
+  count = local.sns ? 1 : 0
+
+  topic_arn            = var.sns_topic_arn
+  protocol             = "sqs"
+  endpoint             = aws_sqs_queue.this.arn
+  raw_message_delivery = var.sns_raw_message_delivery
+  filter_policy        = var.sns_filter_policy != "" ? var.sns_filter_policy : null
+
+  # SNS starts delivering at once; the queue must admit it by then.
+  depends_on = [aws_sqs_queue_policy.tls_only]
+
+  lifecycle {
+    precondition {
+      condition     = var.fifo == endswith(var.sns_topic_arn, ".fifo")
+      error_message = "A FIFO queue can only subscribe to a FIFO topic (ARN ending in .fifo), and a standard queue only to a standard topic."
+    }
+  }
+}
+
+# An EventBridge rule whose matching events go to the queue, whole (no input
+# transformer): run the workers with message.envelope eventbridge (or auto).
+resource "aws_cloudwatch_event_rule" "this" {
+  count = local.eventbridge ? 1 : 0
+
+  name           = substr(var.name, 0, 64) # EventBridge allows 64 characters
+  description    = "Events for the sqsfleet workers on ${aws_sqs_queue.this.name}"
+  event_bus_name = var.eventbridge_bus_name
+  event_pattern  = var.eventbridge_event_pattern
+  tags           = var.tags
+
+  lifecycle {
+    precondition {
+      # A FIFO target needs a message group id per event, and ordering
+      # across one group would serialise every event: not a choice this
+      # module can make for you.
+      condition     = !var.fifo
+      error_message = "eventbridge_event_pattern is for standard queues only."
+    }
+  }
+}
+
+resource "aws_cloudwatch_event_target" "this" {
+  count = local.eventbridge ? 1 : 0
+
+  rule           = aws_cloudwatch_event_rule.this[0].name
+  event_bus_name = var.eventbridge_bus_name
+  target_id      = "sqsfleet"
+  arn            = aws_sqs_queue.this.arn
+
+  # EventBridge starts delivering at once; the queue must admit it by then.
+  depends_on = [aws_sqs_queue_policy.tls_only]
 }
 
 resource "aws_cloudwatch_metric_alarm" "dlq_depth" {

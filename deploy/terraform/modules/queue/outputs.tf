@@ -40,3 +40,13 @@ output "alarm_arns" {
     oldest_message = aws_cloudwatch_metric_alarm.oldest_message.arn
   }
 }
+
+output "sns_subscription_arn" {
+  description = "ARN of the queue's subscription to sns_topic_arn; null when there is none."
+  value       = one(aws_sns_topic_subscription.this[*].arn)
+}
+
+output "eventbridge_rule_arn" {
+  description = "ARN of the EventBridge rule made for eventbridge_event_pattern; null when there is none."
+  value       = one(aws_cloudwatch_event_rule.this[*].arn)
+}

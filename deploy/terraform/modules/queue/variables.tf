@@ -56,6 +56,51 @@ variable "alarm_actions" {
   default     = []
 }
 
+variable "sns_topic_arn" {
+  description = "Subscribe the queue to this SNS topic; \"\" for none. The queue's policy lets this topic, and no other, send to it. Without sns_raw_message_delivery, run the workers with message.envelope sns (or auto). A FIFO queue needs a FIFO topic. A topic in another account must also allow this account to subscribe (its topic policy)."
+  type        = string
+  default     = ""
+
+  validation {
+    condition     = var.sns_topic_arn == "" || can(regex("^arn:[a-z-]+:sns:[a-z0-9-]+:[0-9]{12}:[A-Za-z0-9_-]{1,256}(\\.fifo)?$", var.sns_topic_arn))
+    error_message = "sns_topic_arn must be an SNS topic ARN (arn:aws:sns:<region>:<account>:<name>) or \"\"."
+  }
+}
+
+variable "sns_raw_message_delivery" {
+  description = "Deliver SNS messages raw: the body is the published message and its attributes become SQS message attributes (at most 10), with no SNS metadata. Leave false to keep the subject, topic and timestamp, which the workers then read with message.envelope sns."
+  type        = bool
+  default     = false
+}
+
+variable "sns_filter_policy" {
+  description = "SNS subscription filter policy (JSON) on the message attributes; \"\" delivers every message published to the topic."
+  type        = string
+  default     = ""
+
+  validation {
+    condition     = var.sns_filter_policy == "" || can(jsondecode(var.sns_filter_policy))
+    error_message = "sns_filter_policy must be JSON or \"\"."
+  }
+}
+
+variable "eventbridge_event_pattern" {
+  description = "Create an EventBridge rule with this event pattern (JSON) that sends matching events to the queue; \"\" for none. The queue's policy lets this rule, and no other, send to it. Run the workers with message.envelope eventbridge (or auto). Standard queues only."
+  type        = string
+  default     = ""
+
+  validation {
+    condition     = var.eventbridge_event_pattern == "" || can(jsondecode(var.eventbridge_event_pattern))
+    error_message = "eventbridge_event_pattern must be JSON or \"\"."
+  }
+}
+
+variable "eventbridge_bus_name" {
+  description = "Event bus of the rule made for eventbridge_event_pattern."
+  type        = string
+  default     = "default"
+}
+
 variable "tags" {
   description = "Tags for every resource."
   type        = map(string)
