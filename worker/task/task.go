@@ -97,7 +97,7 @@ func fromJSON(raw json.RawMessage) (Task, error) {
 		return t, fmt.Errorf("scheduled task %q: %s.scheduled_at is missing", *f.Name, BodyKey)
 	}
 	t.Name = *f.Name
-	if err := checkPath(*f.Path); err != nil {
+	if err := CheckPath(*f.Path); err != nil {
 		return Task{}, fmt.Errorf("scheduled task %q: %s.path: %w", t.Name, BodyKey, err)
 	}
 	t.Path = *f.Path
@@ -128,7 +128,7 @@ func fromBeanstalk(m *worker.Message) (Task, error) {
 	if t.Path, err = str(AttrBeanstalkPath); err != nil {
 		return Task{}, err
 	}
-	if err := checkPath(t.Path); err != nil {
+	if err := CheckPath(t.Path); err != nil {
 		return Task{}, fmt.Errorf("scheduled task %q: attribute %s: %w", t.Name, AttrBeanstalkPath, err)
 	}
 	v, err := str(AttrBeanstalkScheduledTime)
@@ -161,10 +161,10 @@ func parseBeanstalkTime(v string) (time.Time, bool) {
 	return time.Time{}, false
 }
 
-// checkPath accepts an absolute path with an optional query: the task runs
+// CheckPath accepts an absolute path with an optional query: the task runs
 // on the handler's own host, so anything that names another host (a scheme,
 // "//host") is refused.
-func checkPath(p string) error {
+func CheckPath(p string) error {
 	if !strings.HasPrefix(p, "/") || strings.HasPrefix(p, "//") {
 		return fmt.Errorf("%q does not start with a single /", p)
 	}
