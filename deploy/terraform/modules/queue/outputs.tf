@@ -40,3 +40,8 @@ output "alarm_arns" {
     oldest_message = aws_cloudwatch_metric_alarm.oldest_message.arn
   }
 }
+
+output "schedule_arns" {
+  description = "ARNs of the EventBridge Scheduler schedules, by task name."
+  value       = { for name, s in aws_scheduler_schedule.task : name => s.arn }
+}
