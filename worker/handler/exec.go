@@ -97,6 +97,12 @@ type ExecConfig struct {
 //     attribute names can map to the same variable ("a.b" and "a-b" both give
 //     SQSFLEET_ATTR_A_B); attributes are applied in sorted name order, so the
 //     attribute whose name sorts last wins, the same way on every delivery.
+//   - Trace context, when the message has it: _X_AMZN_TRACE_ID (the
+//     AWSTraceHeader system attribute, as Lambda names it), TRACEPARENT and
+//     TRACESTATE (the traceparent and tracestate String attributes, as
+//     OpenTelemetry's environment carrier names them). The attributes are
+//     in SQSFLEET_ATTR_* as well. These names are reserved like the
+//     SQSFLEET_ ones: the daemon's own values never pass through.
 //   - A scheduled task (package task) also has SQSFLEET_TASK_NAME,
 //     SQSFLEET_TASK_PATH and SQSFLEET_TASK_SCHEDULED_AT (UTC, RFC 3339);
 //     its stdin is the message body as for any message. Attributes named
@@ -198,7 +204,8 @@ func reservedEnv(kv string) bool {
 	switch k {
 	case EnvMessageID, EnvReceiveCount, EnvQueueURL, EnvSentTimestamp,
 		EnvFirstReceivedTimestamp, EnvGroupID, EnvSenderID,
-		EnvTaskName, EnvTaskPath, EnvTaskScheduledAt:
+		EnvTaskName, EnvTaskPath, EnvTaskScheduledAt,
+		EnvAmznTraceID, EnvTraceparent, EnvTracestate:
 		return true
 	}
 	return strings.HasPrefix(k, EnvAttrPrefix)
@@ -280,6 +287,7 @@ func (h *Exec) environ(m *worker.Message) []string {
 	if m.SenderID != "" {
 		set(EnvSenderID, m.SenderID)
 	}
+	env = append(env, traceEnv(m)...)
 	// os/exec keeps the last of duplicate keys, so sorted order decides
 	// collisions.
 	for _, name := range sortedAttrNames(m.Attributes) {

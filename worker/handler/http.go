@@ -77,6 +77,9 @@ type HTTPConfig struct {
 //	X-Aws-Sqsd-Receive-Count       1 on the first delivery
 //	X-Aws-Sqsd-Sender-Id           sender account or principal, when known
 //	X-Aws-Sqsd-Attr-<name>         one per message attribute, see below
+//	X-Amzn-Trace-Id                the AWSTraceHeader system attribute, when set
+//	Traceparent, Tracestate        the traceparent and tracestate String
+//	                               attributes (W3C trace context), when set
 //	User-Agent                     sqsfleet
 //	Content-Type                   application/json, unless the message has an
 //	                               attribute named Content-Type (any case)
@@ -292,6 +295,7 @@ func (h *HTTP) newRequest(ctx context.Context, m *worker.Message) (*http.Request
 	if m.SenderID != "" {
 		hd[HeaderSenderID] = value(sanitizeHeaderValue(m.SenderID))
 	}
+	setTraceHeaders(hd, m)
 	if len(m.Attributes) == 0 {
 		return req, nil
 	}
