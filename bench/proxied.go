@@ -78,9 +78,9 @@ type proxiedRun struct {
 	DLQ     int `json:"dlq_messages"`
 	// For a run with one slow message: when its call started and when the
 	// last fast message's call started, in seconds from the daemon's start.
-	SlowStartS  float64          `json:"slow_started_at_s,omitempty"`
-	LastFastS   float64          `json:"last_fast_started_at_s,omitempty"`
-	VisibilityS float64          `json:"visibility_timeout_s,omitempty"`
+	SlowStartS  float64 `json:"slow_started_at_s,omitempty"`
+	LastFastS   float64 `json:"last_fast_started_at_s,omitempty"`
+	VisibilityS float64 `json:"visibility_timeout_s,omitempty"`
 	// LostReceives counts receive responses that carried messages and
 	// were lost (SQS hid the messages; the daemon never saw them), and
 	// LostChain is the most times one message was in such a response.
