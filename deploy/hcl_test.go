@@ -379,6 +379,7 @@ func functions() map[string]function.Function {
 		"coalesce":     stdlib.CoalesceFunc,
 		"concat":       stdlib.ConcatFunc,
 		"contains":     stdlib.ContainsFunc,
+		"distinct":     stdlib.DistinctFunc,
 		"element":      stdlib.ElementFunc,
 		"endswith":     endsWithFunc,
 		"file":         fileFunc,
@@ -392,10 +393,11 @@ func functions() map[string]function.Function {
 		"merge":        stdlib.MergeFunc,
 		"one":          oneFunc,
 		"regex":        stdlib.RegexFunc,
-		"replace":      stdlib.ReplaceFunc,
+		"replace":      replaceFunc,
 		"sort":         stdlib.SortFunc,
 		"split":        stdlib.SplitFunc,
 		"startswith":   startsWithFunc,
+		"strcontains":  strContainsFunc,
 		"substr":       stdlib.SubstrFunc,
 		"tostring":     stdlib.MakeToFunc(cty.String),
 		"toset":        stdlib.MakeToFunc(cty.Set(cty.DynamicPseudoType)),
@@ -483,6 +485,28 @@ var startsWithFunc = function.New(&function.Spec{
 	Type:   function.StaticReturnType(cty.Bool),
 	Impl: func(args []cty.Value, _ cty.Type) (cty.Value, error) {
 		return cty.BoolVal(strings.HasPrefix(args[0].AsString(), args[1].AsString())), nil
+	},
+})
+
+var strContainsFunc = function.New(&function.Spec{
+	Params: []function.Parameter{{Name: "str", Type: cty.String}, {Name: "substr", Type: cty.String}},
+	Type:   function.StaticReturnType(cty.Bool),
+	Impl: func(args []cty.Value, _ cty.Type) (cty.Value, error) {
+		return cty.BoolVal(strings.Contains(args[0].AsString(), args[1].AsString())), nil
+	},
+})
+
+// replaceFunc is Terraform's replace: a substring, or a regular expression
+// when the pattern is wrapped in slashes.
+var replaceFunc = function.New(&function.Spec{
+	Params: []function.Parameter{{Name: "str", Type: cty.String}, {Name: "substr", Type: cty.String}, {Name: "replace", Type: cty.String}},
+	Type:   function.StaticReturnType(cty.String),
+	Impl: func(args []cty.Value, _ cty.Type) (cty.Value, error) {
+		pat := args[1].AsString()
+		if len(pat) > 1 && strings.HasPrefix(pat, "/") && strings.HasSuffix(pat, "/") {
+			return stdlib.RegexReplace(args[0], cty.StringVal(pat[1:len(pat)-1]), args[2])
+		}
+		return stdlib.Replace(args[0], args[1], args[2])
 	},
 })
 

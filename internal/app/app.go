@@ -34,6 +34,7 @@ Usage:
   sqsfleet scaler [--once] [--config FILE] ...      publish the backlog-per-instance metric
   sqsfleet scaler target --latency D ...            print the target value for the scaling policy
   sqsfleet healthcheck [--url URL]                  probe a running daemon's /healthz
+  sqsfleet schedules import CRON_YAML               print the queue module's schedules for a Beanstalk cron.yaml
   sqsfleet version                                  print the version
   sqsfleet COMMAND --help                           help for a command
 
@@ -60,6 +61,8 @@ func run(args []string, stdout, stderr io.Writer) int {
 		err = runHealthcheck(args[1:], stdout, stderr)
 	case "scaler":
 		err = runScaler(args[1:], stdout, stderr)
+	case "schedules":
+		err = runSchedules(args[1:], stdout, stderr)
 	case "version", "--version":
 		fmt.Fprintln(stdout, "sqsfleet", fullVersion())
 		return exitOK

@@ -20,6 +20,10 @@ type SendInput struct {
 	Attributes      map[string]MessageAttribute
 	GroupID         string
 	DeduplicationID string
+	// SystemAttributes are message system attributes: SQS accepts only
+	// AWSTraceHeader, a String (an X-Ray trace header), and returns it as
+	// the AWSTraceHeader system attribute on receive.
+	SystemAttributes map[string]MessageAttribute
 	// PriorReceives is for test set-up through the Go API only: the message
 	// looks received that many times already, so its next receive reports
 	// ApproximateReceiveCount PriorReceives+1.
@@ -78,6 +82,14 @@ func (s *Server) sendLocked(q *queue, in SendInput) (SendResult, error) {
 	if size := len(in.Body) + asize; size > q.maxSize {
 		return SendResult{}, invalidParam("One or more parameters are invalid. Reason: Message must be shorter than %d bytes.", q.maxSize)
 	}
+	for name, a := range in.SystemAttributes {
+		if name != "AWSTraceHeader" {
+			return SendResult{}, invalidParam("Message system attribute name '%s' is invalid.", name)
+		}
+		if a.DataType != "String" || a.StringValue == "" {
+			return SendResult{}, invalidParam("Message system attribute AWSTraceHeader must be a non-empty String.")
+		}
+	}
 	if in.DelaySeconds < 0 || in.DelaySeconds > MaxDelaySeconds {
 		return SendResult{}, badValue("DelaySeconds", in.DelaySeconds, "Must be between 0 and 900, if provided.")
 	}
@@ -121,6 +133,7 @@ func (s *Server) sendLocked(q *queue, in SendInput) (SendResult, error) {
 		q: q, id: s.newID(), body: in.Body, md5Body: md5Hex([]byte(in.Body)),
 		attrs: cloneAttrs(in.Attributes), md5Attrs: md5Attrs,
 		groupID: in.GroupID, sentAt: now, receiveCount: in.PriorReceives,
+		traceHeader: in.SystemAttributes["AWSTraceHeader"].StringValue,
 	}
 	if in.PriorReceives > 0 {
 		m.firstReceive = now

@@ -46,6 +46,9 @@
 //   - Redrive: a receive that would raise a message's receive count above
 //     the RedrivePolicy's maxReceiveCount moves it to the dead-letter queue
 //     instead, as SQS does.
+//   - Message system attributes: a send accepts AWSTraceHeader alone, a
+//     non-empty String, and a receive returns it among the system
+//     attributes when asked for (All or by name). fauxqs drops it.
 //
 // Time comes from Config.Clock, so a test can move past 5 minutes or 12
 // hours without sleeping (ManualClock); long polls wake when a message

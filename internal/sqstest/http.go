@@ -94,11 +94,15 @@ type wireSend struct {
 	MessageAttributes      map[string]wireAttr `json:"MessageAttributes"`
 	MessageDeduplicationID string              `json:"MessageDeduplicationId"`
 	MessageGroupID         string              `json:"MessageGroupId"`
+	// MessageSystemAttributes is MessageAttributes' shape; AWSTraceHeader
+	// is the only name SQS accepts.
+	MessageSystemAttributes map[string]wireAttr `json:"MessageSystemAttributes"`
 }
 
 func (w wireSend) input() SendInput {
 	return SendInput{Body: w.MessageBody, DelaySeconds: w.DelaySeconds, Attributes: fromWire(w.MessageAttributes),
-		GroupID: w.MessageGroupID, DeduplicationID: w.MessageDeduplicationID}
+		GroupID: w.MessageGroupID, DeduplicationID: w.MessageDeduplicationID,
+		SystemAttributes: fromWire(w.MessageSystemAttributes)}
 }
 
 type wireEntry struct {

@@ -49,6 +49,7 @@ type message struct {
 	md5Attrs         string
 	groupID, dedupID string
 	seq              string
+	traceHeader      string // AWSTraceHeader, "" when not sent
 	sentAt           time.Time
 
 	// hiddenUntil is the end of the send delay, then of the visibility
@@ -76,6 +77,9 @@ func (m *message) out(now time.Time) Message {
 	}
 	if m.seq != "" {
 		a["SequenceNumber"] = m.seq
+	}
+	if m.traceHeader != "" {
+		a["AWSTraceHeader"] = m.traceHeader
 	}
 	var attrs map[string]MessageAttribute
 	if len(m.attrs) > 0 {

@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"github.com/sqsfleet/sqsfleet/worker"
+	"github.com/sqsfleet/sqsfleet/worker/task"
 )
 
 // Environment variables the exec handler sets for each message. Together with
@@ -115,6 +116,17 @@ type ExecConfig struct {
 //     attribute names can map to the same variable ("a.b" and "a-b" both give
 //     SQSFLEET_ATTR_A_B); attributes are applied in sorted name order, so the
 //     attribute whose name sorts last wins, the same way on every delivery.
+//   - Trace context, when the message has it: _X_AMZN_TRACE_ID (the
+//     AWSTraceHeader system attribute, as Lambda names it), TRACEPARENT and
+//     TRACESTATE (the traceparent and tracestate String attributes, as
+//     OpenTelemetry's environment carrier names them). The attributes are
+//     in SQSFLEET_ATTR_* as well. These names are reserved like the
+//     SQSFLEET_ ones: the daemon's own values never pass through.
+//   - A scheduled task (package task) also has SQSFLEET_TASK_NAME,
+//     SQSFLEET_TASK_PATH and SQSFLEET_TASK_SCHEDULED_AT (UTC, RFC 3339);
+//     its stdin is the message body as for any message. Attributes named
+//     beanstalk.sqsd.* are not passed as SQSFLEET_ATTR_*. A malformed task
+//     is dead-lettered without running the command.
 //   - Exit status 0 means success. Exit status 65 (EX_DATAERR) means the
 //     message can never be processed: it is dead-lettered without retries.
 //     Any other status, death by a signal, or running past the handler
@@ -213,7 +225,10 @@ func reservedEnv(kv string) bool {
 		EnvFirstReceivedTimestamp, EnvGroupID, EnvSenderID,
 		EnvSNSSubject, EnvSNSTopicARN, EnvSNSMessageID, EnvSNSTimestamp,
 		EnvEventID, EnvEventSource, EnvEventDetailType, EnvEventTime,
-		EnvEventAccount, EnvEventRegion, EnvEventResources:
+		EnvEventAccount, EnvEventRegion, EnvEventResources,
+
+		EnvTaskName, EnvTaskPath, EnvTaskScheduledAt,
+		EnvAmznTraceID, EnvTraceparent, EnvTracestate:
 		return true
 	}
 	return strings.HasPrefix(k, EnvAttrPrefix)
@@ -315,9 +330,13 @@ func (h *Exec) environ(m *worker.Message) []string {
 		setNonEmpty(EnvEventRegion, e.Region)
 		setNonEmpty(EnvEventResources, strings.Join(e.Resources, ","))
 	}
+	env = append(env, traceEnv(m)...)
 	// os/exec keeps the last of duplicate keys, so sorted order decides
 	// collisions.
 	for _, name := range sortedAttrNames(m.Attributes) {
+		if task.IsBeanstalkAttr(name) {
+			continue // a task's name, path and time are in SQSFLEET_TASK_*
+		}
 		set(EnvAttrPrefix+AttrEnvName(name), attrValue(m.Attributes[name]))
 	}
 	return env
@@ -326,10 +345,18 @@ func (h *Exec) environ(m *worker.Message) []string {
 // Handle runs the command for m; see Exec for the contract.
 func (h *Exec) Handle(ctx context.Context, m *worker.Message) error {
 	name := h.argv[0]
+	t, isTask, err := task.Parse(m)
+	if err != nil {
+		// A malformed task never succeeds: dead-letter it with the reason.
+		return worker.Permanent(fmt.Errorf("exec %s: %w", name, err))
+	}
 	cmd := exec.CommandContext(ctx, h.path, h.argv[1:]...)
 	cmd.Args[0] = h.argv[0]
 	cmd.Dir = h.dir
 	cmd.Env = h.environ(m)
+	if isTask {
+		cmd.Env = append(cmd.Env, taskEnv(t)...)
+	}
 	// A strings.Reader makes os/exec copy stdin from its own goroutine and
 	// ignore EPIPE, so a command that never reads its stdin cannot block us.
 	cmd.Stdin = strings.NewReader(m.Body)
@@ -364,7 +391,7 @@ func (h *Exec) Handle(ctx context.Context, m *worker.Message) error {
 	}
 	cmd.WaitDelay = h.waitDelay
 
-	err := cmd.Run()
+	err = cmd.Run()
 	st := cmd.ProcessState
 	switch {
 	case st == nil:

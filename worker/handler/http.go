@@ -19,6 +19,7 @@ import (
 
 	"github.com/sqsfleet/sqsfleet/worker"
 	"github.com/sqsfleet/sqsfleet/worker/awssqs"
+	"github.com/sqsfleet/sqsfleet/worker/task"
 )
 
 // Request headers set by the HTTP handler. They are those of the Elastic
@@ -103,6 +104,9 @@ type HTTPConfig struct {
 //	X-Sqsfleet-Event-*             when an EventBridge envelope was unwrapped:
 //	                               Id, Source, Detail-Type, Time, Account,
 //	                               Region, Resources (comma-separated ARNs)
+//	X-Amzn-Trace-Id                the AWSTraceHeader system attribute, when set
+//	Traceparent, Tracestate        the traceparent and tracestate String
+//	                               attributes (W3C trace context), when set
 //	User-Agent                     sqsfleet
 //	Content-Type                   application/json, unless the message has an
 //	                               attribute named Content-Type (any case)
@@ -113,6 +117,14 @@ type HTTPConfig struct {
 // characters in any header value (CR and LF included) are replaced by spaces,
 // so a message cannot inject headers. When distinct attribute names map to
 // the same header (case-insensitively), the one whose name sorts last wins.
+//
+// A scheduled task (package task: sqsfleet's task body, or the Elastic
+// Beanstalk daemon's periodic-task message) is POSTed instead to the task's
+// path on the URL's scheme, host and port, with an empty body and, besides
+// the headers above, X-Aws-Sqsd-Taskname, X-Aws-Sqsd-Scheduled-At and
+// X-Aws-Sqsd-Path (see HeaderTaskName). Attributes named beanstalk.sqsd.*
+// are never forwarded as X-Aws-Sqsd-Attr- headers. A malformed task is
+// dead-lettered at once.
 //
 // Response: any 2xx status is success. A status listed in PermanentStatuses
 // dead-letters the message at once. 429 and 503 with a Retry-After header
@@ -321,6 +333,7 @@ func (h *HTTP) newRequest(ctx context.Context, m *worker.Message) (*http.Request
 	}
 	hd[HeaderPath] = value(h.path)
 	envelopeHeaders(hd, m)
+	setTraceHeaders(hd, m)
 	if len(m.Attributes) == 0 {
 		return req, nil
 	}
@@ -330,6 +343,9 @@ func (h *HTTP) newRequest(ctx context.Context, m *worker.Message) (*http.Request
 	// case-insensitive name, as HTTP sees them.
 	byFold := make(map[string]string, len(m.Attributes))
 	for _, name := range sortedAttrNames(m.Attributes) {
+		if task.IsBeanstalkAttr(name) {
+			continue // sqsd's own, and not forwarded by sqsd either
+		}
 		a := m.Attributes[name]
 		v := sanitizeHeaderValue(attrValue(a))
 		key := HeaderAttrPrefix + AttrHeaderName(name)
@@ -375,15 +391,24 @@ func envelopeHeaders(hd http.Header, m *worker.Message) {
 
 // Handle POSTs m; see HTTP for the contract.
 func (h *HTTP) Handle(ctx context.Context, m *worker.Message) error {
+	t, isTask, err := task.Parse(m)
+	if err != nil {
+		// A malformed task never succeeds: dead-letter it with the reason.
+		return worker.Permanent(fmt.Errorf("http handler: %w", err))
+	}
 	req, err := h.newRequest(ctx, m)
 	if err != nil {
 		return fmt.Errorf("http handler: %w", h.scrub.Error(err))
+	}
+	target := h.redactedURL
+	if isTask {
+		target = h.taskRequest(req, t)
 	}
 	var resp *http.Response
 	if h.rt != nil {
 		if resp, err = h.rt.RoundTrip(req); err != nil {
 			// As http.Client reports it: the method and URL, then the cause.
-			err = &url.Error{Op: "Post", URL: h.redactedURL, Err: err}
+			err = &url.Error{Op: "Post", URL: target, Err: err}
 		}
 	} else {
 		resp, err = h.client.Do(req)
@@ -412,7 +437,7 @@ func (h *HTTP) Handle(ctx context.Context, m *worker.Message) error {
 	}
 	quoted := h.scrub.String(string(head))
 	quoted = quoted[:min(len(quoted), h.responseTail)]
-	err = fmt.Errorf("http handler: POST %s: status %s%s", h.redactedURL, responseStatus(resp), bodySuffix(quoted))
+	err = fmt.Errorf("http handler: POST %s: status %s%s", target, responseStatus(resp), bodySuffix(quoted))
 	if slices.Contains(h.permanent, resp.StatusCode) {
 		return worker.Permanent(err)
 	}

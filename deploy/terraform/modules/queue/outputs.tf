@@ -50,3 +50,8 @@ output "eventbridge_rule_arn" {
   description = "ARN of the EventBridge rule made for eventbridge_event_pattern; null when there is none."
   value       = one(aws_cloudwatch_event_rule.this[*].arn)
 }
+
+output "schedule_arns" {
+  description = "ARNs of the EventBridge Scheduler schedules, by task name."
+  value       = { for name, s in aws_scheduler_schedule.task : name => s.arn }
+}

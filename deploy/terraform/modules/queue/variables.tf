@@ -106,3 +106,36 @@ variable "tags" {
   type        = map(string)
   default     = {}
 }
+
+variable "schedules" {
+  description = <<-EOT
+    Scheduled tasks, sent to the queue by EventBridge Scheduler (no leader election among workers). Each: name (the task's name, unique), path (the application path the http handler POSTs it to, e.g. "/tasks/report"), schedule (an EventBridge Scheduler expression: cron(...) with 6 fields, rate(...) or at(...)), timezone (IANA name, default "UTC"). `sqsfleet schedules import cron.yaml` prints this value for an Elastic Beanstalk cron.yaml. Delivery is at least once: the scheduled time in each message lets the application deduplicate.
+  EOT
+  type = list(object({
+    name     = string
+    path     = string
+    schedule = string
+    timezone = optional(string, "UTC")
+  }))
+  default = []
+
+  validation {
+    condition     = length(distinct([for s in var.schedules : s.name])) == length(var.schedules)
+    error_message = "schedules: each name must be unique."
+  }
+
+  validation {
+    condition     = length(distinct([for s in var.schedules : replace(s.name, "/[^0-9A-Za-z_.-]/", "-")])) == length(var.schedules) && alltrue([for s in var.schedules : length(s.name) >= 1 && length(s.name) <= 64])
+    error_message = "schedules: names must be 1 to 64 characters and stay distinct once every character outside A-Z a-z 0-9 _ . - becomes - (EventBridge schedule names)."
+  }
+
+  validation {
+    condition     = alltrue([for s in var.schedules : startswith(s.path, "/") && !startswith(s.path, "//") && !strcontains(s.path, "#")])
+    error_message = "schedules: path must be an absolute path on the application (start with a single /, no fragment), such as \"/tasks/report\"."
+  }
+
+  validation {
+    condition     = alltrue([for s in var.schedules : can(regex("^(cron|rate|at)\\(.+\\)$", s.schedule))])
+    error_message = "schedules: schedule must be an EventBridge Scheduler expression: cron(m h dom mon dow year), rate(n unit) or at(yyyy-mm-ddThh:mm:ss). A Unix cron line converts with `sqsfleet schedules import`."
+  }
+}
