@@ -61,6 +61,8 @@ type HTTPConfig struct {
 	// in the error. They are taken from the start of the body, where error
 	// responses put their message. Default 4096.
 	ResponseTail int
+	// Source names the queue in the events of HandleBatch.
+	Source EventSource
 }
 
 // HTTP is the handler that POSTs each message to a URL the way the Elastic
@@ -104,6 +106,7 @@ type HTTP struct {
 	client       *http.Client
 	permanent    []int
 	responseTail int
+	source       EventSource
 	// queueName caches the X-Aws-Sqsd-Queue value of the last queue URL
 	// seen: a daemon consumes one queue, so it is parsed once, not per
 	// message.
@@ -144,6 +147,7 @@ func NewHTTP(cfg HTTPConfig) (*HTTP, error) {
 		client:       cfg.Client,
 		permanent:    slices.Clone(permanent),
 		responseTail: cfg.ResponseTail,
+		source:       cfg.Source,
 	}
 	if h.responseTail == 0 {
 		h.responseTail = defaultResponseTail
@@ -283,6 +287,20 @@ func (h *HTTP) Handle(ctx context.Context, m *worker.Message) error {
 	if err != nil {
 		return fmt.Errorf("http handler: %w", h.scrub.Error(err))
 	}
+	resp, err := h.do(ctx, req)
+	if err != nil {
+		return err
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode >= 200 && resp.StatusCode <= 299 {
+		_, _ = io.CopyN(io.Discard, resp.Body, maxResponseDrain)
+		return nil
+	}
+	return h.statusError(resp)
+}
+
+// do sends req, masking the URL's secrets in a transport error.
+func (h *HTTP) do(ctx context.Context, req *http.Request) (*http.Response, error) {
 	resp, err := h.client.Do(req)
 	if err != nil {
 		// net/http's *url.Error quotes the URL, query and all.
@@ -290,15 +308,16 @@ func (h *HTTP) Handle(ctx context.Context, m *worker.Message) error {
 		// The transport usually wraps ctx.Err() itself; make sure callers can
 		// always tell a timeout from a connection failure.
 		if cerr := ctx.Err(); cerr != nil && !errors.Is(err, cerr) {
-			return fmt.Errorf("http handler: %w: %w", cerr, err)
+			return nil, fmt.Errorf("http handler: %w: %w", cerr, err)
 		}
-		return fmt.Errorf("http handler: %w", err)
+		return nil, fmt.Errorf("http handler: %w", err)
 	}
-	defer resp.Body.Close()
-	if resp.StatusCode >= 200 && resp.StatusCode <= 299 {
-		_, _ = io.CopyN(io.Discard, resp.Body, maxResponseDrain)
-		return nil
-	}
+	return resp, nil
+}
+
+// statusError is the failure a response with a status other than 2xx
+// stands for; see HTTP.
+func (h *HTTP) statusError(resp *http.Response) error {
 	// The body is the endpoint's: it may echo the request line or the
 	// token. It is scrubbed before it is cut to the tail, so that a secret
 	// the cut would split is still masked whole.
@@ -308,7 +327,7 @@ func (h *HTTP) Handle(ctx context.Context, m *worker.Message) error {
 	}
 	quoted := h.scrub.String(string(head))
 	quoted = quoted[:min(len(quoted), h.responseTail)]
-	err = fmt.Errorf("http handler: POST %s: status %s%s", h.redactedURL, responseStatus(resp), bodySuffix(quoted))
+	err := fmt.Errorf("http handler: POST %s: status %s%s", h.redactedURL, responseStatus(resp), bodySuffix(quoted))
 	if slices.Contains(h.permanent, resp.StatusCode) {
 		return worker.Permanent(err)
 	}
