@@ -1,6 +1,9 @@
 package config
 
-import "time"
+import (
+	"strings"
+	"time"
+)
 
 // Config is the daemon's whole configuration after defaults, the YAML file,
 // SQSFLEET_* environment variables and flags have been merged, in that order
@@ -40,11 +43,26 @@ type Worker struct {
 
 // Handler is the "handler" section.
 type Handler struct {
-	Type              string        // handler.type: "exec" or "http", required
+	Type              string        // handler.type: "exec", "http" or "lambda", required
 	Command           []string      // handler.command: argv for exec; env var split on spaces
-	URL               string        // handler.url: where the http handler POSTs
-	Timeout           time.Duration // handler.timeout, default 15m, > 0
+	URL               string        // handler.url: where the http handler POSTs; lambda: invoke URLs, comma-separated, default the emulator's on localhost:9000
+	Timeout           time.Duration // handler.timeout, default 15m, > 0; with batches it covers batch_window and the batch call
 	PermanentStatuses []int         // handler.permanent_statuses, default [422]: http statuses that dead-letter at once
+	BatchSize         int           // handler.batch_size, default 0: one message per call (lambda: 10, at most worker.concurrency); 1..worker.concurrency sends batches
+	BatchWindow       time.Duration // handler.batch_window, default 0s, 0s..5s: how long a batch waits to fill
+}
+
+// LambdaURLs is handler.url split into the invoke URLs of a lambda
+// handler: comma-separated, blanks ignored; none means the handler's
+// default.
+func (h Handler) LambdaURLs() []string {
+	var out []string
+	for _, u := range strings.Split(h.URL, ",") {
+		if u = strings.TrimSpace(u); u != "" {
+			out = append(out, u)
+		}
+	}
+	return out
 }
 
 // HTTP is the "http" section: the health and metrics listener.

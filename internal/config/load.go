@@ -20,6 +20,7 @@ import (
 
 	"github.com/sqsfleet/sqsfleet/internal/redact"
 	"github.com/sqsfleet/sqsfleet/worker"
+	"github.com/sqsfleet/sqsfleet/worker/handler"
 )
 
 // EnvPrefix starts the name of every environment variable Load reads.
@@ -70,11 +71,13 @@ var keys = []key{
 	{"retry.max_delay", kDuration, "cap on the backoff, retry.base_delay..11h59m (12h from the receive, less a minute)", func(c *Config) any { return &c.Retry.MaxDelay }},
 	{"worker.concurrency", kInt, "handlers running at once, 1..10000", func(c *Config) any { return &c.Worker.Concurrency }},
 	{"worker.shutdown_timeout", kDuration, "how long to wait for running handlers on SIGTERM", func(c *Config) any { return &c.Worker.ShutdownTimeout }},
-	{"handler.type", kString, `"exec" or "http" (required)`, func(c *Config) any { return &c.Handler.Type }},
+	{"handler.type", kString, `"exec", "http" or "lambda" (required)`, func(c *Config) any { return &c.Handler.Type }},
 	{"handler.command", kStrings, "exec handler argv, comma-separated or repeated; a single value is split on whitespace (required for exec)", func(c *Config) any { return &c.Handler.Command }},
-	{"handler.url", kString, "URL the http handler POSTs each message to (required for http)", func(c *Config) any { return &c.Handler.URL }},
+	{"handler.url", kString, "URL the http handler POSTs each message to (required for http); lambda: invoke URLs, comma-separated, one batch in flight each (default the emulator's on localhost:9000)", func(c *Config) any { return &c.Handler.URL }},
 	{"handler.timeout", kDuration, "per-message handler deadline, > 0, at most 11h59m less min(visibility_timeout, 10s)", func(c *Config) any { return &c.Handler.Timeout }},
 	{"handler.permanent_statuses", kInts, "http handler statuses that dead-letter at once, 400..599", func(c *Config) any { return &c.Handler.PermanentStatuses }},
+	{"handler.batch_size", kInt, "messages per handler call in Lambda's SQS event format, 1..worker.concurrency; 0: one message per call (lambda: 10)", func(c *Config) any { return &c.Handler.BatchSize }},
+	{"handler.batch_window", kDuration, "how long a batch waits to fill, 0s..5s (as Lambda's MaximumBatchingWindowInSeconds)", func(c *Config) any { return &c.Handler.BatchWindow }},
 	{"http.addr", kString, `health and metrics listen address host:port; "" disables`, func(c *Config) any { return &c.HTTP.Addr }},
 	{"log.level", kString, "debug, info, warn or error", func(c *Config) any { return &c.Log.Level }},
 	{"log.format", kString, "json or console", func(c *Config) any { return &c.Log.Format }},
@@ -834,13 +837,27 @@ func (c *Config) ValidateFor(cmd Command) error {
 		} else if msg := checkURL(c.Handler.URL); msg != "" {
 			ps.add("handler.url", "%s", msg)
 		}
+	case "lambda":
+		// Empty means the emulator's default invoke URL.
+		for _, u := range c.Handler.LambdaURLs() {
+			if msg := checkURL(u); msg != "" {
+				ps.add("handler.url", "%s", msg)
+				break
+			}
+		}
 	case "":
 		if needHandler {
-			ps.add("handler.type", `is required: "exec" or "http"`)
+			ps.add("handler.type", `is required: "exec", "http" or "lambda"`)
 		}
 	default:
-		ps.add("handler.type", `must be "exec" or "http", got %q`, truncate(c.Handler.Type))
+		ps.add("handler.type", `must be "exec", "http" or "lambda", got %q`, truncate(c.Handler.Type))
 	}
+	// Each message of a batch holds a handler slot, so a batch larger than
+	// the slots would never fill.
+	if c.Handler.BatchSize != 0 {
+		checkInt(&ps, "handler.batch_size", c.Handler.BatchSize, 1, max(c.Worker.Concurrency, 1))
+	}
+	checkDuration(&ps, "handler.batch_window", c.Handler.BatchWindow, 0, handler.MaxBatchWindow, false)
 	// The message must stay hidden until the handler's deadline plus the
 	// time to settle it, within SQS's 12h from the receive; past that it
 	// would reappear while its handler still runs.
@@ -1036,6 +1053,19 @@ func fmtDur(d time.Duration) string {
 	return s
 }
 
+// redactHandlerURL masks each URL of a lambda handler's list on its own:
+// masked as one, the list's later URLs would keep their secrets.
+func redactHandlerURL(h Handler) string {
+	if h.Type != "lambda" {
+		return redact.URL(h.URL)
+	}
+	urls := h.LambdaURLs()
+	for i, u := range urls {
+		urls[i] = redact.URL(u)
+	}
+	return strings.Join(urls, ",")
+}
+
 // Redacted is the effective configuration for the start-up log line, keyed
 // by the dotted key names so a line can be matched to the YAML and env vars.
 // Durations are strings in config syntax. The only secrets a config holds are
@@ -1056,9 +1086,11 @@ func (c *Config) Redacted() map[string]any {
 		"worker.shutdown_timeout":     fmtDur(c.Worker.ShutdownTimeout),
 		"handler.type":                c.Handler.Type,
 		"handler.command":             slices.Clone(c.Handler.Command),
-		"handler.url":                 redact.URL(c.Handler.URL),
+		"handler.url":                 redactHandlerURL(c.Handler),
 		"handler.timeout":             fmtDur(c.Handler.Timeout),
 		"handler.permanent_statuses":  slices.Clone(c.Handler.PermanentStatuses),
+		"handler.batch_size":          c.Handler.BatchSize,
+		"handler.batch_window":        fmtDur(c.Handler.BatchWindow),
 		"http.addr":                   c.HTTP.Addr,
 		"log.level":                   c.Log.Level,
 		"log.format":                  c.Log.Format,

@@ -7,6 +7,7 @@
 //
 // What it does with each record is steered by the record's body:
 //
+//	failfirst... reported in batchItemFailures on its first delivery only
 //	fail...    reported in batchItemFailures (a partial failure)
 //	error...   the whole invocation returns an error (a function error)
 //	sleep=D... sleeps for the Go duration D before going on

@@ -58,6 +58,10 @@ func handle(ctx context.Context, ev events.SQSEvent) (events.SQSEventResponse, e
 			}
 		}
 		switch {
+		case strings.HasPrefix(body, "failfirst"):
+			if r.Attributes["ApproximateReceiveCount"] == "1" {
+				resp.BatchItemFailures = append(resp.BatchItemFailures, events.SQSBatchItemFailure{ItemIdentifier: r.MessageId})
+			}
 		case strings.HasPrefix(body, "fail"):
 			resp.BatchItemFailures = append(resp.BatchItemFailures, events.SQSBatchItemFailure{ItemIdentifier: r.MessageId})
 		case strings.HasPrefix(body, "error"):
