@@ -143,10 +143,10 @@ func (h *Lambda) HandleBatch(ctx context.Context, msgs []*worker.Message) (map[s
 	if resp.StatusCode != http.StatusOK {
 		return nil, fmt.Errorf("lambda handler: invoke %s: status %s%s", h.shown[u], responseStatus(resp), bodySuffix(scrub.String(trimQuote(body))))
 	}
-	failed, err := parseBatchResponse(body, msgs)
-	if err == nil && resp.Header.Get("X-Amz-Function-Error") != "" {
-		err = &FunctionError{Type: resp.Header.Get("X-Amz-Function-Error"), Message: trimQuote(body)}
+	if fe := resp.Header.Get("X-Amz-Function-Error"); fe != "" {
+		return nil, fmt.Errorf("lambda handler: %s", scrub.String((&FunctionError{Type: fe, Message: trimQuote(body)}).Error()))
 	}
+	failed, err := parseBatchResponse(body, msgs)
 	if err != nil {
 		return nil, fmt.Errorf("lambda handler: %s", scrub.String(err.Error()))
 	}
