@@ -1544,7 +1544,7 @@ func TestExamplesPassThrough(t *testing.T) {
 		vars []string
 	}{
 		{"examples/ec2-asg", []string{"iam_policy_arns", "secrets", "kms_key_arns", "tags", "alb_health_check", "health_check_grace_period_seconds", "instance_refresh_alarm_gate"}},
-		{"examples/ecs-fargate", []string{"task_role_policy_arns", "secrets", "kms_key_arns", "tags", "tmp_init_image", "publisher"}},
+		{"examples/ecs-fargate", []string{"task_role_policy_arns", "secrets", "kms_key_arns", "tags", "tmp_init_image", "publisher", "lambda_function"}},
 	} {
 		m := tfModuleAt(t, f.dir)
 		b := m.block(t, "module", "workers")
