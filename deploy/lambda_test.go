@@ -3,6 +3,7 @@ package deploy
 import (
 	"fmt"
 	"net/url"
+	"os/exec"
 	"slices"
 	"strings"
 	"testing"
@@ -156,5 +157,93 @@ func TestECSLambdaFunction(t *testing.T) {
 		if got := m.evalWith(t, portCond, in).True(); got != want {
 			t.Errorf("http_port %d with 2 runtimes: precondition %v, want %v", port, got, want)
 		}
+	}
+}
+
+// TestEC2LambdaFunction: lambda_function runs the image under Docker, one
+// systemd unit per runtime publishing the emulator on the port the lambda
+// handler's URL names, and the daemon accepts the settings.
+func TestEC2LambdaFunction(t *testing.T) {
+	d := daemonDefaults(t)
+	m := tfModuleAt(t, "modules/ec2-asg")
+	fn := cty.ObjectVal(map[string]cty.Value{
+		"image":           cty.StringVal("123456789012.dkr.ecr.eu-west-1.amazonaws.com/fn:v3"),
+		"command":         cty.ListVal([]cty.Value{cty.StringVal("app.handler")}),
+		"runtimes":        cty.NumberIntVal(2),
+		"timeout_seconds": cty.NumberIntVal(60),
+		"environment":     cty.MapVal(map[string]cty.Value{"TABLE": cty.StringVal("orders")}),
+	})
+	ud := renderUserData(t, m, map[string]cty.Value{
+		"lambda_function": fn,
+		"settings":        cty.MapVal(map[string]cty.Value{"handler.batch_window": cty.StringVal("1s")}),
+	})
+	if _, err := exec.LookPath("bash"); err == nil {
+		cmd := exec.Command("bash", "-n")
+		cmd.Stdin = strings.NewReader(ud)
+		if out, err := cmd.CombinedOutput(); err != nil {
+			t.Errorf("bash -n on the user data: %v\n%s", err, out)
+		}
+	}
+	if n := len(ud); n > 16<<10 {
+		t.Errorf("the user data is %d bytes; EC2 takes at most 16 KiB", n)
+	}
+	_, rest, _ := strings.Cut(ud, "cat > /etc/sqsfleet/sqsfleet.env <<'SQSFLEET_EOF'\n")
+	envText, _, _ := strings.Cut(rest, "\nSQSFLEET_EOF\n")
+	env := parseEnvFile(t, envText)
+	if err := loadEnv(t, d, env); err != nil {
+		t.Errorf("the daemon rejects the environment file:\n%v\n%s", err, envText)
+	}
+	if env["SQSFLEET_HANDLER_TYPE"] != "lambda" || env["SQSFLEET_WORKER_CONCURRENCY"] != "20" || env["SQSFLEET_HANDLER_TIMEOUT"] != "70s" {
+		t.Errorf("handler settings:\n%s", envText)
+	}
+	def, _ := url.Parse(handler.DefaultLambdaURL)
+	urls := strings.Split(env["SQSFLEET_HANDLER_URL"], ",")
+	var enabled []string
+	for i, u := range urls {
+		pu, err := url.Parse(u)
+		if err != nil || pu.Path != def.Path || pu.Hostname() != "127.0.0.1" {
+			t.Errorf("handler URL %q", u)
+			continue
+		}
+		if i == 0 && pu.Port() != def.Port() {
+			t.Errorf("the first runtime is on port %s, not the handler's default %s", pu.Port(), def.Port())
+		}
+		enabled = append(enabled, "sqsfleet-lambda@"+pu.Port()+".service")
+	}
+	if want := "systemctl enable --now " + strings.Join(enabled, " ") + "\n"; len(urls) != 2 || !strings.Contains(ud, want) {
+		t.Errorf("the user data does not start one runtime per handler URL (%v); want %q in:\n%s", urls, want, ud)
+	}
+	for _, want := range []string{
+		"-p 127.0.0.1:%i:8080 --env-file /etc/sqsfleet/lambda.env 123456789012.dkr.ecr.eu-west-1.amazonaws.com/fn:v3 app.handler\n",
+		"AWS_LAMBDA_FUNCTION_TIMEOUT=60\n",
+		"TABLE=orders\n",
+		"Before=sqsfleet.service\n",
+		"docker login --username AWS --password-stdin",
+	} {
+		if !strings.Contains(ud, want) {
+			t.Errorf("the user data lacks %q:\n%s", want, ud)
+		}
+	}
+	// The runtimes start before the daemon is enabled.
+	if strings.Index(ud, "sqsfleet-lambda@9000.service") > strings.Index(ud, "enable --now sqsfleet.service") {
+		t.Error("sqsfleet is enabled before its function's runtimes")
+	}
+
+	lt := m.block(t, "resource", "aws_launch_template", "this")
+	cond := precondition(lt.Body, "var", "http_port")
+	if cond == nil {
+		t.Fatal("no precondition on http_port and the runtimes' ports")
+	}
+	for port, want := range map[int64]bool{8080: true, 9001: false} {
+		vars := map[string]cty.Value{"lambda_function": fn, "http_port": cty.NumberIntVal(port)}
+		in := sampleInputs(vars)
+		if got := m.evalWith(t, cond, in).True(); got != want {
+			t.Errorf("http_port %d: precondition %v, want %v", port, got, want)
+		}
+	}
+
+	// Without lambda_function, no Docker.
+	if ud := renderUserData(t, m, nil); strings.Contains(ud, "docker") {
+		t.Error("the user data installs Docker without lambda_function")
 	}
 }
