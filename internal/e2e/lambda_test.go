@@ -412,3 +412,49 @@ func TestLambdaFunctionFIFOOrder(t *testing.T) {
 		t.Errorf("group B reached the function as %q, want %q", got, want)
 	}
 }
+
+// TestExecBatchThroughTheDaemon: with handler.batch_size, the exec handler
+// gets Lambda's SQS event on stdin and answers with the partial batch
+// response on stdout; the message it lists is retried on its own.
+func TestExecBatchThroughTheDaemon(t *testing.T) {
+	emu := fauxqs.Start(t)
+	url, dlq := emu.CreateQueueWithDLQ(t, "exec-batch", 10)
+	c := emu.SQS(t)
+	dir := t.TempDir()
+	// Saves each event, and fails the record whose body is "bad" (its
+	// messageId is the one just before it in the compact JSON).
+	command := writeScript(t, dir, "batch.sh", `ev=$(cat); n=$(ls "$0".ev.* 2>/dev/null | wc -l)
+printf '%s' "$ev" > "$0.ev.$n"
+id=$(printf '%s' "$ev" | grep -o '"messageId":"[^"]*","receiptHandle":"[^"]*","body":"bad"' | cut -d'"' -f4)
+if [ -n "$id" ]; then printf '{"batchItemFailures":[{"itemIdentifier":"%s"}]}' "$id"; fi`)
+	for _, b := range []string{"good-1", "bad", "good-2", "good-3"} {
+		send(t, c, url, b, nil)
+	}
+	startDaemon(t, emu,
+		"SQSFLEET_QUEUE_URL="+url,
+		"SQSFLEET_QUEUE_WAIT_TIME=1s",
+		"SQSFLEET_HANDLER_TYPE=exec",
+		"SQSFLEET_HANDLER_COMMAND="+command,
+		"SQSFLEET_HANDLER_BATCH_SIZE=4",
+		"SQSFLEET_HANDLER_BATCH_WINDOW=3s",
+		"SQSFLEET_QUEUE_MAX_ATTEMPTS=2",
+		"SQSFLEET_RETRY_BASE_DELAY=1s",
+		"SQSFLEET_HTTP_ADDR="+freeAddr(t),
+	)
+	dead := receiveAll(t, c, dlq, 1, 30*time.Second)
+	if len(dead) != 1 || aws.ToString(dead[0].Body) != "bad" {
+		t.Fatalf("DLQ holds %d messages, want only \"bad\"", len(dead))
+	}
+	if rec := failureRecord(t, dead[0]); !strings.Contains(rec.Error, "listed in batchItemFailures") {
+		t.Errorf("failure record %q", rec.Error)
+	}
+	eventually(t, 10*time.Second, "the queue to drain", func() bool { return drained(t, emu, url) })
+	first, err := os.ReadFile(filepath.Join(dir, "batch.sh.ev.0"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var ev events.SQSEvent
+	if err := json.Unmarshal(first, &ev); err != nil || len(ev.Records) != 4 {
+		t.Errorf("first event: %d records (%v), want the 4 messages in one batch:\n%s", len(ev.Records), err, first)
+	}
+}
