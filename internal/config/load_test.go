@@ -793,6 +793,16 @@ func TestRedacted(t *testing.T) {
 		t.Error("Redacted modified the config")
 	}
 	// The rule itself is internal/redact's, tested there.
+
+	// A lambda handler's list: each URL masked on its own.
+	c.Handler.Type = "lambda"
+	c.Handler.URL = " http://127.0.0.1:9000/x , https://u:pw@fn.internal/y?token=abc,"
+	if got, want := c.Redacted()["handler.url"], "http://127.0.0.1:9000/x,https://u:REDACTED@fn.internal/y?token=REDACTED"; got != want {
+		t.Errorf("lambda handler.url = %q, want %q", got, want)
+	}
+	if got := c.Handler.LambdaURLs(); len(got) != 2 || got[0] != "http://127.0.0.1:9000/x" {
+		t.Errorf("LambdaURLs() = %q", got)
+	}
 }
 
 func TestValidationMessagesRedactURLs(t *testing.T) {
