@@ -199,7 +199,7 @@ func TestParseBatchResponse(t *testing.T) {
 	}
 	// As Lambda: these fail the whole batch.
 	for body, want := range map[string]string{
-		`{"batchItemFailures":[{"itemIdentifier":""}]}`:  "without an itemIdentifier",
+		`{"batchItemFailures":[{"itemIdentifier":""}]}`:   "without an itemIdentifier",
 		`{"batchItemFailures":[{"itemIdentifier":null}]}`: "without an itemIdentifier",
 		`{"batchItemFailures":[{"itemId":"a"}]}`:          "without an itemIdentifier",
 		`{"batchItemFailures":[{"itemIdentifier":"z"}]}`:  `"z", which is not a message of this batch`,
