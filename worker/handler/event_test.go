@@ -214,3 +214,24 @@ func TestParseBatchResponse(t *testing.T) {
 		}
 	}
 }
+
+// FuzzParseBatchResponse: whatever a function answers, the response either
+// fails the whole batch or names only messages of the batch.
+func FuzzParseBatchResponse(f *testing.F) {
+	for _, s := range []string{"", "null", "{}", `{"batchItemFailures":[{"itemIdentifier":"a"}]}`,
+		`{"batchItemFailures":[{"itemIdentifier":""}]}`, `{"errorMessage":"x","errorType":"y"}`, "Task timed out after 3.00 seconds"} {
+		f.Add([]byte(s))
+	}
+	msgs := []*worker.Message{{ID: "a"}, {ID: "b"}}
+	f.Fuzz(func(t *testing.T, body []byte) {
+		failed, err := parseBatchResponse(body, msgs)
+		if err != nil && failed != nil {
+			t.Fatalf("both a batch error and item failures: %v %v", err, failed)
+		}
+		for id := range failed {
+			if id != "a" && id != "b" {
+				t.Fatalf("failure for %q, not a message of the batch", id)
+			}
+		}
+	})
+}
