@@ -24,6 +24,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/sqs/types"
 
 	"github.com/sqsfleet/sqsfleet/internal/fauxqs"
+	"github.com/sqsfleet/sqsfleet/worker"
+	"github.com/sqsfleet/sqsfleet/worker/handler"
 )
 
 // The Lambda tests run a real Lambda runtime: AWS's Runtime Interface
@@ -456,5 +458,43 @@ if [ -n "$id" ]; then printf '{"batchItemFailures":[{"itemIdentifier":"%s"}]}' "
 	var ev events.SQSEvent
 	if err := json.Unmarshal(first, &ev); err != nil || len(ev.Records) != 4 {
 		t.Errorf("first event: %d records (%v), want the 4 messages in one batch:\n%s", len(ev.Records), err, first)
+	}
+}
+
+// TestBatchWindowLongerThanVisibility: a message waiting in the batch
+// window past its visibility timeout stays hidden (the heartbeats extend it
+// as they do a running message's), so it is handled once, not received
+// again by another poll while it waits.
+func TestBatchWindowLongerThanVisibility(t *testing.T) {
+	emu := fauxqs.Start(t)
+	url := emu.CreateQueue(t, "window-hidden", nil)
+	c := emu.SQS(t)
+	var mu sync.Mutex
+	var batches [][]string
+	b, err := handler.NewBatch(handler.BatchConfig{
+		Handler: handler.BatchHandlerFunc(func(_ context.Context, msgs []*worker.Message) (map[string]error, error) {
+			var ids []string
+			for _, m := range msgs {
+				ids = append(ids, fmt.Sprintf("%s#%d", m.Body, m.ReceiveCount))
+			}
+			mu.Lock()
+			batches = append(batches, ids)
+			mu.Unlock()
+			return nil, nil
+		}),
+		Size:   10,
+		Window: 4 * time.Second,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(b.Close)
+	send(t, c, url, "lonely", nil)
+	startEngine(t, emu, url, "", b, func(cfg *worker.Config) { cfg.VisibilityTimeout = time.Second })
+	eventually(t, 20*time.Second, "the queue to drain", func() bool { return drained(t, emu, url) })
+	mu.Lock()
+	defer mu.Unlock()
+	if len(batches) != 1 || strings.Join(batches[0], ",") != "lonely#1" {
+		t.Errorf("batches %v, want one holding the first delivery only", batches)
 	}
 }

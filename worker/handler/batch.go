@@ -107,6 +107,7 @@ type Batch struct {
 type pendingBatch struct {
 	msgs   []*worker.Message
 	ctxs   []context.Context
+	sizes  []int // each message's share of bytes
 	bytes  int
 	sealed bool
 	full   chan struct{} // closed when no more messages may join
@@ -206,6 +207,7 @@ func (b *Batch) join(ctx context.Context, m *worker.Message, size int) (*pending
 	}
 	p.msgs = append(p.msgs, m)
 	p.ctxs = append(p.ctxs, ctx)
+	p.sizes = append(p.sizes, size)
 	p.bytes += size
 	if len(p.msgs) >= b.size {
 		b.seal(p)
@@ -235,8 +237,10 @@ func (b *Batch) leave(p *pendingBatch, m *worker.Message) bool {
 	}
 	for i, x := range p.msgs {
 		if x == m {
+			p.bytes -= p.sizes[i]
 			p.msgs = append(p.msgs[:i], p.msgs[i+1:]...)
 			p.ctxs = append(p.ctxs[:i], p.ctxs[i+1:]...)
+			p.sizes = append(p.sizes[:i], p.sizes[i+1:]...)
 			break
 		}
 	}
