@@ -857,7 +857,12 @@ func (c *Config) ValidateFor(cmd Command) error {
 	if c.Handler.BatchSize != 0 {
 		checkInt(&ps, "handler.batch_size", c.Handler.BatchSize, 1, max(c.Worker.Concurrency, 1))
 	}
-	checkDuration(&ps, "handler.batch_window", c.Handler.BatchWindow, 0, handler.MaxBatchWindow, false)
+	if checkDuration(&ps, "handler.batch_window", c.Handler.BatchWindow, 0, handler.MaxBatchWindow, false) &&
+		c.Handler.BatchWindow > 0 && c.Handler.Timeout > 0 && c.Handler.Timeout <= c.Handler.BatchWindow {
+		// The timeout counts from when a message joins its batch: one no
+		// longer than the window would end every batch before its call.
+		ps.add("handler.timeout", "must be longer than handler.batch_window (%s), which it covers, got %s", fmtDur(c.Handler.BatchWindow), fmtDur(c.Handler.Timeout))
+	}
 	// The message must stay hidden until the handler's deadline plus the
 	// time to settle it, within SQS's 12h from the receive; past that it
 	// would reappear while its handler still runs.

@@ -430,6 +430,8 @@ func TestValidation(t *testing.T) {
 			key: "handler.batch_size", want: "must be between 1 and 10, got 11"},
 		{name: "batch window over 5s", env: map[string]string{"SQSFLEET_HANDLER_BATCH_SIZE": "5", "SQSFLEET_HANDLER_BATCH_WINDOW": "6s"},
 			key: "handler.batch_window", want: "must be between 0s and 5s, got 6s"},
+		{name: "handler timeout within the batch window", env: map[string]string{"SQSFLEET_HANDLER_BATCH_SIZE": "5", "SQSFLEET_HANDLER_BATCH_WINDOW": "3s", "SQSFLEET_HANDLER_TIMEOUT": "3s"},
+			key: "handler.timeout", want: "must be longer than handler.batch_window (3s), which it covers, got 3s"},
 		{name: "lambda url list with a bad one", env: map[string]string{"SQSFLEET_HANDLER_TYPE": "lambda", "SQSFLEET_HANDLER_URL": "http://a:9000/x, ftp://b/x"},
 			key: "handler.url", want: `must be an absolute http or https URL, got "ftp://b/x"`},
 		{name: "http addr without colon", env: map[string]string{"SQSFLEET_HTTP_ADDR": "8080"},
