@@ -19,9 +19,10 @@ all: build
 build:
 	CGO_ENABLED=0 $(GO) build -trimpath -ldflags '$(LDFLAGS)' -o bin/sqsfleet ./cmd/sqsfleet
 
-## tools: install the SQS emulator (fauxqs) and the Node 22 it needs into .tools/
+## tools: install the SQS emulator (fauxqs) and the Node 22 it needs, and the Lambda Runtime Interface Emulator, into .tools/
 tools:
 	bash scripts/fauxqs-install.sh
+	bash scripts/lambda-rie-install.sh
 
 ## test: everything CI checks: formatting, vet, all tests with the race detector, brief fuzzing
 test: tools fmt-check vet deploy-check

@@ -392,6 +392,7 @@ func functions() map[string]function.Function {
 		"lower":        stdlib.LowerFunc,
 		"merge":        stdlib.MergeFunc,
 		"one":          oneFunc,
+		"range":        stdlib.RangeFunc,
 		"regex":        stdlib.RegexFunc,
 		"replace":      replaceFunc,
 		"sort":         stdlib.SortFunc,

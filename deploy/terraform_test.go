@@ -1575,8 +1575,8 @@ func TestExamplesPassThrough(t *testing.T) {
 		dir  string
 		vars []string
 	}{
-		{"examples/ec2-asg", []string{"iam_policy_arns", "secrets", "kms_key_arns", "tags", "alb_health_check", "health_check_grace_period_seconds", "instance_refresh_alarm_gate"}},
-		{"examples/ecs-fargate", []string{"task_role_policy_arns", "secrets", "kms_key_arns", "tags", "tmp_init_image", "publisher"}},
+		{"examples/ec2-asg", []string{"iam_policy_arns", "secrets", "kms_key_arns", "tags", "alb_health_check", "health_check_grace_period_seconds", "instance_refresh_alarm_gate", "lambda_function"}},
+		{"examples/ecs-fargate", []string{"task_role_policy_arns", "secrets", "kms_key_arns", "tags", "tmp_init_image", "publisher", "lambda_function"}},
 	} {
 		m := tfModuleAt(t, f.dir)
 		b := m.block(t, "module", "workers")

@@ -147,6 +147,11 @@ func (d *daemon) run(ctx context.Context, hurry <-chan struct{}) error {
 	if err != nil {
 		return usageError{fmt.Errorf("sqsfleet: %w", err)}
 	}
+	if b, ok := handler.(interface{ Close() }); ok {
+		// A batch handler's runs end with their calls; Close waits for the
+		// last one, after the pool has stopped calling it.
+		defer b.Close()
+	}
 
 	// The health server comes up before the SQS checks, so that an
 	// orchestrator sees "starting" instead of a refused connection.
@@ -346,17 +351,56 @@ func loadAWS(ctx context.Context, queueURL string) (aws.Config, error) {
 }
 
 func newHandler(cfg *config.Config, out io.Writer) (worker.Handler, error) {
+	// An event names the queue's region; a queue URL that does not (an
+	// emulator's) leaves it to the SDK's usual variable.
+	src := handler.EventSource{Region: awssqs.ParseQueueURL(cfg.Queue.URL).Region}
+	if src.Region == "" {
+		src.Region = os.Getenv("AWS_REGION")
+	}
+	var (
+		batch    handler.BatchHandler
+		size     = cfg.Handler.BatchSize
+		inFlight int
+	)
 	switch cfg.Handler.Type {
 	case "exec":
-		return handler.NewExec(handler.ExecConfig{Command: cfg.Handler.Command, Stdout: out, Stderr: out})
+		h, err := handler.NewExec(handler.ExecConfig{Command: cfg.Handler.Command, Stdout: out, Stderr: out, Source: src})
+		if err != nil || size == 0 {
+			return h, err
+		}
+		batch = h
 	case "http":
-		return handler.NewHTTP(handler.HTTPConfig{
+		h, err := handler.NewHTTP(handler.HTTPConfig{
 			URL:               cfg.Handler.URL,
 			Concurrency:       cfg.Worker.Concurrency,
 			PermanentStatuses: cfg.Handler.PermanentStatuses,
+			Source:            src,
 		})
+		if err != nil || size == 0 {
+			return h, err
+		}
+		batch = h
+	case "lambda":
+		h, err := handler.NewLambda(handler.LambdaConfig{URLs: cfg.Handler.LambdaURLs(), Source: src})
+		if err != nil {
+			return nil, err
+		}
+		if size == 0 {
+			// Lambda's default batch size, within the slots.
+			size = min(10, cfg.Worker.Concurrency)
+		}
+		batch, inFlight = h, h.Runtimes()
+	default:
+		return nil, fmt.Errorf("handler.type: unknown %q", cfg.Handler.Type)
 	}
-	return nil, fmt.Errorf("handler.type: unknown %q", cfg.Handler.Type)
+	return handler.NewBatch(handler.BatchConfig{
+		Handler:     batch,
+		Size:        size,
+		Window:      cfg.Handler.BatchWindow,
+		MaxBytes:    handler.MaxEventBytes,
+		Source:      src,
+		MaxInFlight: inFlight,
+	})
 }
 
 // withEnvelope makes h see the message inside the SNS or EventBridge

@@ -1,6 +1,9 @@
 package config
 
-import "time"
+import (
+	"strings"
+	"time"
+)
 
 // Config is the daemon's whole configuration after defaults, the YAML file,
 // SQSFLEET_* environment variables and flags have been merged, in that order
@@ -47,11 +50,26 @@ type Worker struct {
 
 // Handler is the "handler" section.
 type Handler struct {
-	Type              string        `key:"type" usage:"\"exec\" or \"http\" (required)"`
+	Type              string        `key:"type" usage:"\"exec\", \"http\" or \"lambda\" (required)"`
 	Command           []string      `key:"command" usage:"exec handler argv, comma-separated or repeated; a single value is split on whitespace (required for exec)"`
-	URL               string        `key:"url" usage:"URL the http handler POSTs each message to (required for http)"`
-	Timeout           time.Duration `key:"timeout" default:"15m" usage:"per-message handler deadline, > 0, at most 11h59m less min(visibility_timeout, 10s)"`
+	URL               string        `key:"url" usage:"URL the http handler POSTs each message to (required for http); lambda: invoke URLs, comma-separated, default the emulator's on localhost:9000"`
+	Timeout           time.Duration `key:"timeout" default:"15m" usage:"per-message handler deadline, > 0, at most 11h59m less min(visibility_timeout, 10s); with batches it covers batch_window and the batch call"`
 	PermanentStatuses []int         `key:"permanent_statuses" default:"422" usage:"http handler statuses that dead-letter at once, 400..599"`
+	BatchSize         int           `key:"batch_size" default:"0" usage:"messages per handler call: 0 one at a time (lambda: min(10, worker.concurrency)); 1..worker.concurrency sends batches in Lambda's SQS event format"`
+	BatchWindow       time.Duration `key:"batch_window" default:"0s" usage:"how long a batch waits to fill from several receives, 0s..5s"`
+}
+
+// LambdaURLs is handler.url split into the invoke URLs of a lambda
+// handler: comma-separated, blanks ignored; none means the handler's
+// default.
+func (h Handler) LambdaURLs() []string {
+	var out []string
+	for _, u := range strings.Split(h.URL, ",") {
+		if u = strings.TrimSpace(u); u != "" {
+			out = append(out, u)
+		}
+	}
+	return out
 }
 
 // HTTP is the "http" section: the health and metrics listener.

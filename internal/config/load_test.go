@@ -279,6 +279,8 @@ func TestEverySourceCoversEveryKey(t *testing.T) {
 		"handler.url":                 {"http://h/x", "http://h/x", []string{"http://h/x"}, func(c *Config) bool { return c.Handler.URL == "http://h/x" }},
 		"handler.timeout":             {"7m", "7m", []string{"7m"}, func(c *Config) bool { return c.Handler.Timeout == 7*time.Minute }},
 		"handler.permanent_statuses":  {"[400, 410]", "400,410", []string{"400,410"}, func(c *Config) bool { return reflect.DeepEqual(c.Handler.PermanentStatuses, []int{400, 410}) }},
+		"handler.batch_size":          {"7", "7", []string{"7"}, func(c *Config) bool { return c.Handler.BatchSize == 7 }},
+		"handler.batch_window":        {"2s", "2s", []string{"2s"}, func(c *Config) bool { return c.Handler.BatchWindow == 2*time.Second }},
 		"message.envelope":            {"eventbridge", "eventbridge", []string{"eventbridge"}, func(c *Config) bool { return c.Message.Envelope == "eventbridge" }},
 		"http.addr":                   {`"127.0.0.1:7"`, "127.0.0.1:7", []string{"127.0.0.1:7"}, func(c *Config) bool { return c.HTTP.Addr == "127.0.0.1:7" }},
 		"log.level":                   {"debug", "debug", []string{"debug"}, func(c *Config) bool { return c.Log.Level == "debug" }},
@@ -401,7 +403,7 @@ func TestValidation(t *testing.T) {
 		{name: "shutdown negative", env: map[string]string{"SQSFLEET_WORKER_SHUTDOWN_TIMEOUT": "-5s"},
 			key: "worker.shutdown_timeout", want: "must not be negative, got -5s"},
 		{name: "unknown handler type", env: map[string]string{"SQSFLEET_HANDLER_TYPE": "grpc"},
-			key: "handler.type", want: `must be "exec" or "http", got "grpc"`},
+			key: "handler.type", want: `must be "exec", "http" or "lambda", got "grpc"`},
 		{name: "missing handler type", yaml: map[string]string{"handler.type": "-", "handler.command": "-"},
 			key: "handler.type", want: "is required"},
 		{name: "missing command", yaml: map[string]string{"handler.command": "-"},
@@ -426,6 +428,14 @@ func TestValidation(t *testing.T) {
 			key: "handler.timeout", want: "at most 11h58m58s"},
 		{name: "permanent status 200", env: map[string]string{"SQSFLEET_HANDLER_PERMANENT_STATUSES": "422 200 600"},
 			key: "handler.permanent_statuses", want: "must be HTTP statuses between 400 and 599, got 200, 600"},
+		{name: "batch size above concurrency", env: map[string]string{"SQSFLEET_HANDLER_BATCH_SIZE": "11"},
+			key: "handler.batch_size", want: "must be between 1 and 10, got 11"},
+		{name: "batch window over 5s", env: map[string]string{"SQSFLEET_HANDLER_BATCH_SIZE": "5", "SQSFLEET_HANDLER_BATCH_WINDOW": "6s"},
+			key: "handler.batch_window", want: "must be between 0s and 5s, got 6s"},
+		{name: "handler timeout within the batch window", env: map[string]string{"SQSFLEET_HANDLER_BATCH_SIZE": "5", "SQSFLEET_HANDLER_BATCH_WINDOW": "3s", "SQSFLEET_HANDLER_TIMEOUT": "3s"},
+			key: "handler.timeout", want: "must be longer than handler.batch_window (3s), which it covers, got 3s"},
+		{name: "lambda url list with a bad one", env: map[string]string{"SQSFLEET_HANDLER_TYPE": "lambda", "SQSFLEET_HANDLER_URL": "http://a:9000/x, ftp://b/x"},
+			key: "handler.url", want: `must be an absolute http or https URL, got "ftp://b/x"`},
 		{name: "http addr without colon", env: map[string]string{"SQSFLEET_HTTP_ADDR": "8080"},
 			key: "http.addr", want: `must be host:port such as ":8080"`},
 		{name: "http addr bad port", env: map[string]string{"SQSFLEET_HTTP_ADDR": "localhost:http"},
@@ -434,6 +444,10 @@ func TestValidation(t *testing.T) {
 			key: "log.level", want: `must be one of debug, info, warn, error, got "verbose"`},
 		{name: "envelope", env: map[string]string{"SQSFLEET_MESSAGE_ENVELOPE": "SNS"},
 			key: "message.envelope", want: `must be one of none, sns, eventbridge, auto, got "SNS"`},
+		{name: "envelope with lambda", env: map[string]string{"SQSFLEET_MESSAGE_ENVELOPE": "sns", "SQSFLEET_HANDLER_TYPE": "lambda"},
+			key: "message.envelope", want: `applies to handlers called per message`},
+		{name: "envelope with batches", env: map[string]string{"SQSFLEET_MESSAGE_ENVELOPE": "auto", "SQSFLEET_HANDLER_BATCH_SIZE": "5"},
+			key: "message.envelope", want: `bodies reach the handler as SQS delivered them`},
 		{name: "log format", env: map[string]string{"SQSFLEET_LOG_FORMAT": "text"},
 			key: "log.format", want: `must be json or console, got "text"`},
 		{name: "unhealthy_after 0", env: map[string]string{"SQSFLEET_HEALTH_UNHEALTHY_AFTER": "0s"},
@@ -789,6 +803,16 @@ func TestRedacted(t *testing.T) {
 		t.Error("Redacted modified the config")
 	}
 	// The rule itself is internal/redact's, tested there.
+
+	// A lambda handler's list: each URL masked on its own.
+	c.Handler.Type = "lambda"
+	c.Handler.URL = " http://127.0.0.1:9000/x , https://u:pw@fn.internal/y?token=abc,"
+	if got, want := c.Redacted()["handler.url"], "http://127.0.0.1:9000/x,https://u:REDACTED@fn.internal/y?token=REDACTED"; got != want {
+		t.Errorf("lambda handler.url = %q, want %q", got, want)
+	}
+	if got := c.Handler.LambdaURLs(); len(got) != 2 || got[0] != "http://127.0.0.1:9000/x" {
+		t.Errorf("LambdaURLs() = %q", got)
+	}
 }
 
 func TestValidationMessagesRedactURLs(t *testing.T) {

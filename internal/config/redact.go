@@ -26,7 +26,7 @@ func (c *Config) Redacted() map[string]any {
 			out[k.name] = slices.Clone(val)
 		case string:
 			if strings.HasSuffix(k.name, "url") {
-				val = redact.URL(val)
+				val = redactURLs(val)
 			}
 			out[k.name] = val
 		default:
@@ -34,4 +34,21 @@ func (c *Config) Redacted() map[string]any {
 		}
 	}
 	return out
+}
+
+// redactURLs masks each URL of a comma-separated list on its own (a lambda
+// handler's handler.url): masked as one, the list's later URLs would keep
+// their secrets. A URL has no comma that matters here: one in a password
+// or query would be percent-encoded by anyone who means it.
+func redactURLs(s string) string {
+	if !strings.Contains(s, ",") {
+		return redact.URL(s)
+	}
+	var parts []string
+	for _, u := range strings.Split(s, ",") {
+		if u = strings.TrimSpace(u); u != "" { // blanks are ignored, as LambdaURLs does
+			parts = append(parts, redact.URL(u))
+		}
+	}
+	return strings.Join(parts, ",")
 }

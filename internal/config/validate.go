@@ -12,6 +12,7 @@ import (
 
 	"github.com/sqsfleet/sqsfleet/internal/redact"
 	"github.com/sqsfleet/sqsfleet/worker"
+	"github.com/sqsfleet/sqsfleet/worker/handler"
 )
 
 // Problem is one invalid key.
@@ -148,10 +149,29 @@ func (c *Config) check(cmd Command) problems {
 		if h.URL != "" || run {
 			ps.url("handler.url", h.URL, `is required when handler.type is "http"`)
 		}
+	case "lambda":
+		// Empty means the emulator's default invoke URL.
+		for _, u := range h.LambdaURLs() {
+			n := len(ps)
+			if ps.url("handler.url", u, ""); len(ps) > n {
+				break // one line for the key is enough
+			}
+		}
 	case "":
-		ps.addIf(run, "handler.type", `is required: "exec" or "http"`)
+		ps.addIf(run, "handler.type", `is required: "exec", "http" or "lambda"`)
 	default:
-		ps.add("handler.type", `must be "exec" or "http", got %q`, truncate(h.Type))
+		ps.add("handler.type", `must be "exec", "http" or "lambda", got %q`, truncate(h.Type))
+	}
+	// Each message of a batch holds a handler slot, so a batch larger than
+	// the slots would never fill.
+	if h.BatchSize != 0 {
+		ps.between("handler.batch_size", h.BatchSize, 1, max(c.Worker.Concurrency, 1))
+	}
+	if ps.duration("handler.batch_window", h.BatchWindow, 0, handler.MaxBatchWindow, false) &&
+		h.BatchWindow > 0 && h.Timeout > 0 && h.Timeout <= h.BatchWindow {
+		// The timeout counts from when a message joins its batch: one no
+		// longer than the window would end every batch before its call.
+		ps.add("handler.timeout", "must be longer than handler.batch_window (%s), which it covers, got %s", fmtDur(h.BatchWindow), fmtDur(h.Timeout))
 	}
 	// The message must stay hidden until the handler's deadline plus the
 	// time to settle it, within SQS's 12h from the receive; past that it
@@ -164,6 +184,10 @@ func (c *Config) check(cmd Command) problems {
 
 	ps.addIf(c.HTTP.Addr != "" && !validAddr(c.HTTP.Addr), "http.addr", `must be host:port such as ":8080" or "127.0.0.1:8080", or "" to disable, got %q`, truncate(c.HTTP.Addr))
 	ps.oneOf("message.envelope", c.Message.Envelope, "one of none, sns, eventbridge, auto", "none", "sns", "eventbridge", "auto")
+	// Batches carry bodies as SQS delivered them, as Lambda does: an
+	// envelope setting would silently do nothing there.
+	ps.addIf(c.Message.Envelope != "none" && (h.Type == "lambda" || h.BatchSize > 0), "message.envelope",
+		"applies to handlers called per message; with handler.type lambda or handler.batch_size set, bodies reach the handler as SQS delivered them (set none), got %q", truncate(c.Message.Envelope))
 	ps.oneOf("log.level", c.Log.Level, "one of debug, info, warn, error", "debug", "info", "warn", "error")
 	ps.oneOf("log.format", c.Log.Format, "json or console", "json", "console")
 	ps.addIf(c.Health.UnhealthyAfter <= 0, "health.unhealthy_after", "must be greater than 0s, got %s", fmtDur(c.Health.UnhealthyAfter))

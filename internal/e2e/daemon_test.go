@@ -176,7 +176,7 @@ func TestBadConfigExitsTwoNamingEachKey(t *testing.T) {
 			"SQSFLEET_QUEUE_URL=http://127.0.0.1:1/000000000000/q",
 			"SQSFLEET_QUEUE_BATCH_SIZE=11",
 			"SQSFLEET_RETRY_BASE_DELAY=-5s",
-			"SQSFLEET_HANDLER_TYPE=lambda",
+			"SQSFLEET_HANDLER_TYPE=grpc",
 		}, nil, []string{"queue.batch_size", "retry.base_delay", "handler.type"}},
 		{"exec without command", []string{
 			"SQSFLEET_QUEUE_URL=http://127.0.0.1:1/000000000000/q", "SQSFLEET_HANDLER_TYPE=exec",

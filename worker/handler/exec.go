@@ -91,6 +91,8 @@ type ExecConfig struct {
 	// ignored: losing a log copy must not fail a message. nil discards.
 	Stdout io.Writer
 	Stderr io.Writer
+	// Source names the queue in the events of HandleBatch.
+	Source EventSource
 }
 
 // Exec is the handler that runs a command once per message. It is safe for concurrent use.
@@ -148,6 +150,7 @@ type Exec struct {
 	stdout     io.Writer
 	stderr     io.Writer
 	waitDelay  time.Duration
+	source     EventSource
 }
 
 // NewExec validates cfg and returns a handler. It fails when the
@@ -194,6 +197,7 @@ func NewExec(cfg ExecConfig) (*Exec, error) {
 		stdout:     cfg.Stdout,
 		stderr:     cfg.Stderr,
 		waitDelay:  execWaitDelay,
+		source:     cfg.Source,
 	}
 	if h.outputTail == 0 {
 		h.outputTail = defaultOutputTail
@@ -344,29 +348,39 @@ func (h *Exec) environ(m *worker.Message) []string {
 
 // Handle runs the command for m; see Exec for the contract.
 func (h *Exec) Handle(ctx context.Context, m *worker.Message) error {
-	name := h.argv[0]
 	t, isTask, err := task.Parse(m)
 	if err != nil {
 		// A malformed task never succeeds: dead-letter it with the reason.
-		return worker.Permanent(fmt.Errorf("exec %s: %w", name, err))
+		return worker.Permanent(fmt.Errorf("exec %s: %w", h.argv[0], err))
 	}
-	cmd := exec.CommandContext(ctx, h.path, h.argv[1:]...)
-	cmd.Args[0] = h.argv[0]
-	cmd.Dir = h.dir
-	cmd.Env = h.environ(m)
+	env := h.environ(m)
 	if isTask {
-		cmd.Env = append(cmd.Env, taskEnv(t)...)
+		env = append(env, taskEnv(t)...)
 	}
-	// A strings.Reader makes os/exec copy stdin from its own goroutine and
-	// ignore EPIPE, so a command that never reads its stdin cannot block us.
-	cmd.Stdin = strings.NewReader(m.Body)
+	var stdout io.Writer
 	switch w := h.stdout.(type) {
 	case nil:
 		// os/exec connects /dev/null: no pipe, no copying.
 	case *os.File:
-		cmd.Stdout = w // no copying through this process
+		stdout = w // no copying through this process
 	default:
-		cmd.Stdout = bestEffortWriter{w}
+		stdout = bestEffortWriter{w}
+	}
+	// A strings.Reader makes os/exec copy stdin from its own goroutine and
+	// ignore EPIPE, so a command that never reads its stdin cannot block us.
+	return h.run(ctx, env, strings.NewReader(m.Body), stdout)
+}
+
+// run runs the command once and classifies its end as Handle documents.
+func (h *Exec) run(ctx context.Context, env []string, stdin io.Reader, stdout io.Writer) error {
+	name := h.argv[0]
+	cmd := exec.CommandContext(ctx, h.path, h.argv[1:]...)
+	cmd.Args[0] = h.argv[0]
+	cmd.Dir = h.dir
+	cmd.Env = env
+	cmd.Stdin = stdin
+	if stdout != nil {
+		cmd.Stdout = stdout
 	}
 	tail := newTailBuffer(h.outputTail)
 	if h.stderr != nil {
@@ -391,7 +405,7 @@ func (h *Exec) Handle(ctx context.Context, m *worker.Message) error {
 	}
 	cmd.WaitDelay = h.waitDelay
 
-	err = cmd.Run()
+	err := cmd.Run()
 	st := cmd.ProcessState
 	switch {
 	case st == nil:

@@ -83,6 +83,8 @@ type HTTPConfig struct {
 	// in the error. They are taken from the start of the body, where error
 	// responses put their message. Default 4096.
 	ResponseTail int
+	// Source names the queue in the events of HandleBatch.
+	Source EventSource
 }
 
 // HTTP is the handler that POSTs each message to a URL the way the Elastic
@@ -155,6 +157,7 @@ type HTTP struct {
 	basicAuth    []string // the Authorization value for a URL with user info
 	permanent    []int
 	responseTail int
+	source       EventSource
 	// queueName caches the X-Aws-Sqsd-Queue value of the last queue URL
 	// seen: a daemon consumes one queue, so it is parsed once, not per
 	// message.
@@ -200,6 +203,7 @@ func NewHTTP(cfg HTTPConfig) (*HTTP, error) {
 		client:       cfg.Client,
 		permanent:    slices.Clone(permanent),
 		responseTail: cfg.ResponseTail,
+		source:       cfg.Source,
 	}
 	if h.responseTail == 0 {
 		h.responseTail = defaultResponseTail
@@ -314,9 +318,6 @@ func (h *HTTP) newRequest(ctx context.Context, m *worker.Message) (*http.Request
 	}
 	hd["User-Agent"] = userAgent
 	hd["Content-Type"] = jsonContentType
-	if h.basicAuth != nil {
-		hd["Authorization"] = h.basicAuth
-	}
 	hd[HeaderMsgID] = value(sanitizeHeaderValue(m.ID))
 	if q := h.queue(m.QueueURL); q != "" {
 		hd[HeaderQueue] = value(q)
@@ -404,8 +405,27 @@ func (h *HTTP) Handle(ctx context.Context, m *worker.Message) error {
 	if isTask {
 		target = h.taskRequest(req, t)
 	}
+	resp, err := h.do(ctx, req, target)
+	if err != nil {
+		return err
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode >= 200 && resp.StatusCode <= 299 {
+		_, _ = io.CopyN(io.Discard, resp.Body, maxResponseDrain)
+		return nil
+	}
+	return h.statusError(resp, target)
+}
+
+// do sends req, masking the URL's secrets in a transport error; target is
+// the redacted URL errors name.
+func (h *HTTP) do(ctx context.Context, req *http.Request, target string) (*http.Response, error) {
 	var resp *http.Response
+	var err error
 	if h.rt != nil {
+		if h.basicAuth != nil && req.Header.Get("Authorization") == "" {
+			req.Header["Authorization"] = h.basicAuth
+		}
 		if resp, err = h.rt.RoundTrip(req); err != nil {
 			// As http.Client reports it: the method and URL, then the cause.
 			err = &url.Error{Op: "Post", URL: target, Err: err}
@@ -419,15 +439,16 @@ func (h *HTTP) Handle(ctx context.Context, m *worker.Message) error {
 		// The transport usually wraps ctx.Err() itself; make sure callers can
 		// always tell a timeout from a connection failure.
 		if cerr := ctx.Err(); cerr != nil && !errors.Is(err, cerr) {
-			return fmt.Errorf("http handler: %w: %w", cerr, err)
+			return nil, fmt.Errorf("http handler: %w: %w", cerr, err)
 		}
-		return fmt.Errorf("http handler: %w", err)
+		return nil, fmt.Errorf("http handler: %w", err)
 	}
-	defer resp.Body.Close()
-	if resp.StatusCode >= 200 && resp.StatusCode <= 299 {
-		_, _ = io.CopyN(io.Discard, resp.Body, maxResponseDrain)
-		return nil
-	}
+	return resp, nil
+}
+
+// statusError is the failure a response with a status other than 2xx
+// stands for; see HTTP.
+func (h *HTTP) statusError(resp *http.Response, target string) error {
 	// The body is the endpoint's: it may echo the request line or the
 	// token. It is scrubbed before it is cut to the tail, so that a secret
 	// the cut would split is still masked whole.
@@ -437,7 +458,7 @@ func (h *HTTP) Handle(ctx context.Context, m *worker.Message) error {
 	}
 	quoted := h.scrub.String(string(head))
 	quoted = quoted[:min(len(quoted), h.responseTail)]
-	err = fmt.Errorf("http handler: POST %s: status %s%s", target, responseStatus(resp), bodySuffix(quoted))
+	err := fmt.Errorf("http handler: POST %s: status %s%s", target, responseStatus(resp), bodySuffix(quoted))
 	if slices.Contains(h.permanent, resp.StatusCode) {
 		return worker.Permanent(err)
 	}

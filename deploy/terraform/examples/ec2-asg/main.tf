@@ -33,6 +33,7 @@ module "workers" {
   artifact_sha256                          = var.artifact_sha256
   settings                                 = var.settings
   extra_user_data                          = var.extra_user_data
+  lambda_function                          = var.lambda_function
   target_backlog_per_instance              = var.target_backlog_per_instance
   scaling_metric                           = var.scaling_metric
   instance_types                           = var.instance_types

@@ -29,8 +29,21 @@ variable "artifact_sha256" {
 }
 
 variable "settings" {
-  description = "The daemon's configuration by key (configs/sqsfleet.yaml): at least handler.type and handler.command or handler.url."
+  description = "The daemon's configuration by key (configs/sqsfleet.yaml): at least handler.type and handler.command or handler.url, unless lambda_function is set."
   type        = map(string)
+  default     = {}
+}
+
+variable "lambda_function" {
+  description = "A Lambda function's container image to run as the handler on each instance, under Docker (the module's lambda_function)."
+  type = object({
+    image           = string
+    command         = optional(list(string), [])
+    runtimes        = optional(number, 1)
+    timeout_seconds = optional(number, 300)
+    environment     = optional(map(string), {})
+  })
+  default = null
 }
 
 variable "extra_user_data" {

@@ -33,6 +33,7 @@ module "workers" {
   ecr_repository_arns         = var.ecr_repository_arns
   settings                    = var.settings
   sidecar_containers          = var.sidecar_containers
+  lambda_function             = var.lambda_function
   cpu                         = var.cpu
   memory                      = var.memory
   target_backlog_per_instance = var.target_backlog_per_instance

@@ -30,8 +30,22 @@ variable "ecr_repository_arns" {
 }
 
 variable "settings" {
-  description = "The daemon's configuration by key (configs/sqsfleet.yaml): at least handler.type and handler.command or handler.url."
+  description = "The daemon's configuration by key (configs/sqsfleet.yaml): at least handler.type and handler.command or handler.url, unless lambda_function is set."
   type        = map(string)
+  default     = {}
+}
+
+variable "lambda_function" {
+  description = "A Lambda function's container image to run as the handler, next to sqsfleet (the module's lambda_function)."
+  type = object({
+    image           = string
+    command         = list(string)
+    runtimes        = optional(number, 1)
+    timeout_seconds = optional(number, 300)
+    environment     = optional(map(string), {})
+    emulator_path   = optional(string, "/usr/local/bin/aws-lambda-rie")
+  })
+  default = null
 }
 
 variable "sidecar_containers" {

@@ -46,9 +46,33 @@ locals {
   publish     = var.scaling_metric == "backlog_per_instance"
   artifact_s3 = startswith(var.artifact_url, "s3://")
 
+  # A Lambda function's runtimes (var.lambda_function): Docker containers
+  # in their own network namespaces, each publishing the emulator on its
+  # own loopback port of the instance, the first on the lambda handler's
+  # default port, 9000.
+  lambda_ports = var.lambda_function == null ? [] : [for i in range(var.lambda_function.runtimes) : 9000 + i]
+  lambda = var.lambda_function == null ? null : {
+    image   = var.lambda_function.image
+    command = join(" ", var.lambda_function.command)
+    ports   = local.lambda_ports
+    env_file = join("\n", [
+      for name, value in merge(var.lambda_function.environment, { AWS_LAMBDA_FUNCTION_TIMEOUT = tostring(var.lambda_function.timeout_seconds) }) :
+      "${name}=${value}"
+    ])
+  }
+  # Defaults var.settings may override, as in the ecs-fargate module.
+  lambda_settings = var.lambda_function == null ? {} : {
+    "worker.concurrency" = tostring(10 * var.lambda_function.runtimes)
+    "handler.timeout"    = "${var.lambda_function.timeout_seconds + 10}s"
+  }
+  lambda_handler = var.lambda_function == null ? {} : {
+    "handler.type" = "lambda"
+    "handler.url"  = join(",", [for p in local.lambda_ports : "http://127.0.0.1:${p}/2015-03-31/functions/function/invocations"])
+  }
+
   # The module's keys win over var.settings: the role, the scaling policy
   # and the dashboard are built for exactly these values.
-  settings = merge(var.settings, {
+  settings = merge(local.lambda_settings, var.settings, local.lambda_handler, {
     "queue.url"                  = var.queue_url
     "queue.dlq_url"              = var.dlq_url
     "queue.max_attempts"         = tostring(var.max_attempts)
@@ -86,6 +110,7 @@ locals {
     artifact_s3      = local.artifact_s3
     artifact_sha256  = var.artifact_sha256
     extra_user_data  = var.extra_user_data
+    lambda           = local.lambda
   })
 }
 
@@ -412,6 +437,16 @@ resource "aws_launch_template" "this" {
     precondition {
       condition     = length(local.user_data_base64) < 21848 || (length(local.user_data_base64) == 21848 && endswith(local.user_data_base64, "=="))
       error_message = "The user data is over EC2's 16 KB: shorten extra_user_data (download a script and run it instead) or settings."
+    }
+
+    precondition {
+      condition     = !contains(local.lambda_ports, var.http_port)
+      error_message = "http_port is one of the ports lambda_function's runtimes take (9000 onwards, one per runtime): choose another."
+    }
+
+    precondition {
+      condition     = var.lambda_function == null || !contains(keys(var.settings), "handler.type") || try(var.settings["handler.type"], "") == "lambda"
+      error_message = "lambda_function is set, so the handler is the function: leave handler.type out of settings (or set it to \"lambda\")."
     }
 
     precondition {

@@ -76,6 +76,40 @@ variable "extra_user_data" {
   default     = ""
 }
 
+variable "lambda_function" {
+  description = <<-EOT
+    A Lambda function's container image to run on each instance, as handler.type lambda (README: "Run a Lambda function on the fleet"). The user data installs Docker, pulls the image (logging in to ECR for an ECR image: give the instance role ECR read access through iam_policy_arns), and runs runtimes containers of it under systemd (sqsfleet-lambda@PORT), each publishing the image's emulator (port 8080 inside AWS's base images) on 127.0.0.1:9000, 9001, ... command overrides the image's CMD (for AWS's base images, the handler, e.g. ["app.handler"]); each element may hold letters, digits and _ . / : = @ + , - only. timeout_seconds is AWS_LAMBDA_FUNCTION_TIMEOUT, environment more variables for the function. The module sets handler.type and handler.url; worker.concurrency (default 10 per runtime) and handler.timeout (default timeout_seconds + 10 s) may be set in settings. null: no function.
+  EOT
+  type = object({
+    image           = string
+    command         = optional(list(string), [])
+    runtimes        = optional(number, 1)
+    timeout_seconds = optional(number, 300)
+    environment     = optional(map(string), {})
+  })
+  default = null
+
+  validation {
+    condition     = var.lambda_function == null || (try(var.lambda_function.runtimes, 0) >= 1 && try(var.lambda_function.runtimes, 0) <= 50 && floor(try(var.lambda_function.runtimes, 0)) == try(var.lambda_function.runtimes, 0))
+    error_message = "lambda_function.runtimes must be a whole number between 1 and 50."
+  }
+
+  validation {
+    condition     = var.lambda_function == null || (try(var.lambda_function.timeout_seconds, 0) >= 1 && try(var.lambda_function.timeout_seconds, 0) <= 900)
+    error_message = "lambda_function.timeout_seconds must be between 1 and 900, as Lambda's own function timeout."
+  }
+
+  validation {
+    # They end up in a systemd ExecStart= line, where quotes, $ and % mean
+    # something, and in docker's --env-file, which takes no newlines.
+    condition = var.lambda_function == null || alltrue(concat(
+      [for a in concat([try(var.lambda_function.image, "")], try(var.lambda_function.command, [])) : can(regex("^[A-Za-z0-9_./:=@+,-]+$", a))],
+      [for k, v in try(var.lambda_function.environment, {}) : can(regex("^[A-Za-z_][A-Za-z0-9_]*$", k)) && !strcontains(v, "\n")],
+    ))
+    error_message = "lambda_function: image and command elements may hold letters, digits and _ . / : = @ + , - only; environment names must be variable names and values one line."
+  }
+}
+
 variable "ami_id" {
   description = "AMI of the instances. null: the latest Amazon Linux 2023 for architecture (it has curl, the AWS CLI and systemd, which the user data needs). A new AMI release changes the launch template, and the next apply rolls the fleet."
   type        = string

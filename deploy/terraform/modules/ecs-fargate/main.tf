@@ -21,9 +21,45 @@ locals {
   # worker.shutdown_timeout (25s by default) plus one long poll.
   stop_timeout = 120
 
+  # A Lambda function's runtimes (var.lambda_function). The containers of
+  # an awsvpc task share one loopback interface, where the emulator's own
+  # defaults would clash: its invoke port 8080 with sqsfleet's http.addr,
+  # and the Runtime API it serves the function on 127.0.0.1:9001 with the
+  # next runtime's. So runtime i takes invocations on 127.0.0.1:900i (the
+  # handler's default port, 9000, for the first) and serves its function
+  # on 127.0.0.1:91xx.
+  lambda_runtimes = var.lambda_function == null ? [] : range(var.lambda_function.runtimes)
+  lambda_urls     = [for i in local.lambda_runtimes : "http://127.0.0.1:${9000 + i}/2015-03-31/functions/function/invocations"]
+  lambda_containers = [
+    for i in local.lambda_runtimes : {
+      name       = "lambda-${i}"
+      image      = var.lambda_function.image
+      essential  = true
+      entryPoint = [var.lambda_function.emulator_path, "--runtime-interface-emulator-address", "127.0.0.1:${9000 + i}", "--runtime-api-address", "127.0.0.1:${9100 + i}"]
+      command    = var.lambda_function.command
+      environment = [
+        for name, value in merge(var.lambda_function.environment, { AWS_LAMBDA_FUNCTION_TIMEOUT = tostring(var.lambda_function.timeout_seconds) }) :
+        { name = name, value = value }
+      ]
+      logConfiguration = merge(local.container_base.logConfiguration, { options = merge(local.container_base.logConfiguration.options, { "awslogs-stream-prefix" = "lambda-${i}" }) })
+    }
+  ]
+  # Defaults for a Lambda handler that var.settings may override: one
+  # batch of Lambda's default 10 per runtime at once, and a handler
+  # timeout past the function's own (plus the batch window, 5 s at most),
+  # so that the emulator's timeout, not sqsfleet's, ends a slow batch.
+  lambda_settings = var.lambda_function == null ? {} : {
+    "worker.concurrency" = tostring(10 * var.lambda_function.runtimes)
+    "handler.timeout"    = "${var.lambda_function.timeout_seconds + 10}s"
+  }
+  lambda_handler = var.lambda_function == null ? {} : {
+    "handler.type" = "lambda"
+    "handler.url"  = join(",", local.lambda_urls)
+  }
+
   # The module's keys win over var.settings: the roles, the scaling policy
   # and the dashboard are built for exactly these values.
-  settings = merge(var.settings, {
+  settings = merge(local.lambda_settings, var.settings, local.lambda_handler, {
     "queue.url"                  = var.queue_url
     "queue.dlq_url"              = var.dlq_url
     "queue.max_attempts"         = tostring(var.max_attempts)
@@ -40,12 +76,12 @@ locals {
     "scaler.scale_in_protection" = "true"
   })
 
-  # sqsfleet starts after its sidecars (the app an http handler posts to),
-  # and after tmp-init has opened /tmp.
+  # sqsfleet starts after its sidecars (the app an http handler posts to,
+  # a Lambda function's runtimes), and after tmp-init has opened /tmp.
   sidecar_deps = concat(
     [for c in local.tmp_init : { containerName = c.name, condition = "SUCCESS" }],
     [
-      for c in var.sidecar_containers :
+      for c in concat(local.lambda_containers, var.sidecar_containers) :
       { containerName = c.name, condition = try(c.healthCheck, null) != null ? "HEALTHY" : "START" }
     ],
   )
@@ -377,7 +413,7 @@ resource "aws_ecs_task_definition" "this" {
   memory                   = var.memory
   execution_role_arn       = aws_iam_role.execution.arn
   task_role_arn            = aws_iam_role.task.arn
-  container_definitions    = jsonencode(concat(local.tmp_init, [local.container], var.sidecar_containers))
+  container_definitions    = jsonencode(concat(local.tmp_init, [local.container], local.lambda_containers, var.sidecar_containers))
   tags                     = var.tags
 
   runtime_platform {
@@ -391,8 +427,18 @@ resource "aws_ecs_task_definition" "this" {
 
   lifecycle {
     precondition {
-      condition     = alltrue([for c in var.sidecar_containers : can(c.name) && !contains(["sqsfleet", "tmp-init"], c.name)])
-      error_message = "each of sidecar_containers needs a name other than \"sqsfleet\" and \"tmp-init\"."
+      condition     = alltrue([for c in var.sidecar_containers : can(c.name) && !contains(["sqsfleet", "tmp-init"], c.name) && !startswith(c.name, "lambda-")])
+      error_message = "each of sidecar_containers needs a name other than \"sqsfleet\", \"tmp-init\" and \"lambda-N\"."
+    }
+
+    precondition {
+      condition     = var.lambda_function == null || ((var.http_port < 9000 || var.http_port >= 9000 + try(var.lambda_function.runtimes, 1)) && (var.http_port < 9100 || var.http_port >= 9100 + try(var.lambda_function.runtimes, 1)))
+      error_message = "http_port is one of the loopback ports lambda_function's runtimes take (9000 and 9100 onwards, one each per runtime): choose another."
+    }
+
+    precondition {
+      condition     = var.lambda_function == null || !contains(keys(var.settings), "handler.type") || try(var.settings["handler.type"], "") == "lambda"
+      error_message = "lambda_function is set, so the handler is the function: leave handler.type out of settings (or set it to \"lambda\")."
     }
 
     precondition {

@@ -102,6 +102,31 @@ variable "sidecar_containers" {
   default     = []
 }
 
+variable "lambda_function" {
+  description = <<-EOT
+    A Lambda function's container image to run next to sqsfleet, as handler.type lambda (README: "Run a Lambda function on the fleet"). Each of runtimes containers runs the image's Lambda Runtime Interface Emulator (emulator_path; AWS's base images carry it) taking one batch at a time, on its own loopback port 9000, 9001, ..., with command the runtime it starts (e.g. ["/var/runtime/bootstrap"] for a provided.al2023 image, or ["/var/lang/bin/python3", "-m", "awslambdaric", "app.handler"] for AWS's Python image). timeout_seconds is AWS_LAMBDA_FUNCTION_TIMEOUT. The module sets handler.type and handler.url; worker.concurrency (default 10 per runtime) and handler.timeout (default timeout_seconds + 10 s, the batch window's 5 s at most and a margin) may be set in settings. null: no function.
+  EOT
+  type = object({
+    image           = string
+    command         = list(string)
+    runtimes        = optional(number, 1)
+    timeout_seconds = optional(number, 300)
+    environment     = optional(map(string), {})
+    emulator_path   = optional(string, "/usr/local/bin/aws-lambda-rie")
+  })
+  default = null
+
+  validation {
+    condition     = var.lambda_function == null || (try(var.lambda_function.runtimes, 0) >= 1 && try(var.lambda_function.runtimes, 0) <= 50 && floor(try(var.lambda_function.runtimes, 0)) == try(var.lambda_function.runtimes, 0))
+    error_message = "lambda_function.runtimes must be a whole number between 1 and 50."
+  }
+
+  validation {
+    condition     = var.lambda_function == null || (try(var.lambda_function.timeout_seconds, 0) >= 1 && try(var.lambda_function.timeout_seconds, 0) <= 900)
+    error_message = "lambda_function.timeout_seconds must be between 1 and 900, as Lambda's own function timeout."
+  }
+}
+
 variable "cpu" {
   description = "Task CPU units."
   type        = number
