@@ -33,6 +33,9 @@ type Message struct {
 	SystemAttributes map[string]string
 	// Attributes holds the producer's message attributes, by name.
 	Attributes map[string]Attribute
+	// Payload, when set, is the body stored outside SQS that Body points
+	// to; see Payload and BodyReader.
+	Payload *Payload
 }
 
 // Attribute is one SQS message attribute. DataType is "String", "Number",

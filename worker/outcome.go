@@ -59,7 +59,7 @@ func (p *Pool) decide(l *lease, err error) outcome {
 	case p.workCtx.Err() != nil:
 		return outcome{action: actRelease, reason: reasonShutdown, attempts: att, cause: err}
 	case IsPermanent(err):
-		return outcome{action: actDeadLetter, reason: reasonPermanent, attempts: att, cause: err}
+		return outcome{action: actDeadLetter, reason: permanentReason(err), attempts: att, cause: err}
 	case att >= p.cfg.MaxAttempts:
 		return outcome{action: actDeadLetter, reason: reasonMaxAttempts, attempts: att, cause: err}
 	}

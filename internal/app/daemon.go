@@ -183,9 +183,10 @@ func (d *daemon) run(ctx context.Context, hurry <-chan struct{}) error {
 		return nil
 	}
 
+	wrapped, wqueue := withS3Payload(cfg, awsCfg, handler, queue, log)
 	pcfg := worker.Config{
-		Queue:             queue,
-		Handler:           handler,
+		Queue:             wqueue,
+		Handler:           wrapped,
 		QueueURL:          cfg.Queue.URL,
 		Concurrency:       cfg.Worker.Concurrency,
 		BatchSize:         cfg.Queue.BatchSize,

@@ -14,6 +14,7 @@ type Config struct {
 	Log     Log
 	Health  Health
 	Scaler  Scaler
+	Payload Payload
 }
 
 // Queue is the "queue" section.
@@ -84,4 +85,12 @@ type Scaler struct {
 	ScaleInProtection bool          // scaler.scale_in_protection, default false
 	ProtectionHold    time.Duration // scaler.protection_hold_down, default 30s: idle time before protection is released
 	InstanceID        string        // scaler.instance_id, default "" (from IMDSv2)
+}
+
+// Payload is the "payload" section: message bodies stored in S3 by the SQS
+// extended client libraries.
+type Payload struct {
+	S3Resolve   bool // payload.s3_resolve, default true: stream the S3 object a pointer names to exec and http handlers
+	S3Cleanup   bool // payload.s3_cleanup, default false: delete the object once the message is deleted after success
+	S3PathStyle bool // payload.s3_path_style, default false: path-style S3 URLs, for S3-compatible stores and emulators
 }

@@ -97,6 +97,9 @@ var keys = []key{
 	{"scaler.scale_in_protection", kBool, "protect this instance or task from scale-in while it holds messages", func(c *Config) any { return &c.Scaler.ScaleInProtection }},
 	{"scaler.protection_hold_down", kDuration, "how long the worker must be idle before protection is released, 1s..1h", func(c *Config) any { return &c.Scaler.ProtectionHold }},
 	{"scaler.instance_id", kString, "this EC2 instance's id; empty reads it from IMDSv2", func(c *Config) any { return &c.Scaler.InstanceID }},
+	{"payload.s3_resolve", kBool, "read bodies the SQS extended client libraries stored in S3 and stream them to the handler", func(c *Config) any { return &c.Payload.S3Resolve }},
+	{"payload.s3_cleanup", kBool, "delete a payload's S3 object after its message succeeded (not with SNS fan-out, which shares the object)", func(c *Config) any { return &c.Payload.S3Cleanup }},
+	{"payload.s3_path_style", kBool, "address S3 buckets in the path (S3-compatible stores, emulators) instead of the host name", func(c *Config) any { return &c.Payload.S3PathStyle }},
 }
 
 // Defaults returns the configuration used for every key no source sets.
@@ -135,6 +138,7 @@ func Defaults() *Config {
 			DimensionName:  "QueueName",
 			ProtectionHold: 30 * time.Second,
 		},
+		Payload: Payload{S3Resolve: true},
 	}
 }
 
@@ -1081,5 +1085,8 @@ func (c *Config) Redacted() map[string]any {
 		"scaler.scale_in_protection":  c.Scaler.ScaleInProtection,
 		"scaler.protection_hold_down": fmtDur(c.Scaler.ProtectionHold),
 		"scaler.instance_id":          c.Scaler.InstanceID,
+		"payload.s3_resolve":          c.Payload.S3Resolve,
+		"payload.s3_cleanup":          c.Payload.S3Cleanup,
+		"payload.s3_path_style":       c.Payload.S3PathStyle,
 	}
 }

@@ -33,6 +33,11 @@ const (
 	EnvFirstReceivedTimestamp = "SQSFLEET_FIRST_RECEIVED_TIMESTAMP"
 	EnvGroupID                = "SQSFLEET_GROUP_ID"
 	EnvSenderID               = "SQSFLEET_SENDER_ID"
+	// EnvPayloadBucket and EnvPayloadKey name the S3 object a message's
+	// body was read from, when the message carried an SQS extended client
+	// pointer (see worker.Payload); unset otherwise.
+	EnvPayloadBucket = "SQSFLEET_PAYLOAD_BUCKET"
+	EnvPayloadKey    = "SQSFLEET_PAYLOAD_KEY"
 	// EnvAttrPrefix prefixes one variable per message attribute; the rest of
 	// the name is AttrEnvName(attribute name).
 	EnvAttrPrefix = "SQSFLEET_ATTR_"
@@ -83,7 +88,10 @@ type ExecConfig struct {
 // Contract with the command:
 //
 //   - The message body is the command's stdin, byte for byte. The command need
-//     not read it; exiting without reading it is not an error.
+//     not read it; exiting without reading it is not an error. A body stored
+//     in S3 (worker.Payload) is streamed from S3 to stdin, never held in
+//     memory whole, and SQSFLEET_PAYLOAD_BUCKET and SQSFLEET_PAYLOAD_KEY name
+//     its object.
 //   - Metadata is in the environment: SQSFLEET_MESSAGE_ID,
 //     SQSFLEET_RECEIVE_COUNT (1 on the first delivery), SQSFLEET_QUEUE_URL,
 //     SQSFLEET_SENT_TIMESTAMP and SQSFLEET_FIRST_RECEIVED_TIMESTAMP
@@ -191,7 +199,7 @@ func reservedEnv(kv string) bool {
 	k, _, _ := strings.Cut(kv, "=")
 	switch k {
 	case EnvMessageID, EnvReceiveCount, EnvQueueURL, EnvSentTimestamp,
-		EnvFirstReceivedTimestamp, EnvGroupID, EnvSenderID:
+		EnvFirstReceivedTimestamp, EnvGroupID, EnvSenderID, EnvPayloadBucket, EnvPayloadKey:
 		return true
 	}
 	return strings.HasPrefix(k, EnvAttrPrefix)
@@ -273,6 +281,10 @@ func (h *Exec) environ(m *worker.Message) []string {
 	if m.SenderID != "" {
 		set(EnvSenderID, m.SenderID)
 	}
+	if p := m.Payload; p != nil {
+		set(EnvPayloadBucket, p.Bucket)
+		set(EnvPayloadKey, p.Key)
+	}
 	// os/exec keeps the last of duplicate keys, so sorted order decides
 	// collisions.
 	for _, name := range sortedAttrNames(m.Attributes) {
@@ -288,9 +300,11 @@ func (h *Exec) Handle(ctx context.Context, m *worker.Message) error {
 	cmd.Args[0] = h.argv[0]
 	cmd.Dir = h.dir
 	cmd.Env = h.environ(m)
-	// A strings.Reader makes os/exec copy stdin from its own goroutine and
-	// ignore EPIPE, so a command that never reads its stdin cannot block us.
-	cmd.Stdin = strings.NewReader(m.Body)
+	// A reader that is not an *os.File makes os/exec copy stdin from its own
+	// goroutine and ignore EPIPE, so a command that never reads its stdin
+	// cannot block us; the copy goes through a fixed buffer, so a payload
+	// streamed from S3 takes no more memory than a small body.
+	cmd.Stdin = m.BodyReader()
 	switch w := h.stdout.(type) {
 	case nil:
 		// os/exec connects /dev/null: no pipe, no copying.
