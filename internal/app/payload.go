@@ -10,14 +10,18 @@ import (
 	"github.com/sqsfleet/sqsfleet/worker/s3payload"
 )
 
+// resolvesPayloads lists the handler types that get S3 payloads resolved.
+// Others (batch and Lambda handlers) get pointers as they came, as Lambda's
+// own SQS integration passes them on.
+var resolvesPayloads = map[string]bool{"exec": true, "http": true}
+
 // withS3Payload puts the resolution of SQS extended client pointers around
 // h (payload.s3_resolve), and the object cleanup after SQS's deletes into q
 // (payload.s3_cleanup). A step that rewrites the body before the handler
 // sees it (an SNS envelope) must wrap the handler returned here, so that a
-// pointer inside the envelope is resolved after unwrapping; a handler that
-// must see pointers unchanged (batch, lambda) is passed over.
+// pointer inside the envelope is resolved after unwrapping.
 func withS3Payload(cfg *config.Config, awsCfg aws.Config, h worker.Handler, q worker.Queue, log *zap.Logger) (worker.Handler, worker.Queue) {
-	if !cfg.Payload.S3Resolve {
+	if !cfg.Payload.S3Resolve || !resolvesPayloads[cfg.Handler.Type] {
 		return h, q
 	}
 	client := s3.NewFromConfig(awsCfg, func(o *s3.Options) { o.UsePathStyle = cfg.Payload.S3PathStyle })

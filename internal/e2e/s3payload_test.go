@@ -6,6 +6,9 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"fmt"
+	"io"
+	"net/http"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -212,4 +215,58 @@ exit 0`)
 		t.Error("the object of a dead-lettered message was deleted")
 	}
 	eventually(t, 10*time.Second, "the queue to drain", func() bool { return drained(t, emu, url) })
+}
+
+// The http handler gets a payload as its request body, streamed, with the
+// object's size as Content-Length and the object named in headers; the
+// payload's size attribute is not forwarded as an sqsd attribute header.
+func TestS3PayloadStreamedToHTTPHandler(t *testing.T) {
+	emu := fauxqs.Start(t)
+	url, _ := emu.CreateQueueWithDLQ(t, "payload-http", 10)
+	c, s3c := emu.SQS(t), emu.S3(t)
+	emu.CreateBucket(t, "bodies")
+	const size = 6 << 20
+	body := bytes.Repeat([]byte("0123456789abcdef"), size/16)
+	sum := sha256.Sum256(body)
+	putObject(t, s3c, "bodies", "http/1", body)
+
+	type seen struct {
+		sum                 string
+		length              int64
+		bucket, key, attrSz string
+	}
+	got := make(chan seen, 1)
+	app := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		h := sha256.New()
+		if _, err := io.Copy(h, r.Body); err != nil {
+			http.Error(w, err.Error(), http.StatusInternalServerError)
+			return
+		}
+		got <- seen{hex.EncodeToString(h.Sum(nil)), r.ContentLength,
+			r.Header.Get("X-Sqsfleet-Payload-Bucket"), r.Header.Get("X-Sqsfleet-Payload-Key"),
+			r.Header.Get("X-Aws-Sqsd-Attr-" + s3payload.AttrSize)}
+	}))
+	defer app.Close()
+	startDaemon(t, emu,
+		"SQSFLEET_QUEUE_URL="+url,
+		"SQSFLEET_QUEUE_WAIT_TIME=1s",
+		"SQSFLEET_HANDLER_TYPE=http",
+		"SQSFLEET_HANDLER_URL="+app.URL,
+		"SQSFLEET_HTTP_ADDR=",
+		"SQSFLEET_PAYLOAD_S3_PATH_STYLE=true",
+	)
+	sendPointer(t, c, url, "bodies", "http/1", size, false)
+	select {
+	case s := <-got:
+		want := seen{hex.EncodeToString(sum[:]), size, "bodies", "http/1", ""}
+		if s != want {
+			t.Errorf("app saw %+v, want %+v", s, want)
+		}
+	case <-time.After(30 * time.Second):
+		t.Fatal("the app got no request")
+	}
+	eventually(t, 20*time.Second, "the queue to drain", func() bool { return drained(t, emu, url) })
+	if !objectExists(t, s3c, "bodies", "http/1") {
+		t.Error("the object was deleted without payload.s3_cleanup")
+	}
 }
