@@ -1599,3 +1599,62 @@ func TestExamplesPassThrough(t *testing.T) {
 		}
 	}
 }
+
+// TestPayloadBucketGrants: the workers may read payloads from the one
+// bucket named, list it only so that a missing object reads as missing,
+// delete objects only with cleanup (which the daemon is then told to do),
+// and decrypt with the payload keys only through S3.
+func TestPayloadBucketGrants(t *testing.T) {
+	const key = "arn:aws:kms:eu-west-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab"
+	for _, f := range fleets {
+		m := tfModuleAt(t, f.dir)
+		none := allowedOn(policyStatementsWith(t, m, sampleInputs(map[string]cty.Value{"image": cty.StringVal("sqsfleet:v1")})), f.policyDoc)
+		if none["s3:DeleteObject"] != nil || none["s3:ListBucket"] != nil || (f.dir == "modules/ecs-fargate" && none["s3:GetObject"] != nil) {
+			t.Errorf("terraform/%s: without payload_bucket the workers may still use S3: %v", f.dir, none)
+		}
+		for _, cleanup := range []bool{false, true} {
+			stmts := policyStatementsWith(t, m, sampleInputs(map[string]cty.Value{
+				"image":                cty.StringVal("sqsfleet:v1"),
+				"payload_bucket":       cty.StringVal("big-bodies"),
+				"payload_cleanup":      cty.BoolVal(cleanup),
+				"payload_kms_key_arns": cty.ListVal([]cty.Value{cty.StringVal(key)}),
+			}))
+			// The ARNs' partition is a data source's, unknown here: the
+			// resources are checked as written.
+			on := map[string][]string{}
+			for _, s := range stmts {
+				if s.doc != f.policyDoc || s.resources == nil || !references(s.resources, "var", "payload_bucket") {
+					continue
+				}
+				src, err := os.ReadFile(s.resources.Range().Filename)
+				if err != nil {
+					t.Fatal(err)
+				}
+				for _, a := range s.actions {
+					on[a] = append(on[a], string(s.resources.Range().SliceBytes(src)))
+				}
+			}
+			objects := []string{`["arn:${local.partition}:s3:::${var.payload_bucket}/*"]`}
+			want := map[string][]string{"s3:GetObject": objects, "s3:ListBucket": {`["arn:${local.partition}:s3:::${var.payload_bucket}"]`}}
+			if cleanup {
+				want["s3:DeleteObject"] = objects
+			}
+			if !reflect.DeepEqual(on, want) {
+				t.Errorf("terraform/%s: cleanup %v: S3 grants on the payload bucket %v, want %v", f.dir, cleanup, on, want)
+			}
+			decrypt := 0
+			for _, s := range stmts {
+				if s.doc != f.policyDoc || !slices.Contains(s.actions, "kms:Decrypt") || !reflect.DeepEqual(s.resolved, []any{key}) {
+					continue
+				}
+				decrypt++
+				if !slices.Equal(s.actions, []string{"kms:Decrypt"}) || len(s.conditions) != 1 || s.conditions[0].variable != "kms:ViaService" {
+					t.Errorf("%s: the payload key allows %v with conditions %v, want kms:Decrypt through S3 only", s.where, s.actions, s.conditions)
+				}
+			}
+			if decrypt != 1 {
+				t.Errorf("terraform/%s: %d statements allow kms:Decrypt on the payload key, want 1", f.dir, decrypt)
+			}
+		}
+	}
+}

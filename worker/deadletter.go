@@ -29,7 +29,9 @@ type FailureRecord struct {
 	// Reason is "permanent" (the handler said so), "envelope" (the body is
 	// not in the configured SNS or EventBridge envelope), "max_attempts" (it
 	// failed max_attempts times) or "crash_loop" (delivered so often
-	// without an outcome that the daemon would not run it again).
+	// without an outcome that the daemon would not run it again), or the
+	// reason given to PermanentReason, such as "payload_missing" (the body
+	// the message points to in S3 does not exist).
 	Reason          string    `json:"reason"`
 	Attempts        int       `json:"attempts"`
 	QueueURL        string    `json:"queue_url"`

@@ -56,7 +56,9 @@
 // deadletter.go builds the failure record and sends it; lease.go and
 // extender.go keep messages hidden while they are held; shutdown.go is Run's
 // shutdown, one method per step. The handlers the daemon ships (exec, http)
-// are in package handler, the SQS adapter in package awssqs.
+// are in package handler, the SQS adapter in package awssqs, and the step
+// that reads bodies stored in S3 by the SQS extended client libraries
+// (Message.Payload) in package s3payload.
 //
 // # Embedding
 //

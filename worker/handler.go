@@ -27,7 +27,10 @@ type HandlerFunc func(ctx context.Context, m *Message) error
 func (f HandlerFunc) Handle(ctx context.Context, m *Message) error { return f(ctx, m) }
 
 // permanentError marks a failure that retrying cannot fix.
-type permanentError struct{ err error }
+type permanentError struct {
+	err    error
+	reason string // the failure record's reason; "" means "permanent"
+}
 
 func (e *permanentError) Error() string { return e.err.Error() }
 func (e *permanentError) Unwrap() error { return e.err }
@@ -40,6 +43,27 @@ func Permanent(err error) error {
 		return nil
 	}
 	return &permanentError{err: err}
+}
+
+// PermanentReason is Permanent with reason recorded as the failure record's
+// reason (and logged) instead of "permanent", for a step before the handler
+// that knows the cause better than "the handler said so": "payload_missing"
+// when the body stored in S3 is gone. An empty reason is "permanent".
+// PermanentReason(nil, reason) is nil.
+func PermanentReason(err error, reason string) error {
+	if err == nil {
+		return nil
+	}
+	return &permanentError{err: err, reason: reason}
+}
+
+// permanentReason is the failure record's reason for a Permanent err.
+func permanentReason(err error) string {
+	var p *permanentError
+	if errors.As(err, &p) && p.reason != "" {
+		return p.reason
+	}
+	return reasonPermanent
 }
 
 // IsPermanent reports whether err, or an error it wraps, was marked Permanent.

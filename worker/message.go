@@ -41,6 +41,9 @@ type Message struct {
 	// Event is set when the body arrived as an EventBridge event and was
 	// unwrapped (worker/envelope): Body is then the event's detail.
 	Event *Event
+	// Payload, when set, is the body stored outside SQS that Body points
+	// to; see Payload and BodyReader.
+	Payload *Payload
 }
 
 // SNSNotification is what an SNS notification said about a message besides

@@ -60,7 +60,7 @@ func (p *Pool) decide(l *lease, err error) outcome {
 	case p.workCtx.Err() != nil:
 		return outcome{action: actRelease, reason: reasonShutdown, attempts: att, cause: err}
 	case IsPermanent(err):
-		reason := reasonPermanent
+		reason := permanentReason(err)
 		if errors.Is(err, ErrEnvelope) {
 			reason = reasonEnvelope
 		}

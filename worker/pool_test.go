@@ -613,6 +613,18 @@ func TestPoolDeadLetter(t *testing.T) {
 		wantCalled: true, wantReason: "envelope", wantAttempts: 1,
 		wantError: "envelope sns: not in the expected envelope: no Message",
 	}, {
+		name: "permanent with a reason of its own, wrapped",
+		err: func(context.Context) error {
+			return fmt.Errorf("step: %w", PermanentReason(errors.New("object gone"), "payload_missing"))
+		},
+		wantCalled: true, wantReason: "payload_missing", wantAttempts: 1,
+		wantError: "step: object gone",
+	}, {
+		name:       "permanent with an empty reason",
+		err:        func(context.Context) error { return PermanentReason(errors.New("bad"), "") },
+		wantCalled: true, wantReason: "permanent", wantAttempts: 1,
+		wantError: "bad",
+	}, {
 		name:       "failure on the last attempt",
 		prior:      2,
 		err:        func(context.Context) error { return errors.New("still failing") },

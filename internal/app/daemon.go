@@ -139,10 +139,9 @@ func (d *daemon) run(ctx context.Context, hurry <-chan struct{}) error {
 	metrics := worker.NewMetrics(reg)
 
 	handler, err := newHandler(cfg, os.Stderr)
+	var envMode envelope.Mode
 	if err == nil {
-		// A step of its own, so that a handler fed whole SQS deliveries
-		// (as Lambda feeds a function) can leave bodies as they came.
-		handler, err = withEnvelope(cfg, handler)
+		envMode, err = envelope.ParseMode(cfg.Message.Envelope)
 	}
 	if err != nil {
 		return usageError{fmt.Errorf("sqsfleet: %w", err)}
@@ -194,9 +193,14 @@ func (d *daemon) run(ctx context.Context, hurry <-chan struct{}) error {
 		return nil
 	}
 
+	wrapped, wqueue := withS3Payload(cfg, awsCfg, handler, queue, log)
+	// Outside the payload step, so that a pointer inside an SNS envelope is
+	// resolved after unwrapping; configuration refuses an envelope for
+	// batches, which get bodies as SQS delivered them (as Lambda does).
+	wrapped = envelope.Wrap(envMode, wrapped)
 	pcfg := worker.Config{
-		Queue:             queue,
-		Handler:           handler,
+		Queue:             wqueue,
+		Handler:           wrapped,
 		QueueURL:          cfg.Queue.URL,
 		Concurrency:       cfg.Worker.Concurrency,
 		BatchSize:         cfg.Queue.BatchSize,
@@ -401,16 +405,6 @@ func newHandler(cfg *config.Config, out io.Writer) (worker.Handler, error) {
 		Source:      src,
 		MaxInFlight: inFlight,
 	})
-}
-
-// withEnvelope makes h see the message inside the SNS or EventBridge
-// envelope that message.envelope names.
-func withEnvelope(cfg *config.Config, h worker.Handler) (worker.Handler, error) {
-	mode, err := envelope.ParseMode(cfg.Message.Envelope)
-	if err != nil {
-		return nil, fmt.Errorf("message.envelope: %w", err)
-	}
-	return envelope.Wrap(mode, h), nil
 }
 
 func newLogger(c config.Log, out io.Writer) (*zap.Logger, error) {

@@ -24,6 +24,7 @@ type Config struct {
 	Log     Log     `key:"log"`
 	Health  Health  `key:"health"`
 	Scaler  Scaler  `key:"scaler"`
+	Payload Payload `key:"payload"`
 }
 
 // Queue is the "queue" section.
@@ -114,4 +115,12 @@ type Scaler struct {
 	ScaleInProtection bool          `key:"scale_in_protection" usage:"protect this instance or task from scale-in while it holds messages"`
 	ProtectionHold    time.Duration `key:"protection_hold_down" default:"30s" usage:"how long the worker must be idle before protection is released, 1s..1h"`
 	InstanceID        string        `key:"instance_id" usage:"this EC2 instance's id; empty reads it from IMDSv2"`
+}
+
+// Payload is the "payload" section: message bodies stored in S3 by the SQS
+// extended client libraries.
+type Payload struct {
+	S3Resolve   bool `key:"s3_resolve" default:"true" usage:"read bodies the SQS extended client libraries stored in S3 and stream them to exec and http handlers"`
+	S3Cleanup   bool `key:"s3_cleanup" usage:"delete a payload's S3 object after its message succeeded (not with SNS fan-out, which shares the object)"`
+	S3PathStyle bool `key:"s3_path_style" usage:"address S3 buckets in the path (S3-compatible stores, emulators) instead of the host name"`
 }

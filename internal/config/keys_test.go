@@ -11,7 +11,7 @@ import (
 // The key list is derived from Config's tags; a field without a key tag, or
 // two fields with one name, would silently lose a setting.
 func TestKeysDerivedFromConfigTags(t *testing.T) {
-	shape := regexp.MustCompile(`^[a-z]+\.[a-z_]+$`)
+	shape := regexp.MustCompile(`^[a-z]+\.[a-z][a-z0-9_]*$`)
 	seen := map[string]bool{}
 	leaves := 0
 	for _, sec := range reflect.VisibleFields(reflect.TypeFor[Config]()) {

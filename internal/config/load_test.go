@@ -174,6 +174,9 @@ func TestDefaultValues(t *testing.T) {
 		{"scaler.scale_in_protection", d.Scaler.ScaleInProtection, false},
 		{"scaler.protection_hold_down", d.Scaler.ProtectionHold, 30 * time.Second},
 		{"scaler.instance_id", d.Scaler.InstanceID, ""},
+		{"payload.s3_resolve", d.Payload.S3Resolve, true},
+		{"payload.s3_cleanup", d.Payload.S3Cleanup, false},
+		{"payload.s3_path_style", d.Payload.S3PathStyle, false},
 	}
 	for _, c := range checks {
 		if !reflect.DeepEqual(c.got, c.want) {
@@ -304,6 +307,9 @@ func TestEverySourceCoversEveryKey(t *testing.T) {
 		"scaler.scale_in_protection":  {"true", "true", []string{"true"}, func(c *Config) bool { return c.Scaler.ScaleInProtection }},
 		"scaler.protection_hold_down": {"7m", "7m", []string{"7m"}, func(c *Config) bool { return c.Scaler.ProtectionHold == 7*time.Minute }},
 		"scaler.instance_id":          {"i-0123456789abcdef0", "i-0123456789abcdef0", []string{"i-0123456789abcdef0"}, func(c *Config) bool { return c.Scaler.InstanceID == "i-0123456789abcdef0" }},
+		"payload.s3_resolve":          {"false", "false", []string{"false"}, func(c *Config) bool { return !c.Payload.S3Resolve }},
+		"payload.s3_cleanup":          {"true", "true", []string{"true"}, func(c *Config) bool { return c.Payload.S3Cleanup }},
+		"payload.s3_path_style":       {"true", "true", []string{"true"}, func(c *Config) bool { return c.Payload.S3PathStyle }},
 	}
 	for _, k := range keys {
 		v, ok := values[k.name]

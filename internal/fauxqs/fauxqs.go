@@ -181,6 +181,9 @@ func (s *Server) Restart(t testing.TB) {
 func (s *Server) Env() []string {
 	return []string{
 		"AWS_ENDPOINT_URL_SQS=" + s.Endpoint(),
+		// The emulator serves S3 too; the daemon needs
+		// SQSFLEET_PAYLOAD_S3_PATH_STYLE=true to reach it (see S3).
+		"AWS_ENDPOINT_URL_S3=" + s.Endpoint(),
 		"AWS_REGION=us-east-1",
 		"AWS_ACCESS_KEY_ID=test",
 		"AWS_SECRET_ACCESS_KEY=test",

@@ -34,6 +34,11 @@ const (
 	EnvFirstReceivedTimestamp = "SQSFLEET_FIRST_RECEIVED_TIMESTAMP"
 	EnvGroupID                = "SQSFLEET_GROUP_ID"
 	EnvSenderID               = "SQSFLEET_SENDER_ID"
+	// EnvPayloadBucket and EnvPayloadKey name the S3 object a message's
+	// body was read from, when the message carried an SQS extended client
+	// pointer (see worker.Payload); unset otherwise.
+	EnvPayloadBucket = "SQSFLEET_PAYLOAD_BUCKET"
+	EnvPayloadKey    = "SQSFLEET_PAYLOAD_KEY"
 	// EnvAttrPrefix prefixes one variable per message attribute; the rest of
 	// the name is AttrEnvName(attribute name).
 	EnvAttrPrefix = "SQSFLEET_ATTR_"
@@ -100,7 +105,10 @@ type ExecConfig struct {
 // Contract with the command:
 //
 //   - The message body is the command's stdin, byte for byte. The command need
-//     not read it; exiting without reading it is not an error.
+//     not read it; exiting without reading it is not an error. A body stored
+//     in S3 (worker.Payload) is streamed from S3 to stdin, never held in
+//     memory whole, and SQSFLEET_PAYLOAD_BUCKET and SQSFLEET_PAYLOAD_KEY name
+//     its object.
 //   - Metadata is in the environment: SQSFLEET_MESSAGE_ID,
 //     SQSFLEET_RECEIVE_COUNT (1 on the first delivery), SQSFLEET_QUEUE_URL,
 //     SQSFLEET_SENT_TIMESTAMP and SQSFLEET_FIRST_RECEIVED_TIMESTAMP
@@ -230,9 +238,9 @@ func reservedEnv(kv string) bool {
 		EnvSNSSubject, EnvSNSTopicARN, EnvSNSMessageID, EnvSNSTimestamp,
 		EnvEventID, EnvEventSource, EnvEventDetailType, EnvEventTime,
 		EnvEventAccount, EnvEventRegion, EnvEventResources,
-
 		EnvTaskName, EnvTaskPath, EnvTaskScheduledAt,
-		EnvAmznTraceID, EnvTraceparent, EnvTracestate:
+		EnvAmznTraceID, EnvTraceparent, EnvTracestate,
+		EnvPayloadBucket, EnvPayloadKey:
 		return true
 	}
 	return strings.HasPrefix(k, EnvAttrPrefix)
@@ -335,6 +343,10 @@ func (h *Exec) environ(m *worker.Message) []string {
 		setNonEmpty(EnvEventResources, strings.Join(e.Resources, ","))
 	}
 	env = append(env, traceEnv(m)...)
+	if p := m.Payload; p != nil {
+		set(EnvPayloadBucket, p.Bucket)
+		set(EnvPayloadKey, p.Key)
+	}
 	// os/exec keeps the last of duplicate keys, so sorted order decides
 	// collisions.
 	for _, name := range sortedAttrNames(m.Attributes) {
@@ -366,9 +378,11 @@ func (h *Exec) Handle(ctx context.Context, m *worker.Message) error {
 	default:
 		stdout = bestEffortWriter{w}
 	}
-	// A strings.Reader makes os/exec copy stdin from its own goroutine and
-	// ignore EPIPE, so a command that never reads its stdin cannot block us.
-	return h.run(ctx, env, strings.NewReader(m.Body), stdout)
+	// A reader that is not an *os.File makes os/exec copy stdin from its own
+	// goroutine and ignore EPIPE, so a command that never reads its stdin
+	// cannot block us; the copy goes through a fixed buffer, so a payload
+	// streamed from S3 takes no more memory than a small body.
+	return h.run(ctx, env, m.BodyReader(), stdout)
 }
 
 // run runs the command once and classifies its end as Handle documents.

@@ -36,6 +36,12 @@ const (
 	// HeaderAttrPrefix prefixes one header per message attribute; the rest
 	// of the name is AttrHeaderName(attribute name).
 	HeaderAttrPrefix = "X-Aws-Sqsd-Attr-"
+	// HeaderPayloadBucket and HeaderPayloadKey name the S3 object the body
+	// was read from, when the message carried an SQS extended client
+	// pointer (see worker.Payload). sqsd has no such headers, hence
+	// sqsfleet's own prefix.
+	HeaderPayloadBucket = "X-Sqsfleet-Payload-Bucket"
+	HeaderPayloadKey    = "X-Sqsfleet-Payload-Key"
 )
 
 // Request headers with what an unwrapped envelope said about the message
@@ -109,6 +115,8 @@ type HTTPConfig struct {
 //	X-Amzn-Trace-Id                the AWSTraceHeader system attribute, when set
 //	Traceparent, Tracestate        the traceparent and tracestate String
 //	                               attributes (W3C trace context), when set
+//	X-Sqsfleet-Payload-Bucket      S3 bucket of a body stored in S3 (worker.Payload)
+//	X-Sqsfleet-Payload-Key         its key; the body is then streamed from the object
 //	User-Agent                     sqsfleet
 //	Content-Type                   application/json, unless the message has an
 //	                               attribute named Content-Type (any case)
@@ -299,19 +307,29 @@ func (h *HTTP) newRequest(ctx context.Context, m *worker.Message) (*http.Request
 	// A shallow copy of the parsed target with this call's context (what
 	// NewRequestWithContext builds, without parsing the URL again).
 	req := h.target.WithContext(ctx)
-	body := m.Body
-	req.Body = io.NopCloser(strings.NewReader(body))
-	req.ContentLength = int64(len(body))
-	// Lets the transport resend the body when a reused keep-alive
-	// connection turns out to be closed before the request went out.
-	req.GetBody = func() (io.ReadCloser, error) { return io.NopCloser(strings.NewReader(body)), nil }
+	if m.Payload != nil {
+		// Streamed from S3 as it is sent, never held whole; it cannot be
+		// read twice, so there is no GetBody and a request the transport
+		// cannot send fails and the message is retried.
+		req.Body, req.ContentLength = io.NopCloser(m.Payload.Body), m.Payload.Size
+		if req.ContentLength == 0 {
+			req.Body = http.NoBody
+		}
+	} else {
+		body := m.Body
+		req.Body = io.NopCloser(strings.NewReader(body))
+		req.ContentLength = int64(len(body))
+		// Lets the transport resend the body when a reused keep-alive
+		// connection turns out to be closed before the request went out.
+		req.GetBody = func() (io.ReadCloser, error) { return io.NopCloser(strings.NewReader(body)), nil }
+	}
 	// The names below are already in canonical form, so they are stored
 	// directly rather than through Set, which canonicalises each one again.
 	// Every value of the request shares one backing array (one allocation
 	// instead of one per header); the constant ones share package slices.
 	hd := make(http.Header, 8+len(m.Attributes))
 	req.Header = hd
-	vals := make([]string, 0, 7+len(m.Attributes))
+	vals := make([]string, 0, 9+len(m.Attributes))
 	value := func(v string) []string {
 		vals = append(vals, v)
 		return vals[len(vals)-1 : len(vals) : len(vals)]
@@ -335,6 +353,10 @@ func (h *HTTP) newRequest(ctx context.Context, m *worker.Message) (*http.Request
 	hd[HeaderPath] = value(h.path)
 	envelopeHeaders(hd, m)
 	setTraceHeaders(hd, m)
+	if p := m.Payload; p != nil {
+		hd[HeaderPayloadBucket] = value(sanitizeHeaderValue(p.Bucket))
+		hd[HeaderPayloadKey] = value(sanitizeHeaderValue(p.Key))
+	}
 	if len(m.Attributes) == 0 {
 		return req, nil
 	}

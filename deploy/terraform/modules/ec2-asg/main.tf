@@ -86,6 +86,7 @@ locals {
     "scaler.dimension_name"      = var.metric_dimension_name
     "scaler.leader_only"         = tostring(var.leader_only)
     "scaler.scale_in_protection" = "true"
+    "payload.s3_cleanup"         = tostring(var.payload_cleanup)
   })
 
   # /etc/sqsfleet/sqsfleet.env, single-quoted for systemd's EnvironmentFile=.
@@ -227,6 +228,45 @@ data "aws_iam_policy_document" "worker" {
       sid       = "DownloadBinary"
       actions   = ["s3:GetObject"]
       resources = ["arn:${local.partition}:s3:::${trimprefix(var.artifact_url, "s3://")}"]
+    }
+  }
+
+  # Bodies the SQS extended client libraries stored in S3 (payload.s3_resolve):
+  # read from the one named bucket, and deleted after success with
+  # payload_cleanup.
+  dynamic "statement" {
+    for_each = var.payload_bucket != "" ? [1] : []
+    content {
+      sid       = "ReadPayloads"
+      actions   = var.payload_cleanup ? ["s3:GetObject", "s3:DeleteObject"] : ["s3:GetObject"]
+      resources = ["arn:${local.partition}:s3:::${var.payload_bucket}/*"]
+    }
+  }
+
+  dynamic "statement" {
+    for_each = var.payload_bucket != "" ? [1] : []
+    content {
+      # Lists nothing: without it S3 answers AccessDenied for a missing
+      # object, which the daemon retries, instead of NoSuchKey, which it
+      # dead-letters as payload_missing.
+      sid       = "TellMissingPayloads"
+      actions   = ["s3:ListBucket"]
+      resources = ["arn:${local.partition}:s3:::${var.payload_bucket}"]
+    }
+  }
+
+  dynamic "statement" {
+    for_each = var.payload_bucket != "" && length(var.payload_kms_key_arns) > 0 ? [1] : []
+    content {
+      sid       = "DecryptPayloads"
+      actions   = ["kms:Decrypt"] # SSE-KMS objects; S3 decrypts on the reader's behalf
+      resources = var.payload_kms_key_arns
+
+      condition {
+        test     = "StringEquals"
+        variable = "kms:ViaService"
+        values   = ["s3.${local.region}.${data.aws_partition.current.dns_suffix}"]
+      }
     }
   }
 }

@@ -307,3 +307,21 @@ variable "tags" {
   type        = map(string)
   default     = {}
 }
+
+variable "payload_bucket" {
+  description = "The S3 bucket where producers using the Amazon SQS extended client libraries store large bodies (payload.s3_resolve). The workers may read objects of this bucket only (s3:GetObject on its objects, s3:ListBucket on it so that a missing object is reported as missing). \"\" grants no S3 access."
+  type        = string
+  default     = ""
+}
+
+variable "payload_cleanup" {
+  description = "Sets payload.s3_cleanup: delete a payload's object once its message has succeeded, and grant s3:DeleteObject on payload_bucket's objects for it. Leave false when an SNS topic fans the messages out to several queues: they share one object."
+  type        = bool
+  default     = false
+}
+
+variable "payload_kms_key_arns" {
+  description = "Customer managed KMS keys that payload_bucket's objects are encrypted with (SSE-KMS). The workers get kms:Decrypt on these, through S3 only. Not needed for SSE-S3 or the AWS managed key."
+  type        = list(string)
+  default     = []
+}
