@@ -20,6 +20,9 @@ type SendInput struct {
 	Attributes      map[string]MessageAttribute
 	GroupID         string
 	DeduplicationID string
+	// TraceHeader is the AWSTraceHeader system attribute, the only one a
+	// sender may set; it does not count toward the size limit.
+	TraceHeader string
 	// PriorReceives is for test set-up through the Go API only: the message
 	// looks received that many times already, so its next receive reports
 	// ApproximateReceiveCount PriorReceives+1.
@@ -120,7 +123,7 @@ func (s *Server) sendLocked(q *queue, in SendInput) (SendResult, error) {
 	m := &message{
 		q: q, id: s.newID(), body: in.Body, md5Body: md5Hex([]byte(in.Body)),
 		attrs: cloneAttrs(in.Attributes), md5Attrs: md5Attrs,
-		groupID: in.GroupID, sentAt: now, receiveCount: in.PriorReceives,
+		groupID: in.GroupID, sentAt: now, receiveCount: in.PriorReceives, traceHeader: in.TraceHeader,
 	}
 	if in.PriorReceives > 0 {
 		m.firstReceive = now
@@ -356,6 +359,8 @@ func (s *Server) receiveLocked(q *queue, max, vis int, attemptID string) ([]Mess
 				q.msgs = slices.Delete(q.msgs, i, i+1)
 				i--
 				m.q, m.receipt, m.hiddenUntil = dlq, "", now
+				// SQS names the queue a message came from when it moves it.
+				m.dlqSource = q.arn
 				dlq.msgs = append(dlq.msgs, m)
 				dlq.byID[m.id] = m
 				continue

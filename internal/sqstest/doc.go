@@ -45,7 +45,12 @@
 //     10 message attributes with valid names, types and non-empty values.
 //   - Redrive: a receive that would raise a message's receive count above
 //     the RedrivePolicy's maxReceiveCount moves it to the dead-letter queue
-//     instead, as SQS does.
+//     instead, as SQS does, and the moved message carries the
+//     DeadLetterQueueSourceArn system attribute naming the queue it left
+//     (fauxqs sets none).
+//   - AWSTraceHeader, the one system attribute a sender may set
+//     (SendMessage's MessageSystemAttributes), is kept and returned on
+//     receive (fauxqs drops it).
 //
 // Time comes from Config.Clock, so a test can move past 5 minutes or 12
 // hours without sleeping (ManualClock); long polls wake when a message

@@ -94,11 +94,13 @@ type wireSend struct {
 	MessageAttributes      map[string]wireAttr `json:"MessageAttributes"`
 	MessageDeduplicationID string              `json:"MessageDeduplicationId"`
 	MessageGroupID         string              `json:"MessageGroupId"`
+	MessageSystemAttrs     map[string]wireAttr `json:"MessageSystemAttributes"`
 }
 
 func (w wireSend) input() SendInput {
 	return SendInput{Body: w.MessageBody, DelaySeconds: w.DelaySeconds, Attributes: fromWire(w.MessageAttributes),
-		GroupID: w.MessageGroupID, DeduplicationID: w.MessageDeduplicationID}
+		GroupID: w.MessageGroupID, DeduplicationID: w.MessageDeduplicationID,
+		TraceHeader: w.MessageSystemAttrs["AWSTraceHeader"].StringValue}
 }
 
 type wireEntry struct {

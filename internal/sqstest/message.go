@@ -50,6 +50,8 @@ type message struct {
 	groupID, dedupID string
 	seq              string
 	sentAt           time.Time
+	traceHeader      string // AWSTraceHeader as sent
+	dlqSource        string // DeadLetterQueueSourceArn: set when redrive moved it
 
 	// hiddenUntil is the end of the send delay, then of the visibility
 	// timeout of the latest receive.
@@ -76,6 +78,12 @@ func (m *message) out(now time.Time) Message {
 	}
 	if m.seq != "" {
 		a["SequenceNumber"] = m.seq
+	}
+	if m.traceHeader != "" {
+		a["AWSTraceHeader"] = m.traceHeader
+	}
+	if m.dlqSource != "" {
+		a["DeadLetterQueueSourceArn"] = m.dlqSource
 	}
 	var attrs map[string]MessageAttribute
 	if len(m.attrs) > 0 {
