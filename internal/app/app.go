@@ -34,6 +34,7 @@ Usage:
   sqsfleet scaler [--once] [--config FILE] ...      publish the backlog-per-instance metric
   sqsfleet scaler target --latency D ...            print the target value for the scaling policy
   sqsfleet healthcheck [--url URL]                  probe a running daemon's /healthz
+  sqsfleet dlq stats|show|redrive [--dlq URL] ...   why messages failed; send them back
   sqsfleet version                                  print the version
   sqsfleet COMMAND --help                           help for a command
 
@@ -60,6 +61,8 @@ func run(args []string, stdout, stderr io.Writer) int {
 		err = runHealthcheck(args[1:], stdout, stderr)
 	case "scaler":
 		err = runScaler(args[1:], stdout, stderr)
+	case "dlq":
+		err = runDLQ(args[1:], stdout, stderr)
 	case "version", "--version":
 		fmt.Fprintln(stdout, "sqsfleet", fullVersion())
 		return exitOK
