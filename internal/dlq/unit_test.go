@@ -1,0 +1,83 @@
+package dlq
+
+import (
+	"context"
+	"strings"
+	"testing"
+	"testing/synctest"
+	"time"
+)
+
+func TestErrorClass(t *testing.T) {
+	for _, tc := range []struct{ a, b, want string }{
+		{`exec sh: exit status 65: order "A-17" rejected`, `exec sh: exit status 65: order "B-99" rejected`,
+			`exec sh: exit status <n>: order "…" rejected`},
+		{"http handler: POST http://10.0.0.7:8080/work: status 503 (request 9f8e7d6c5b4a39281706)",
+			"http handler: POST http://10.0.0.9:8081/work: status 503 (request 0a1b2c3d4e5f60718293)",
+			"http handler: POST http://<n>/work: status <n> (request <id>)"},
+		{"user 0b9c6a1e-8d4f-4c3b-9a2e-1f0d7c6b5a49 not found", "user 2c1d0e9f-7a6b-4c5d-8e3f-9a0b1c2d3e4f not found",
+			"user <id> not found"},
+		{"timeout after 30s\n  at line 12", "timeout after 4.5s at line 9", "timeout after <n>s at line <n>"},
+		{"sha256 mismatch on s3 object 'a/b'", "sha256 mismatch on s3 object 'c'", `sha256 mismatch on s3 object "…"`},
+		{"…the tail of a long error 42", "the tail of a long error 7", "the tail of a long error <n>"},
+	} {
+		a, b := ErrorClass(tc.a), ErrorClass(tc.b)
+		if a != tc.want || b != tc.want {
+			t.Errorf("ErrorClass:\n  %q -> %q\n  %q -> %q\nwant %q", tc.a, a, tc.b, b, tc.want)
+		}
+	}
+	if a, b := ErrorClass("connection refused"), ErrorClass("permission denied"); a == b {
+		t.Errorf("two different errors fold into one class %q", a)
+	}
+	if got := ErrorClass(strings.Repeat("é", 200)); len(got) > maxClass+len("…") || !strings.HasSuffix(got, "…") {
+		t.Errorf("long class of %d bytes: %q", len(got), got)
+	}
+}
+
+func TestParseRate(t *testing.T) {
+	for in, want := range map[string]float64{"10/s": 10, "10": 10, "0.5/s": 0.5, " 3/s ": 3} {
+		if got, err := ParseRate(in); err != nil || got != want {
+			t.Errorf("ParseRate(%q) = %v, %v; want %v", in, got, err, want)
+		}
+	}
+	for _, in := range []string{"0", "0/s", "-1/s", "fast", "10/m", "NaN", ""} {
+		if _, err := ParseRate(in); err == nil || !strings.Contains(err.Error(), "--rate") {
+			t.Errorf("ParseRate(%q): err %v, want an error naming --rate", in, err)
+		}
+	}
+}
+
+// pace spaces sends evenly: 10/s is one every 100ms, no burst at the
+// start, and a cancelled context ends a wait at once.
+func TestPace(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		p := newPace(10)
+		start := time.Now()
+		for range 5 {
+			if err := p.wait(context.Background()); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if got := time.Since(start); got != 400*time.Millisecond {
+			t.Errorf("5 waits at 10/s took %s, want 400ms (first at once, then one per 100ms)", got)
+		}
+		ctx, cancel := context.WithCancel(context.Background())
+		go func() { time.Sleep(10 * time.Millisecond); cancel() }()
+		if err := p.wait(ctx); err == nil {
+			t.Error("wait returned nil after the context was cancelled")
+		}
+		if newPace(0) != nil || (*pace)(nil).wait(context.Background()) != nil {
+			t.Error("rate 0 should mean no pacing")
+		}
+	})
+}
+
+func TestCheckReasons(t *testing.T) {
+	if err := CheckReasons([]string{"permanent", "sqs_redrive", "envelope", "payload_missing"}); err != nil {
+		t.Error(err)
+	}
+	err := CheckReasons([]string{"permanant"})
+	if err == nil || !strings.Contains(err.Error(), "permanant") || !strings.Contains(err.Error(), "max_attempts") {
+		t.Errorf("err = %v, want it to name the bad reason and the valid ones", err)
+	}
+}
