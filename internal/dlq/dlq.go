@@ -45,8 +45,8 @@ type DLQ struct {
 }
 
 type kindResult struct {
-	fifo bool
-	err  error
+	fifo, self bool // self: the queue is this DLQ
+	err        error
 }
 
 // receiveWait is the long poll of each scan receive: long enough that SQS
@@ -143,16 +143,23 @@ func (d *DLQ) sourceURL(ctx context.Context, arn string) string {
 
 var errNoQueue = errors.New("no such queue")
 
+// errSelf refuses a destination that is the DLQ itself: what a redrive
+// sends there it would receive again, until its time limit.
+var errSelf = errors.New("it is the DLQ itself")
+
 // kindOf reports whether the queue at url is FIFO, once per URL.
 func (d *DLQ) kindOf(ctx context.Context, url string) (bool, error) {
 	if k, ok := d.kinds[url]; ok {
 		return k.fifo, k.err
 	}
 	info, err := awssqs.DescribeQueue(ctx, d.api, url)
-	if awssqs.IsNoSuchQueue(err) {
+	switch {
+	case awssqs.IsNoSuchQueue(err):
 		err = errNoQueue
+	case err == nil && (url == d.info.URL || info.ARN != "" && info.ARN == d.info.ARN):
+		err = errSelf
 	}
-	d.kinds[url] = kindResult{info.FIFO, err}
+	d.kinds[url] = kindResult{fifo: info.FIFO, err: err}
 	return info.FIFO, err
 }
 

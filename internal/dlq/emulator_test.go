@@ -382,3 +382,18 @@ func TestShowJSONLines(t *testing.T) {
 		t.Errorf("after show %d messages visible, want 2", len(got))
 	}
 }
+
+// A redrive to the DLQ itself would receive what it sends until its time
+// limit: refused up front.
+func TestRedriveToItselfRefused(t *testing.T) {
+	emu := fauxqs.Start(t)
+	c := emu.SQS(t)
+	dlqURL := emu.CreateQueue(t, "loop-dlq", nil)
+	d, err := Open(testCtx(t), c, dlqURL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := d.Redrive(testCtx(t), RedriveOptions{To: dlqURL}); !isInputError(err) || !strings.Contains(err.Error(), "DLQ itself") {
+		t.Errorf("err = %v, want an input error: the DLQ itself", err)
+	}
+}

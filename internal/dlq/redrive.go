@@ -107,8 +107,8 @@ func (d *DLQ) Redrive(ctx context.Context, opts RedriveOptions) (*Summary, error
 	if opts.To != "" {
 		fifo, err := d.kindOf(ctx, opts.To)
 		if err != nil {
-			if errors.Is(err, errNoQueue) {
-				return nil, inputErrorf("--to %s: no such queue", opts.To)
+			if errors.Is(err, errNoQueue) || errors.Is(err, errSelf) {
+				return nil, inputErrorf("--to %s: %v", opts.To, err)
 			}
 			return nil, fmt.Errorf("--to %s: %w", opts.To, err)
 		}

@@ -81,3 +81,28 @@ func TestCheckReasons(t *testing.T) {
 		t.Errorf("err = %v, want it to name the bad reason and the valid ones", err)
 	}
 }
+
+// On a terminal the bar is redrawn in place and an event clears it first;
+// elsewhere progress is plain lines, at most one a second, the last one
+// written at the end.
+func TestProgress(t *testing.T) {
+	var b strings.Builder
+	p := NewProgress(&b, true, 10)
+	p.Update(&Summary{Examined: 5, Moved: 4, Skipped: map[string]int{"x": 1}})
+	p.Event("message m: failed")
+	p.Done()
+	if got := b.String(); !strings.Contains(got, "\r\x1b[K[###############...............] 5/10  moved 4  skipped 1  failed 0") ||
+		!strings.Contains(got, "\r\x1b[Kmessage m: failed\n") || !strings.HasSuffix(got, "\n") {
+		t.Errorf("bar output %q", got)
+	}
+
+	b.Reset()
+	p = NewProgress(&b, false, 10)
+	p.Update(&Summary{Examined: 1, Moved: 1})
+	p.Update(&Summary{Examined: 2, Moved: 2}) // within the second: held back
+	p.Done()
+	want := "redrive: examined 1, moved 1, skipped 0, failed 0\nredrive: examined 2, moved 2, skipped 0, failed 0\n"
+	if got := b.String(); got != want || strings.Contains(got, "\r") {
+		t.Errorf("plain output %q, want %q", got, want)
+	}
+}
