@@ -195,8 +195,11 @@ func (d *DLQ) Redrive(ctx context.Context, opts RedriveOptions) (*Summary, error
 				opts.Progress.Update(sum)
 				continue
 			}
-			if pace.wait(ctx) != nil {
-				sum.Stop = StopInterrupted
+			// The wait can be long at a low rate: past the deadline the
+			// message's visibility may end before its delete.
+			_ = pace.wait(ctx) // a cancelled wait shows in stopped
+			if st := stopped(); st == StopInterrupted || st == StopTime {
+				sum.Stop = st
 				keep(sum.Skipped, skipStopped)
 				continue
 			}
