@@ -397,3 +397,36 @@ func TestRedriveToItselfRefused(t *testing.T) {
 		t.Errorf("err = %v, want an input error: the DLQ itself", err)
 	}
 }
+
+// On a FIFO DLQ a scan sees the head of each group only (a held message
+// hides its group); the output says so, and everything is released.
+func TestStatsFIFOSaysWhatItCannotSee(t *testing.T) {
+	emu := fauxqs.Start(t)
+	c := emu.SQS(t)
+	dlqURL := emu.CreateQueue(t, "f-dlq.fifo", map[string]string{"FifoQueue": "true"})
+	put(t, c, dlqURL,
+		failed{body: "a1", group: "a", record: record("permanent", "q", "x", time.Now())},
+		failed{body: "a2", group: "a", record: record("permanent", "q", "x", time.Now())},
+		failed{body: "b1", group: "b", record: record("permanent", "q", "x", time.Now())},
+	)
+	d, err := Open(testCtx(t), c, dlqURL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	st, err := d.Stats(testCtx(t), StatsOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	// fauxqs hands out one message per group per receive, SQS up to ten.
+	if st.Examined < 2 || st.Examined > 3 {
+		t.Errorf("examined %d, want the head of each group (2 here, 3 on SQS)", st.Examined)
+	}
+	var out bytes.Buffer
+	_ = st.Write(&out)
+	if !strings.Contains(out.String(), "FIFO: a scan sees only the first messages of each message group") {
+		t.Errorf("output does not warn about FIFO groups:\n%s", out.String())
+	}
+	if got := drain(t, c, dlqURL, true); len(got) != 3 {
+		t.Errorf("after stats %d messages could be received and deleted, want 3", len(got))
+	}
+}

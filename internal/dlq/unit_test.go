@@ -106,3 +106,29 @@ func TestProgress(t *testing.T) {
 		t.Errorf("plain output %q, want %q", got, want)
 	}
 }
+
+// Every receive of a scan asks for visibility up to the scan's deadline plus
+// the margin, in whole seconds, at least one: a scan killed at any moment
+// leaves nothing hidden past deadline + margin.
+func TestScanVisibilityBounded(t *testing.T) {
+	now := time.Date(2026, 12, 2, 8, 0, 0, 0, time.UTC)
+	d := &DLQ{now: func() time.Time { return now }}
+	s := d.newScan(Bounds{MaxTime: time.Minute, Margin: 30 * time.Second})
+	for _, tc := range []struct {
+		after time.Duration
+		want  time.Duration
+	}{
+		{0, 90 * time.Second},
+		{59*time.Second + 500*time.Millisecond, 31 * time.Second},
+		{2 * time.Minute, time.Second},
+	} {
+		now = s.deadline.Add(-time.Minute).Add(tc.after)
+		if got := s.visibility(); got != tc.want {
+			t.Errorf("%s into the scan: visibility %s, want %s", tc.after, got, tc.want)
+		}
+	}
+	s = d.newScan(Bounds{MaxTime: 20 * time.Hour, Margin: time.Minute})
+	if got := s.visibility(); got != maxVisibility {
+		t.Errorf("visibility %s, want SQS's limit %s", got, maxVisibility)
+	}
+}
