@@ -38,6 +38,10 @@ type FailureRecord struct {
 	MessageID       string    `json:"message_id"`
 	FirstReceivedAt time.Time `json:"first_received_at"`
 	FailedAt        time.Time `json:"failed_at"`
+	// DroppedAttributes names the message's own attributes left out to
+	// make room for this record (SQS allows ten, within the size limit),
+	// so that whoever redrives the message knows what it cannot restore.
+	DroppedAttributes []string `json:"dropped_attributes,omitempty"`
 }
 
 // deadLetter sends the message to the DLQ with its failure record and then
@@ -134,7 +138,11 @@ func buildDeadLetter(m *Message, rec FailureRecord, maxSize int, fifo bool) (dl 
 	for len(attrs) >= maxAttributes {
 		drop()
 	}
-	dl = &DeadLetter{Body: m.Body, Attributes: attrs, GroupID: m.GroupID}
+	// AWSTraceHeader is a system attribute, so it is not among the
+	// attributes copied above; carried over, the trace survives the DLQ
+	// and a redrive.
+	dl = &DeadLetter{Body: m.Body, Attributes: attrs, GroupID: m.GroupID,
+		TraceHeader: m.SystemAttributes[TraceHeaderAttribute]}
 	if fifo {
 		// A FIFO queue accepts a send whose deduplication id it saw in the
 		// last five minutes and then never delivers it. The source's id (or
@@ -154,16 +162,19 @@ func buildDeadLetter(m *Message, rec FailureRecord, maxSize int, fifo bool) (dl 
 	// A standard DLQ refuses any deduplication id, and keeps a fair queue's
 	// group id for fairness, so GroupID passes through as it came.
 
-	bare := rec
-	bare.Error = ""
-	b, _ := json.Marshal(bare) // strings, ints and times cannot fail
-	base := len(b)
 	errText := rec.Error
 	for {
+		// The names dropped so far go into the record, which grows with
+		// each drop; the bare size is measured with them.
+		bare := rec
+		bare.Error = ""
+		bare.DroppedAttributes = dropped
+		b, _ := json.Marshal(bare) // strings, ints and times cannot fail
+		base := len(b)
 		room := maxSize - messageSize(m.Body, attrs) - len(FailureAttribute) - len("String")
-		r := rec
+		r := bare
 		r.Error = errText
-		b, _ := json.Marshal(r)
+		b, _ = json.Marshal(r)
 		if len(b) <= room {
 			attrs[FailureAttribute] = Attribute{DataType: "String", StringValue: string(b)}
 			return dl, dropped, false

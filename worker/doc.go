@@ -22,8 +22,9 @@
 //   - retryable failure: hidden for Backoff.Delay(attempt), so it returns
 //     later rather than at once; RetryAfter asks for a delay;
 //   - permanent failure (Permanent), or failure on the MaxAttempts-th
-//     attempt: sent to the dead-letter queue with its body, its attributes
-//     and the sqsfleet-failure attribute (a JSON FailureRecord), then
+//     attempt: sent to the dead-letter queue with its body, its attributes,
+//     its AWSTraceHeader and the sqsfleet-failure attribute (a JSON
+//     FailureRecord, naming any attribute dropped to make room), then
 //     deleted. The send comes first: a crash between the two duplicates the
 //     message in the DLQ, it never loses it; a failed send leaves the message
 //     on the queue;

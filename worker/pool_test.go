@@ -543,6 +543,8 @@ type wireFailure struct {
 	MessageID       string    `json:"message_id"`
 	FirstReceivedAt time.Time `json:"first_received_at"`
 	FailedAt        time.Time `json:"failed_at"`
+	// Present only when attributes were dropped for the record.
+	DroppedAttributes []string `json:"dropped_attributes"`
 }
 
 func parseFailure(t *testing.T, dl *DeadLetter) wireFailure {
@@ -559,6 +561,9 @@ func parseFailure(t *testing.T, dl *DeadLetter) wireFailure {
 		t.Fatalf("failure record %q: %v", a.StringValue, err)
 	}
 	wantKeys := []string{"attempts", "error", "failed_at", "first_received_at", "message_id", "queue_url", "reason"}
+	if _, ok := keys["dropped_attributes"]; ok {
+		wantKeys = slices.Insert(wantKeys, 1, "dropped_attributes")
+	}
 	if got := slices.Sorted(maps.Keys(keys)); !slices.Equal(got, wantKeys) {
 		t.Errorf("failure record keys: -want +got\n-%v\n+%v", wantKeys, got)
 	}
@@ -769,8 +774,21 @@ func TestBuildDeadLetter(t *testing.T) {
 		if len(dropped) != 1 || dropped[0] != "zz" {
 			t.Errorf("dropped %q, want zz", dropped)
 		}
+		if got := parseFailure(t, dl).DroppedAttributes; !slices.Equal(got, []string{"zz"}) {
+			t.Errorf("record names dropped attributes %q, want [zz]: a redrive must know what it cannot restore", got)
+		}
 		if _, ok := dl.Attributes["zz"]; ok || len(dl.Attributes) != 10 || len(attrs) != 10 {
 			t.Errorf("attributes = %v (message's own: %d)", dl.Attributes, len(attrs))
+		}
+	})
+	t.Run("carries the trace header, names nothing dropped when nothing was", func(t *testing.T) {
+		m := &Message{Body: "b", SystemAttributes: map[string]string{TraceHeaderAttribute: "Root=1-5759e988-bd862e3fe1be46a994272793"}}
+		dl, _, _ := buildDeadLetter(m, rec, DefaultMaxMessageSize, false)
+		if dl.TraceHeader != m.SystemAttributes[TraceHeaderAttribute] {
+			t.Errorf("TraceHeader = %q, want the message's AWSTraceHeader", dl.TraceHeader)
+		}
+		if strings.Contains(dl.Attributes[FailureAttribute].StringValue, "dropped_attributes") {
+			t.Errorf("record %s names dropped attributes although none were", dl.Attributes[FailureAttribute].StringValue)
 		}
 	})
 	t.Run("keeps the tail of a long error", func(t *testing.T) {
@@ -815,6 +833,9 @@ func TestBuildDeadLetter(t *testing.T) {
 		dl, dropped, recDropped = buildDeadLetter(&Message{Body: body, Attributes: attrs}, r, limit, false)
 		if recDropped || len(dropped) == 0 || dropped[0] != "b" || dl.Attributes[FailureAttribute].StringValue == "" {
 			t.Errorf("dropped %v (record dropped %v); want b dropped first and the record kept", dropped, recDropped)
+		}
+		if got := parseFailure(t, dl).DroppedAttributes; !slices.Equal(got, dropped) {
+			t.Errorf("record names dropped attributes %q, want %q", got, dropped)
 		}
 		if got := messageSize(dl.Body, dl.Attributes); got > limit || dl.Body != body {
 			t.Errorf("size %d > %d, or body changed", got, limit)

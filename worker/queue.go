@@ -38,7 +38,14 @@ type DeadLetter struct {
 	Attributes      map[string]Attribute
 	GroupID         string
 	DeduplicationID string
+	// TraceHeader is the AWSTraceHeader system attribute to send, "" for
+	// none.
+	TraceHeader string
 }
+
+// TraceHeaderAttribute is the system attribute carrying the AWS X-Ray trace
+// header, the one system attribute a sender may set.
+const TraceHeaderAttribute = "AWSTraceHeader"
 
 // ErrLeaseLost is the per-entry error a Queue returns when SQS no longer
 // accepts a receipt handle (ReceiptHandleIsInvalid, or a message that is not

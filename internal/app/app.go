@@ -35,6 +35,7 @@ Usage:
   sqsfleet scaler target --latency D ...            print the target value for the scaling policy
   sqsfleet healthcheck [--url URL]                  probe a running daemon's /healthz
   sqsfleet schedules import CRON_YAML               print the queue module's schedules for a Beanstalk cron.yaml
+  sqsfleet dlq stats|show|redrive [--dlq URL] ...   why messages failed; send them back
   sqsfleet version                                  print the version
   sqsfleet COMMAND --help                           help for a command
 
@@ -63,6 +64,8 @@ func run(args []string, stdout, stderr io.Writer) int {
 		err = runScaler(args[1:], stdout, stderr)
 	case "schedules":
 		err = runSchedules(args[1:], stdout, stderr)
+	case "dlq":
+		err = runDLQ(args[1:], stdout, stderr)
 	case "version", "--version":
 		fmt.Fprintln(stdout, "sqsfleet", fullVersion())
 		return exitOK

@@ -369,6 +369,8 @@ func (s *Server) receiveLocked(q *queue, max, vis int, attemptID string) ([]Mess
 				q.msgs = slices.Delete(q.msgs, i, i+1)
 				i--
 				m.q, m.receipt, m.hiddenUntil = dlq, "", now
+				// SQS names the queue a message came from when it moves it.
+				m.dlqSource = q.arn
 				dlq.msgs = append(dlq.msgs, m)
 				dlq.byID[m.id] = m
 				continue

@@ -45,7 +45,9 @@
 //     10 message attributes with valid names, types and non-empty values.
 //   - Redrive: a receive that would raise a message's receive count above
 //     the RedrivePolicy's maxReceiveCount moves it to the dead-letter queue
-//     instead, as SQS does.
+//     instead, as SQS does, and the moved message carries the
+//     DeadLetterQueueSourceArn system attribute naming the queue it left
+//     (fauxqs sets none).
 //   - Message system attributes: a send accepts AWSTraceHeader alone, a
 //     non-empty String, and a receive returns it among the system
 //     attributes when asked for (All or by name). fauxqs drops it.

@@ -51,6 +51,7 @@ type message struct {
 	seq              string
 	traceHeader      string // AWSTraceHeader, "" when not sent
 	sentAt           time.Time
+	dlqSource        string // DeadLetterQueueSourceArn: set when redrive moved it
 
 	// hiddenUntil is the end of the send delay, then of the visibility
 	// timeout of the latest receive.
@@ -80,6 +81,9 @@ func (m *message) out(now time.Time) Message {
 	}
 	if m.traceHeader != "" {
 		a["AWSTraceHeader"] = m.traceHeader
+	}
+	if m.dlqSource != "" {
+		a["DeadLetterQueueSourceArn"] = m.dlqSource
 	}
 	var attrs map[string]MessageAttribute
 	if len(m.attrs) > 0 {

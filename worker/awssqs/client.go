@@ -134,16 +134,88 @@ func LookupRedrive(ctx context.Context, api QueueAPI, queueURL string) (*Redrive
 	if err != nil || target.Service != "sqs" || target.Resource == "" || strings.Contains(target.Resource, ":") {
 		return nil, fmt.Errorf("RedrivePolicy of %s: bad deadLetterTargetArn %q", queueURL, pol.Target)
 	}
+	u, err := urlOfARN(ctx, api, target)
+	if err != nil {
+		return nil, fmt.Errorf("resolve dead-letter queue %s: %w", pol.Target, err)
+	}
+	r.DLQURL = u
+	return r, nil
+}
+
+func urlOfARN(ctx context.Context, api QueueAPI, target arn.ARN) (string, error) {
 	in := &sqs.GetQueueUrlInput{QueueName: aws.String(target.Resource)}
 	if target.AccountID != "" {
 		in.QueueOwnerAWSAccountId = aws.String(target.AccountID)
 	}
 	u, err := api.GetQueueUrl(ctx, in)
 	if err != nil {
-		return nil, fmt.Errorf("resolve dead-letter queue %s: %w", pol.Target, err)
+		return "", err
 	}
-	r.DLQURL = aws.ToString(u.QueueUrl)
-	return r, nil
+	return aws.ToString(u.QueueUrl), nil
+}
+
+// QueueURLOfARN resolves an SQS queue's ARN (a RedrivePolicy target, a
+// message's DeadLetterQueueSourceArn) to its URL.
+func QueueURLOfARN(ctx context.Context, api QueueAPI, queueARN string) (string, error) {
+	a, err := arn.Parse(queueARN)
+	if err != nil || a.Service != "sqs" || a.Resource == "" || strings.Contains(a.Resource, ":") {
+		return "", fmt.Errorf("%q is not an SQS queue ARN", queueARN)
+	}
+	u, err := urlOfARN(ctx, api, a)
+	if err != nil {
+		return "", fmt.Errorf("resolve queue %s: %w", queueARN, err)
+	}
+	return u, nil
+}
+
+// QueueInfo is what GetQueueAttributes says about a queue's identity, kind
+// and (approximate) contents.
+type QueueInfo struct {
+	URL  string
+	ARN  string
+	FIFO bool
+	// Approximate counts, as SQS keeps them: visible, in flight, delayed.
+	Messages, InFlight, Delayed int
+}
+
+// DescribeQueue reads a queue's QueueInfo. The kind comes from the
+// FifoQueue attribute, not from the URL's .fifo suffix, so that a proxy or
+// emulator URL cannot mislead it. A queue that does not exist is an error
+// for which IsNoSuchQueue holds.
+func DescribeQueue(ctx context.Context, api QueueAPI, queueURL string) (QueueInfo, error) {
+	out, err := api.GetQueueAttributes(ctx, &sqs.GetQueueAttributesInput{
+		QueueUrl: &queueURL,
+		AttributeNames: []types.QueueAttributeName{
+			types.QueueAttributeNameQueueArn, types.QueueAttributeNameFifoQueue,
+			types.QueueAttributeNameApproximateNumberOfMessages,
+			types.QueueAttributeNameApproximateNumberOfMessagesNotVisible,
+			types.QueueAttributeNameApproximateNumberOfMessagesDelayed,
+		},
+	})
+	if err != nil {
+		return QueueInfo{}, fmt.Errorf("get attributes of %s: %w", queueURL, err)
+	}
+	a := out.Attributes
+	n := func(name types.QueueAttributeName) int { v, _ := strconv.Atoi(a[string(name)]); return v }
+	return QueueInfo{
+		URL:      queueURL,
+		ARN:      a[string(types.QueueAttributeNameQueueArn)],
+		FIFO:     a[string(types.QueueAttributeNameFifoQueue)] == "true",
+		Messages: n(types.QueueAttributeNameApproximateNumberOfMessages),
+		InFlight: n(types.QueueAttributeNameApproximateNumberOfMessagesNotVisible),
+		Delayed:  n(types.QueueAttributeNameApproximateNumberOfMessagesDelayed),
+	}, nil
+}
+
+// IsNoSuchQueue reports whether err says the queue does not exist. SQS's
+// JSON protocol says QueueDoesNotExist, its query protocol (and older
+// emulators) AWS.SimpleQueueService.NonExistentQueue.
+func IsNoSuchQueue(err error) bool {
+	switch ErrorCode(err) {
+	case "QueueDoesNotExist", "AWS.SimpleQueueService.NonExistentQueue":
+		return true
+	}
+	return false
 }
 
 // MaxMessageSize reads the queue's MaximumMessageSize, the limit a message

@@ -226,6 +226,11 @@ func (q *Queue) Send(ctx context.Context, d *worker.DeadLetter) error {
 	if d.DeduplicationID != "" {
 		in.MessageDeduplicationId = &d.DeduplicationID
 	}
+	if d.TraceHeader != "" {
+		in.MessageSystemAttributes = map[string]types.MessageSystemAttributeValue{
+			string(types.MessageSystemAttributeNameForSendsAWSTraceHeader): {DataType: aws.String("String"), StringValue: &d.TraceHeader},
+		}
+	}
 	if _, err := q.api.SendMessage(ctx, in); err != nil {
 		return fmt.Errorf("sqs send to %s: %w", q.url, err)
 	}
