@@ -322,25 +322,8 @@ func (h *Exec) environ(m *worker.Message) []string {
 	if m.SenderID != "" {
 		set(EnvSenderID, m.SenderID)
 	}
-	setNonEmpty := func(k, v string) {
-		if v != "" {
-			set(k, v)
-		}
-	}
-	if n := m.SNS; n != nil {
-		setNonEmpty(EnvSNSSubject, n.Subject)
-		setNonEmpty(EnvSNSTopicARN, n.TopicARN)
-		setNonEmpty(EnvSNSMessageID, n.MessageID)
-		setNonEmpty(EnvSNSTimestamp, n.Timestamp)
-	}
-	if e := m.Event; e != nil {
-		setNonEmpty(EnvEventID, e.ID)
-		setNonEmpty(EnvEventSource, e.Source)
-		setNonEmpty(EnvEventDetailType, e.DetailType)
-		setNonEmpty(EnvEventTime, e.Time)
-		setNonEmpty(EnvEventAccount, e.Account)
-		setNonEmpty(EnvEventRegion, e.Region)
-		setNonEmpty(EnvEventResources, strings.Join(e.Resources, ","))
+	for _, f := range envelopeFields(m) {
+		set(f.env, f.value)
 	}
 	env = append(env, traceEnv(m)...)
 	if p := m.Payload; p != nil {

@@ -387,28 +387,10 @@ func (h *HTTP) newRequest(ctx context.Context, m *worker.Message) (*http.Request
 	return req, nil
 }
 
-// envelopeHeaders adds what an unwrapped envelope said about m. Empty
-// values are left out, as SNS leaves out a Subject nobody gave.
+// envelopeHeaders adds what an unwrapped envelope said about m.
 func envelopeHeaders(hd http.Header, m *worker.Message) {
-	set := func(k, v string) {
-		if v != "" {
-			hd[k] = []string{sanitizeHeaderValue(v)}
-		}
-	}
-	if n := m.SNS; n != nil {
-		set(HeaderSNSSubject, n.Subject)
-		set(HeaderSNSTopicARN, n.TopicARN)
-		set(HeaderSNSMessageID, n.MessageID)
-		set(HeaderSNSTimestamp, n.Timestamp)
-	}
-	if e := m.Event; e != nil {
-		set(HeaderEventID, e.ID)
-		set(HeaderEventSource, e.Source)
-		set(HeaderEventDetailType, e.DetailType)
-		set(HeaderEventTime, e.Time)
-		set(HeaderEventAccount, e.Account)
-		set(HeaderEventRegion, e.Region)
-		set(HeaderEventResources, strings.Join(e.Resources, ","))
+	for _, f := range envelopeFields(m) {
+		hd[f.header] = []string{sanitizeHeaderValue(f.value)}
 	}
 }
 
