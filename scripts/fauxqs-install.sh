@@ -68,20 +68,5 @@ npm install --prefix "$stage" --no-audit --no-fund --no-update-notifier \
 	--loglevel=error >/dev/null
 printf '%s' "$want" >"$stage/$stamp_name"
 
-if ! installed "$stage"; then
-	echo "fauxqs-install: npm finished but the install in $stage looks incomplete" >&2
-	exit 1
-fi
-
-# Another installer may have won the race while npm was running.
-if installed "$dest"; then
-	exit 0
-fi
-rm -rf "$dest"
-if ! mv -T "$stage" "$dest" 2>/dev/null; then
-	installed "$dest" || {
-		echo "fauxqs-install: could not move the install into $dest" >&2
-		exit 1
-	}
-fi
-echo "fauxqs-install: done" >&2
+. "$(dirname "${BASH_SOURCE[0]}")/install-lib.sh"
+publish fauxqs-install "$stage" "$dest"

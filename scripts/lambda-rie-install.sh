@@ -43,18 +43,5 @@ GOFLAGS=-buildvcs=false CGO_ENABLED=0 GOBIN="$stage/bin" \
 	go install -trimpath "$RIE_MODULE/cmd/aws-lambda-rie@$RIE_VERSION"
 printf '%s' "$want" >"$stage/.installed"
 
-if ! installed "$stage"; then
-	echo "lambda-rie-install: go install finished but $stage/bin/aws-lambda-rie is missing" >&2
-	exit 1
-fi
-if installed "$dest"; then
-	exit 0
-fi
-rm -rf "$dest"
-if ! mv -T "$stage" "$dest" 2>/dev/null; then
-	installed "$dest" || {
-		echo "lambda-rie-install: could not move the install into $dest" >&2
-		exit 1
-	}
-fi
-echo "lambda-rie-install: done" >&2
+. "$(dirname "${BASH_SOURCE[0]}")/install-lib.sh"
+publish lambda-rie-install "$stage" "$dest"
