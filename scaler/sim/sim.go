@@ -151,10 +151,11 @@ type Point struct {
 
 // Action is one scaling activity.
 type Action struct {
-	T        float64 `json:"t"`
-	Kind     string  `json:"kind"` // scale-out or scale-in
-	From, To int
-	Metric   float64 `json:"metric"` // the datapoint that caused it
+	T      float64 `json:"t"`
+	Kind   string  `json:"kind"` // scale-out or scale-in
+	From   int     `json:"from"`
+	To     int     `json:"to"`
+	Metric float64 `json:"metric"` // the datapoint that caused it
 }
 
 // Summary is what a run comes to.
