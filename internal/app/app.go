@@ -33,6 +33,7 @@ Usage:
   sqsfleet run [--config FILE] [--KEY VALUE ...]   run the worker daemon
   sqsfleet scaler [--once] [--config FILE] ...      publish the backlog-per-instance metric
   sqsfleet scaler target --latency D ...            print the target value for the scaling policy
+  sqsfleet simulate [--profile P] [--target V] ...   model the fleet under target tracking before deploying it
   sqsfleet healthcheck [--url URL]                  probe a running daemon's /healthz
   sqsfleet version                                  print the version
   sqsfleet COMMAND --help                           help for a command
@@ -60,6 +61,8 @@ func run(args []string, stdout, stderr io.Writer) int {
 		err = runHealthcheck(args[1:], stdout, stderr)
 	case "scaler":
 		err = runScaler(args[1:], stdout, stderr)
+	case "simulate":
+		err = runSimulate(args[1:], stdout, stderr)
 	case "version", "--version":
 		fmt.Fprintln(stdout, "sqsfleet", fullVersion())
 		return exitOK

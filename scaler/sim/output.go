@@ -75,11 +75,20 @@ func (r *Result) WriteJSON(w io.Writer) error {
 // WriteSeries writes the time series as CSV or JSON, by the file name's
 // extension (.csv or .json).
 func (r *Result) WriteSeries(name string, w io.Writer) error {
-	switch strings.ToLower(filepath.Ext(name)) {
-	case ".csv":
+	if err := SeriesFormat(name); err != nil {
+		return err
+	}
+	if strings.ToLower(filepath.Ext(name)) == ".csv" {
 		return r.WriteCSV(w)
-	case ".json":
-		return r.WriteJSON(w)
+	}
+	return r.WriteJSON(w)
+}
+
+// SeriesFormat checks that name ends in .csv or .json.
+func SeriesFormat(name string) error {
+	switch strings.ToLower(filepath.Ext(name)) {
+	case ".csv", ".json":
+		return nil
 	}
 	return fmt.Errorf("%s: the time series is written as .csv or .json", name)
 }

@@ -48,11 +48,12 @@ type PolicyConfig struct {
 	// capacity on scale-out, and no scale-in starts. Default 300s: with
 	// neither DefaultInstanceWarmup nor EstimatedInstanceWarmup set, EC2
 	// Auto Scaling falls back to the group's default cooldown, 300 s.
+	// Negative means none.
 	Warmup time.Duration
 	// ScaleOutCooldown and ScaleInCooldown (ECS) hold back a further
 	// scale-out unless it is larger, and any scale-in, for this long after
 	// the last activity of the same direction. Default 300s each, Application
-	// Auto Scaling's default for ECS services.
+	// Auto Scaling's default for ECS services. Negative means none.
 	ScaleOutCooldown, ScaleInCooldown time.Duration
 
 	Min, Max int // capacity limits; Max 0 means no limit
@@ -87,6 +88,9 @@ func (c *PolicyConfig) defaults() error {
 	def(&c.Warmup, 300*time.Second)
 	def(&c.ScaleOutCooldown, 300*time.Second)
 	def(&c.ScaleInCooldown, 300*time.Second)
+	for _, d := range []*time.Duration{&c.Warmup, &c.ScaleOutCooldown, &c.ScaleInCooldown} {
+		*d = max(*d, 0) // negative: none
+	}
 	if c.HighDatapoints == 0 {
 		c.HighDatapoints = 3
 	}
@@ -106,8 +110,6 @@ func (c *PolicyConfig) defaults() error {
 		return fmt.Errorf("alarm datapoints %d/%d: must be at least 1", c.HighDatapoints, c.LowDatapoints)
 	case !(c.LowRatio > 0 && c.LowRatio <= 1):
 		return fmt.Errorf("scale-in ratio %v: must be in (0, 1]", c.LowRatio)
-	case c.Warmup < 0 || c.ScaleOutCooldown < 0 || c.ScaleInCooldown < 0:
-		return fmt.Errorf("warm-up and cooldowns must not be negative")
 	case c.Min < 0 || c.Max < 0 || c.Max > 0 && c.Max < c.Min:
 		return fmt.Errorf("capacity min %d, max %d: need 0 <= min <= max", c.Min, c.Max)
 	case c.FromZero < 0 || c.MaxScaleInStep < 0:

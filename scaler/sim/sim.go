@@ -65,7 +65,7 @@ type Config struct {
 	// SQS requests.
 	WaitTime          time.Duration // queue.wait_time, long poll; default 20s
 	VisibilityTimeout time.Duration // queue.visibility_timeout; default 30s
-	PricePerMillion   float64       // SQS price per million requests; default 0.40 (standard queue)
+	PricePerMillion   float64       // SQS price per million requests (0.40 for a standard queue in us-east-1)
 	InstanceHourPrice float64       // price of an instance-hour; 0 means not priced
 }
 
@@ -102,9 +102,6 @@ func (c *Config) defaults() error {
 	}
 	if c.Publisher == "" {
 		c.Publisher = ByWorkers
-	}
-	if c.PricePerMillion == 0 {
-		c.PricePerMillion = 0.40
 	}
 	if c.Lag < 0 {
 		c.Lag = 0
