@@ -137,6 +137,7 @@ func (r *Result) WriteChart(name string, w io.Writer) error {
 		p.Y.Label.Text = ylabel
 		p.X.Label.Text = unit
 		p.Y.Min = 0
+		p.Y.Tick.Marker = plainTicks{}
 		p.Add(plotter.NewGrid())
 		for _, l := range lines {
 			pl, err := plotter.NewLine(l.xy)
@@ -200,4 +201,18 @@ func (r *Result) WriteChart(name string, w io.Writer) error {
 	}
 	_, err := c.WriteTo(w)
 	return err
+}
+
+// plainTicks are gonum's default ticks labelled without trailing zeros
+// (25000, not 25000.00).
+type plainTicks struct{}
+
+func (plainTicks) Ticks(min, max float64) []plot.Tick {
+	ticks := plot.DefaultTicks{}.Ticks(min, max)
+	for i := range ticks {
+		if ticks[i].Label != "" {
+			ticks[i].Label = strconv.FormatFloat(ticks[i].Value, 'f', -1, 64)
+		}
+	}
+	return ticks
 }
