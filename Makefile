@@ -75,3 +75,8 @@ sim-charts: build
 	mkdir -p deploy/charts
 	bin/sqsfleet simulate $(SIM_SPIKE) --latency 5m --chart deploy/charts/spike-formula-target.png
 	bin/sqsfleet simulate $(SIM_SPIKE) --recommend --latency 5m --chart deploy/charts/spike-recommended-target.png
+
+## fleet-demo: real `sqsfleet run` daemons against the emulator, scaled by the target-tracking rules in compressed time, beside `sqsfleet simulate`'s prediction (bin/fleet-demo.png)
+.PHONY: fleet-demo
+fleet-demo: build tools
+	$(GO) run ./bench/fleetdemo -sqsfleet bin/sqsfleet -chart bin/fleet-demo.png $(FLEETFLAGS)
