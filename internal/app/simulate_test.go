@@ -116,3 +116,28 @@ func TestSimulateBadInput(t *testing.T) {
 		}
 	}
 }
+
+func TestSimulateProcessingSamples(t *testing.T) {
+	dir := t.TempDir()
+	good := filepath.Join(dir, "times.txt")
+	if err := os.WriteFile(good, []byte("# handler times\n0.5\n1.5\n1s\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	var out, errb bytes.Buffer
+	if code := run([]string{"simulate", "--processing-samples", good, "--latency", "1m", "--profile", "steady"}, &out, &errb); code != 0 {
+		t.Fatalf("exit %d: %s", code, errb.String())
+	}
+	// Mean 1 s, concurrency 10: the formula gives 60 / 1 × 10 = 600.
+	if s := out.String(); !strings.Contains(s, "3 samples from "+good) || !strings.Contains(s, "formula for --latency 1m0s: 600") {
+		t.Fatalf("summary:\n%s", s)
+	}
+	bad := filepath.Join(dir, "bad.txt")
+	if err := os.WriteFile(bad, []byte("0.5\nslow\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	errb.Reset()
+	if code := run([]string{"simulate", "--processing-samples", bad, "--target", "5"}, &out, &errb); code != 2 ||
+		!strings.Contains(errb.String(), "--processing-samples: "+bad+":2:") {
+		t.Fatalf("bad samples: exit %d, %q", code, errb.String())
+	}
+}
