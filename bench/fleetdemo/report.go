@@ -19,11 +19,12 @@ import (
 // gap compares a measured curve with the predicted one at the measured
 // times after from: the largest difference as a share of the measured
 // curve's peak, and the share of points within tol. A measured point is
-// compared with the predicted points within one sampling interval of it
-// (slack), the closest of them: the two clocks are sampled apart, and a step
-// (an instance starting) that falls between two samples in one curve and on
-// a sample in the other is not a difference of the model.
-func gap(real []sample, pred *sim.Result, from, slack float64, get func(sample) float64, predGet func(sim.Point) float64, tol float64) (worst, within float64, n int, worstAt float64) {
+// compared with the predicted point nearest to it and the one on either
+// side, the closest of the three: the two runs are sampled on clocks a few
+// milliseconds apart, and a step (an instance starting) that falls between
+// two samples in one curve and on a sample in the other is not a
+// difference of the model.
+func gap(real []sample, pred *sim.Result, from float64, get func(sample) float64, predGet func(sim.Point) float64, tol float64) (worst, within float64, n int, worstAt float64) {
 	peak := 0.0
 	for _, s := range real {
 		peak = math.Max(peak, get(s))
@@ -36,14 +37,13 @@ func gap(real []sample, pred *sim.Result, from, slack float64, get func(sample) 
 		if s.t < from {
 			continue
 		}
-		d, found := math.Inf(1), false
-		for _, p := range pred.Points {
-			if math.Abs(p.T-s.t) <= slack {
-				d, found = math.Min(d, math.Abs(get(s)-predGet(p))/peak), true
-			}
-		}
-		if !found {
+		i := nearest(pred.Points, s.t)
+		if i < 0 {
 			continue
+		}
+		d := math.Inf(1)
+		for j := max(0, i-1); j <= min(len(pred.Points)-1, i+1); j++ {
+			d = math.Min(d, math.Abs(get(s)-predGet(pred.Points[j]))/peak)
 		}
 		if d > worst {
 			worst, worstAt = d, s.t
@@ -59,15 +59,25 @@ func gap(real []sample, pred *sim.Result, from, slack float64, get func(sample) 
 	return worst, float64(ok) / float64(n), n, worstAt
 }
 
+// nearest returns the index of the point nearest to t, -1 if there is none.
+func nearest(ps []sim.Point, t float64) int {
+	best, bd := -1, math.Inf(1)
+	for i, p := range ps {
+		if d := math.Abs(p.T - t); d < bd {
+			best, bd = i, d
+		}
+	}
+	return best
+}
+
 func report(o options, pred *sim.Result, real []sample) error {
 	from := math.Inf(1)
 	if len(pred.Actions) > 0 {
 		from = pred.Actions[0].T
 	}
-	slack := pred.Config.Record.Seconds()
-	bw, bin, bn, bt := gap(real, pred, from, slack, func(s sample) float64 { return s.backlog }, func(p sim.Point) float64 { return p.Backlog }, o.tolerance)
-	iw, iin, in, it := gap(real, pred, from, slack, func(s sample) float64 { return float64(s.inService) }, func(p sim.Point) float64 { return float64(p.InService) }, o.tolerance)
-	fmt.Printf("==> after the first predicted scale-out (%.0f s simulated), measured against predicted (within %.0f s simulated), as a share of the measured peak:\n", from, slack)
+	bw, bin, bn, bt := gap(real, pred, from, func(s sample) float64 { return s.backlog }, func(p sim.Point) float64 { return p.Backlog }, o.tolerance)
+	iw, iin, in, it := gap(real, pred, from, func(s sample) float64 { return float64(s.inService) }, func(p sim.Point) float64 { return float64(p.InService) }, o.tolerance)
+	fmt.Printf("==> after the first predicted scale-out (%.0f s simulated), measured against predicted (the nearest predicted sample or one beside it), as a share of the measured peak:\n", from)
 	fmt.Printf("    backlog:   largest gap %.0f%% (at %.0f s), %.1f%% of %d points within %.0f%%\n", bw*100, bt, bin*100, bn, o.tolerance*100)
 	fmt.Printf("    instances: largest gap %.0f%% (at %.0f s), %.1f%% of %d points within %.0f%%\n", iw*100, it, iin*100, in, o.tolerance*100)
 	if o.chart != "" {
