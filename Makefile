@@ -63,3 +63,21 @@ bench: build tools
 
 clean:
 	rm -rf bin
+
+## sim-bench: how fast `sqsfleet simulate` models a day of a million messages a second over thousands of instances
+.PHONY: sim-bench
+sim-bench:
+	$(GO) test -run='^$$' -bench=DayMillionPerSecond -benchtime=5x ./scaler/sim/
+
+## sim-charts: redraw the README's "Choosing a target" charts (deploy/charts/) with `sqsfleet simulate`
+SIM_SPIKE := --profile spike --rate 20 --peak 100 --processing-time 2s --fleet ecs --min 4 --include-in-flight
+.PHONY: sim-charts
+sim-charts: build
+	mkdir -p deploy/charts
+	bin/sqsfleet simulate $(SIM_SPIKE) --latency 5m --chart deploy/charts/spike-formula-target.png
+	bin/sqsfleet simulate $(SIM_SPIKE) --recommend --latency 5m --chart deploy/charts/spike-recommended-target.png
+
+## fleet-demo: real `sqsfleet run` daemons against the emulator, scaled by the target-tracking rules in compressed time, beside `sqsfleet simulate`'s prediction (bin/fleet-demo.png)
+.PHONY: fleet-demo
+fleet-demo: build tools
+	$(GO) run ./bench/fleetdemo -sqsfleet bin/sqsfleet -chart bin/fleet-demo.png $(FLEETFLAGS)

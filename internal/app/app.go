@@ -33,6 +33,7 @@ Usage:
   sqsfleet run [--config FILE] [--KEY VALUE ...]   run the worker daemon
   sqsfleet scaler [--once] [--config FILE] ...      publish the backlog-per-instance metric
   sqsfleet scaler target --latency D ...            print the target value for the scaling policy
+  sqsfleet simulate [--profile P] [--target V] ...   model the fleet under target tracking before deploying it
   sqsfleet healthcheck [--url URL]                  probe a running daemon's /healthz
   sqsfleet schedules import CRON_YAML               print the queue module's schedules for a Beanstalk cron.yaml
   sqsfleet dlq stats|show|redrive [--dlq URL] ...   why messages failed; send them back
@@ -66,6 +67,8 @@ func run(args []string, stdout, stderr io.Writer) int {
 		err = runSchedules(args[1:], stdout, stderr)
 	case "dlq":
 		err = runDLQ(args[1:], stdout, stderr)
+	case "simulate":
+		err = runSimulate(args[1:], stdout, stderr)
 	case "version", "--version":
 		fmt.Fprintln(stdout, "sqsfleet", fullVersion())
 		return exitOK
