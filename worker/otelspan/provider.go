@@ -23,7 +23,7 @@ type ProviderConfig struct {
 	// spans are POSTed to its path plus TracesPath. Empty leaves the choice
 	// to the exporter's standard environment variables
 	// (OTEL_EXPORTER_OTLP_TRACES_ENDPOINT, OTEL_EXPORTER_OTLP_ENDPOINT), and
-	// to its default, localhost:4318, without them.
+	// to its default, localhost:4318 over TLS, without them.
 	Endpoint string
 	// ServiceName is the resource's service.name; it takes precedence over
 	// OTEL_SERVICE_NAME and OTEL_RESOURCE_ATTRIBUTES, which supply the other
