@@ -13,6 +13,7 @@ import (
 	semconv "go.opentelemetry.io/otel/semconv/v1.43.0"
 	"go.opentelemetry.io/otel/trace"
 
+	"github.com/sqsfleet/sqsfleet/internal/redact"
 	"github.com/sqsfleet/sqsfleet/worker"
 	"github.com/sqsfleet/sqsfleet/worker/awssqs"
 )
@@ -43,7 +44,9 @@ func Wrap(tp trace.TracerProvider, queueURL string, next worker.Handler) worker.
 		semconv.MessagingOperationTypeProcess,
 		semconv.MessagingOperationName(operationName),
 		semconv.MessagingDestinationName(q.Name),
-		semconv.AWSSQSQueueURL(queueURL),
+		// Spans leave for a third-party backend: the URL follows the rule
+		// of every URL the daemon prints.
+		semconv.AWSSQSQueueURL(redact.URL(queueURL)),
 	}
 	if u, err := url.Parse(queueURL); err == nil && u.Hostname() != "" {
 		common = append(common, semconv.ServerAddress(u.Hostname()))
