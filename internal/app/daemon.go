@@ -198,6 +198,14 @@ func (d *daemon) run(ctx context.Context, hurry <-chan struct{}) error {
 	// resolved after unwrapping; configuration refuses an envelope for
 	// batches, which get bodies as SQS delivered them (as Lambda does).
 	wrapped = envelope.Wrap(envMode, wrapped)
+	// Outermost, so that the span covers all of a delivery's processing.
+	wrapped, stopTracing, err := withTracing(ctx, cfg, wrapped, log)
+	if err != nil {
+		return err
+	}
+	// Deferred here, so it runs after pool.Run has drained: no span is
+	// still open when the last batch is flushed.
+	defer stopTracing()
 	pcfg := worker.Config{
 		Queue:             wqueue,
 		Handler:           wrapped,

@@ -25,6 +25,7 @@ type Config struct {
 	Health  Health  `key:"health"`
 	Scaler  Scaler  `key:"scaler"`
 	Payload Payload `key:"payload"`
+	Tracing Tracing `key:"tracing"`
 }
 
 // Queue is the "queue" section.
@@ -123,4 +124,13 @@ type Payload struct {
 	S3Resolve   bool `key:"s3_resolve" default:"true" usage:"read bodies the SQS extended client libraries stored in S3 and stream them to exec and http handlers"`
 	S3Cleanup   bool `key:"s3_cleanup" usage:"delete a payload's S3 object after its message succeeded (not with SNS fan-out, which shares the object)"`
 	S3PathStyle bool `key:"s3_path_style" usage:"address S3 buckets in the path (S3-compatible stores, emulators) instead of the host name"`
+}
+
+// Tracing is the "tracing" section: OpenTelemetry spans of message
+// processing, exported with OTLP over HTTP. The exporter's own OTEL_*
+// environment variables (headers, TLS, sampling, batching) apply too.
+type Tracing struct {
+	Enabled     bool   `key:"enabled" usage:"record one OpenTelemetry span per message and export it with OTLP over HTTP"`
+	Endpoint    string `key:"endpoint" usage:"OTLP/HTTP collector base URL (/v1/traces is appended); \"\" uses OTEL_EXPORTER_OTLP_TRACES_ENDPOINT or OTEL_EXPORTER_OTLP_ENDPOINT, else the exporter's default, localhost:4318"`
+	ServiceName string `key:"service_name" default:"sqsfleet" usage:"the spans' service.name resource attribute"`
 }

@@ -177,6 +177,9 @@ func TestDefaultValues(t *testing.T) {
 		{"payload.s3_resolve", d.Payload.S3Resolve, true},
 		{"payload.s3_cleanup", d.Payload.S3Cleanup, false},
 		{"payload.s3_path_style", d.Payload.S3PathStyle, false},
+		{"tracing.enabled", d.Tracing.Enabled, false},
+		{"tracing.endpoint", d.Tracing.Endpoint, ""},
+		{"tracing.service_name", d.Tracing.ServiceName, "sqsfleet"},
 	}
 	for _, c := range checks {
 		if !reflect.DeepEqual(c.got, c.want) {
@@ -310,6 +313,9 @@ func TestEverySourceCoversEveryKey(t *testing.T) {
 		"payload.s3_resolve":          {"false", "false", []string{"false"}, func(c *Config) bool { return !c.Payload.S3Resolve }},
 		"payload.s3_cleanup":          {"true", "true", []string{"true"}, func(c *Config) bool { return c.Payload.S3Cleanup }},
 		"payload.s3_path_style":       {"true", "true", []string{"true"}, func(c *Config) bool { return c.Payload.S3PathStyle }},
+		"tracing.enabled":             {"true", "true", []string{"true"}, func(c *Config) bool { return c.Tracing.Enabled }},
+		"tracing.endpoint":            {"http://otel:4318", "http://otel:4318", []string{"http://otel:4318"}, func(c *Config) bool { return c.Tracing.Endpoint == "http://otel:4318" }},
+		"tracing.service_name":        {"jobs", "jobs", []string{"jobs"}, func(c *Config) bool { return c.Tracing.ServiceName == "jobs" }},
 	}
 	for _, k := range keys {
 		v, ok := values[k.name]
@@ -472,6 +478,10 @@ func TestValidation(t *testing.T) {
 			key: "scaler.namespace", want: `must not start with "AWS/"`},
 		{name: "scaler namespace characters", env: map[string]string{"SQSFLEET_SCALER_NAMESPACE": "my$ns"},
 			key: "scaler.namespace", want: "may contain only letters"},
+		{name: "tracing endpoint", env: map[string]string{"SQSFLEET_TRACING_ENDPOINT": "otel:4318"},
+			key: "tracing.endpoint", want: "must be an absolute http or https URL"},
+		{name: "tracing service name empty", env: map[string]string{"SQSFLEET_TRACING_ENABLED": "true", "SQSFLEET_TRACING_SERVICE_NAME": " "},
+			key: "tracing.service_name", want: "must not be empty when tracing.enabled is set"},
 		{name: "scaler namespace empty", yaml: map[string]string{"scaler.namespace": `""`},
 			key: "scaler.namespace", want: "is required"},
 		{name: "scaler metric name empty", yaml: map[string]string{"scaler.metric_name": `" "`},
@@ -778,6 +788,7 @@ func TestRedacted(t *testing.T) {
 	c.Handler.Type = "http"
 	c.Handler.URL = "https://app:s3cret@app.internal/sqs?access_token=abc&mode=fast&sig=x&id=3f2a9c1e7b6d4e0f8a1b2c3d"
 	c.Handler.Command = []string{"python3", "w.py"}
+	c.Tracing.Endpoint = "https://otel:s3cret@collector.example.com:4318"
 	before := c.Handler.URL
 
 	r := c.Redacted()
@@ -799,6 +810,7 @@ func TestRedacted(t *testing.T) {
 		"queue.batch_size":           10,
 		"handler.permanent_statuses": []int{422},
 		"http.addr":                  ":8080",
+		"tracing.endpoint":           "https://otel:REDACTED@collector.example.com:4318",
 	}
 	for k, want := range checks {
 		if !reflect.DeepEqual(r[k], want) {

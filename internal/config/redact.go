@@ -25,7 +25,7 @@ func (c *Config) Redacted() map[string]any {
 		case []int:
 			out[k.name] = slices.Clone(val)
 		case string:
-			if strings.HasSuffix(k.name, "url") {
+			if strings.HasSuffix(k.name, "url") || strings.HasSuffix(k.name, "endpoint") {
 				val = redactURLs(val)
 			}
 			out[k.name] = val

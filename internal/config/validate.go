@@ -192,6 +192,8 @@ func (c *Config) check(cmd Command) problems {
 	ps.oneOf("log.format", c.Log.Format, "json or console", "json", "console")
 	ps.addIf(c.Health.UnhealthyAfter <= 0, "health.unhealthy_after", "must be greater than 0s, got %s", fmtDur(c.Health.UnhealthyAfter))
 	c.validateScaler(&ps)
+	ps.url("tracing.endpoint", c.Tracing.Endpoint, "")
+	ps.addIf(c.Tracing.Enabled && strings.TrimSpace(c.Tracing.ServiceName) == "", "tracing.service_name", "must not be empty when tracing.enabled is set")
 	return ps
 }
 
