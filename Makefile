@@ -55,11 +55,12 @@ fuzz:
 demo: build tools
 	bash scripts/demo.sh
 
-## bench: throughput, SQS requests per message, latency and memory against the emulator (README: Performance); BENCHFLAGS=-help lists the knobs
+## bench: throughput, SQS requests per message, latency and memory against the emulator (README: Performance), then the simulator's speed (sim-bench); BENCHFLAGS=-help lists the knobs
 .PHONY: bench
 bench: build tools
 	$(GO) build -o bin/sqsfleet-bench ./bench
 	bin/sqsfleet-bench $(BENCHFLAGS)
+	$(MAKE) --no-print-directory sim-bench
 
 clean:
 	rm -rf bin
