@@ -47,6 +47,14 @@ type DeadLetter struct {
 // header, the one system attribute a sender may set.
 const TraceHeaderAttribute = "AWSTraceHeader"
 
+// TraceparentAttribute and TracestateAttribute are the message attributes
+// that carry W3C trace context, as OpenTelemetry's SQS instrumentations
+// write them.
+const (
+	TraceparentAttribute = "traceparent"
+	TracestateAttribute  = "tracestate"
+)
+
 // ErrLeaseLost is the per-entry error a Queue returns when SQS no longer
 // accepts a receipt handle (ReceiptHandleIsInvalid, or a message that is not
 // in flight any more): the message has become visible again and another

@@ -8,16 +8,9 @@ import (
 // kind of program already reads: an X-Ray trace header (the AWSTraceHeader
 // system attribute that SQS fills from the producer's trace) and W3C trace
 // context (traceparent and tracestate message attributes, as
-// OpenTelemetry's SQS instrumentations write them).
+// OpenTelemetry's SQS instrumentations write them; worker's
+// TraceHeaderAttribute, TraceparentAttribute and TracestateAttribute).
 const (
-	// SystemAttrAWSTraceHeader is the SQS system attribute holding the
-	// producer's X-Ray trace header.
-	SystemAttrAWSTraceHeader = "AWSTraceHeader"
-	// AttrTraceparent and AttrTracestate are the message attributes that
-	// carry W3C trace context.
-	AttrTraceparent = "traceparent"
-	AttrTracestate  = "tracestate"
-
 	// HeaderAmznTraceID carries AWSTraceHeader to http handlers, as the
 	// X-Ray SDKs read it from incoming requests.
 	HeaderAmznTraceID = "X-Amzn-Trace-Id"
@@ -46,7 +39,7 @@ func traceContext(m *worker.Message) (xray, traceparent, tracestate string) {
 		}
 		return a.StringValue
 	}
-	return m.SystemAttributes[SystemAttrAWSTraceHeader], str(AttrTraceparent), str(AttrTracestate)
+	return m.SystemAttributes[worker.TraceHeaderAttribute], str(worker.TraceparentAttribute), str(worker.TracestateAttribute)
 }
 
 // setTraceHeaders adds the trace headers of m to hd.

@@ -16,10 +16,10 @@ const (
 
 func tracedMessage() *worker.Message {
 	m := handlerTestMessage()
-	m.SystemAttributes = map[string]string{SystemAttrAWSTraceHeader: testXRay}
+	m.SystemAttributes = map[string]string{worker.TraceHeaderAttribute: testXRay}
 	m.Attributes = map[string]worker.Attribute{
-		AttrTraceparent: {DataType: "String", StringValue: testTraceparent},
-		AttrTracestate:  {DataType: "String", StringValue: testTracestate},
+		worker.TraceparentAttribute: {DataType: "String", StringValue: testTraceparent},
+		worker.TracestateAttribute:  {DataType: "String", StringValue: testTracestate},
 	}
 	return m
 }
@@ -46,7 +46,7 @@ func TestHTTPTraceHeaders(t *testing.T) {
 	// None of them without trace context, and a Binary attribute of that
 	// name is not trace context.
 	m := handlerTestMessage()
-	m.Attributes = map[string]worker.Attribute{AttrTraceparent: {DataType: "Binary", BinaryValue: []byte("x")}}
+	m.Attributes = map[string]worker.Attribute{worker.TraceparentAttribute: {DataType: "Binary", BinaryValue: []byte("x")}}
 	if err := h.Handle(context.Background(), m); err != nil {
 		t.Fatal(err)
 	}
@@ -59,7 +59,7 @@ func TestHTTPTraceHeaders(t *testing.T) {
 
 	// A value cannot inject a header.
 	m = tracedMessage()
-	m.SystemAttributes[SystemAttrAWSTraceHeader] = "Root=1\r\nX-Injected: 1"
+	m.SystemAttributes[worker.TraceHeaderAttribute] = "Root=1\r\nX-Injected: 1"
 	if err := h.Handle(context.Background(), m); err != nil {
 		t.Fatal(err)
 	}

@@ -21,14 +21,6 @@ import (
 // ScopeName is the instrumentation scope the spans are recorded under.
 const ScopeName = "github.com/sqsfleet/sqsfleet/worker/otelspan"
 
-// Names of the trace context a message carries (see worker/handler, which
-// forwards the same ones to handlers).
-const (
-	attrTraceparent       = "traceparent"
-	attrTracestate        = "tracestate"
-	systemAttrTraceHeader = "AWSTraceHeader"
-)
-
 // operationName is messaging.operation.name: SQS has no name of its own for
 // handling a received message, so the generic operation type serves.
 const operationName = "process"
@@ -127,7 +119,7 @@ func producerLinks(m *worker.Message) []trace.Link {
 	if sc := w3cContext(m); sc.IsValid() {
 		links = append(links, trace.Link{SpanContext: sc})
 	}
-	if sc, ok := parseXRay(m.SystemAttributes[systemAttrTraceHeader]); ok {
+	if sc, ok := parseXRay(m.SystemAttributes[worker.TraceHeaderAttribute]); ok {
 		if len(links) == 0 || !sameSpan(links[0].SpanContext, sc) {
 			links = append(links, trace.Link{SpanContext: sc})
 		}
@@ -143,12 +135,12 @@ func sameSpan(a, b trace.SpanContext) bool {
 // binary attributes of those names are not trace context.
 func w3cContext(m *worker.Message) trace.SpanContext {
 	carrier := propagation.MapCarrier{}
-	for _, name := range []string{attrTraceparent, attrTracestate} {
+	for _, name := range []string{worker.TraceparentAttribute, worker.TracestateAttribute} {
 		if a, ok := m.Attributes[name]; ok && !strings.HasPrefix(a.DataType, "Binary") && a.StringValue != "" {
 			carrier[name] = a.StringValue
 		}
 	}
-	if carrier[attrTraceparent] == "" {
+	if carrier[worker.TraceparentAttribute] == "" {
 		return trace.SpanContext{}
 	}
 	ctx := propagation.TraceContext{}.Extract(context.Background(), carrier)
