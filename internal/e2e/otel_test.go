@@ -1,7 +1,6 @@
 package e2e
 
 import (
-	"context"
 	"encoding/hex"
 	"io"
 	"net/http"
@@ -10,9 +9,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
-	"github.com/aws/aws-sdk-go-v2/service/sqs/types"
 	tracepb "go.opentelemetry.io/proto/otlp/trace/v1"
 
 	"github.com/sqsfleet/sqsfleet/internal/fauxqs"
@@ -59,26 +56,7 @@ func checkSpans(t *testing.T, base []string, url string, c *sqs.Client, xray boo
 
 	ids := map[string]string{} // body by message id
 	for _, body := range []string{"ok", "fail"} {
-		in := &sqs.SendMessageInput{
-			QueueUrl:    aws.String(url),
-			MessageBody: aws.String(body),
-			MessageAttributes: map[string]types.MessageAttributeValue{
-				"traceparent": {DataType: aws.String("String"), StringValue: aws.String(traceParent)},
-				"tracestate":  {DataType: aws.String("String"), StringValue: aws.String(traceState)},
-			},
-		}
-		if xray {
-			in.MessageSystemAttributes = map[string]types.MessageSystemAttributeValue{
-				"AWSTraceHeader": {DataType: aws.String("String"), StringValue: aws.String(traceXRay)},
-			}
-		}
-		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-		out, err := c.SendMessage(ctx, in)
-		cancel()
-		if err != nil {
-			t.Fatal(err)
-		}
-		ids[aws.ToString(out.MessageId)] = body
+		ids[sendTraced(t, c, url, body, xray)] = body
 	}
 	wait.For(t, 30*time.Second, "both messages settled", drained)
 	if got := recv.Spans(); len(got) != 0 {

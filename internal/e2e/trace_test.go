@@ -25,6 +25,32 @@ const (
 	traceState  = "rojo=00f067aa0ba902b7"
 )
 
+// sendTraced sends body with the W3C trace context attributes and, with
+// xray, the AWSTraceHeader system attribute; it returns the message id.
+func sendTraced(t *testing.T, c *sqs.Client, url, body string, xray bool) string {
+	t.Helper()
+	in := &sqs.SendMessageInput{
+		QueueUrl:    aws.String(url),
+		MessageBody: aws.String(body),
+		MessageAttributes: map[string]types.MessageAttributeValue{
+			"traceparent": {DataType: aws.String("String"), StringValue: aws.String(traceParent)},
+			"tracestate":  {DataType: aws.String("String"), StringValue: aws.String(traceState)},
+		},
+	}
+	if xray {
+		in.MessageSystemAttributes = map[string]types.MessageSystemAttributeValue{
+			"AWSTraceHeader": {DataType: aws.String("String"), StringValue: aws.String(traceXRay)},
+		}
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	out, err := c.SendMessage(ctx, in)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return aws.ToString(out.MessageId)
+}
+
 // Trace context from the producer reaches both handlers through the daemon:
 // W3C traceparent/tracestate attributes as headers and
 // TRACEPARENT/TRACESTATE, the AWSTraceHeader system attribute (asked of SQS
@@ -73,25 +99,7 @@ func checkTrace(t *testing.T, base []string, httpURL, execURL string, c *sqs.Cli
 		want = traceXRay + want
 	}
 	for _, q := range []string{httpURL, execURL} {
-		in := &sqs.SendMessageInput{
-			QueueUrl:    aws.String(q),
-			MessageBody: aws.String("traced"),
-			MessageAttributes: map[string]types.MessageAttributeValue{
-				"traceparent": {DataType: aws.String("String"), StringValue: aws.String(traceParent)},
-				"tracestate":  {DataType: aws.String("String"), StringValue: aws.String(traceState)},
-			},
-		}
-		if xray {
-			in.MessageSystemAttributes = map[string]types.MessageSystemAttributeValue{
-				"AWSTraceHeader": {DataType: aws.String("String"), StringValue: aws.String(traceXRay)},
-			}
-		}
-		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-		_, err := c.SendMessage(ctx, in)
-		cancel()
-		if err != nil {
-			t.Fatal(err)
-		}
+		sendTraced(t, c, q, "traced", xray)
 	}
 	wait.ForState(t, 20*time.Second, "both handlers saw the trace context", func() (bool, string) {
 		mu.Lock()
