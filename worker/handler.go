@@ -74,8 +74,8 @@ func IsPermanent(err error) bool {
 
 // ErrEnvelope is wrapped by the error of a message whose body is not in the
 // envelope the daemon expects (worker/envelope). Retrying cannot change a
-// body, so such an error is also Permanent, and the failure record names
-// reason "envelope" rather than "permanent", which tells the body (or the
+// body, so such an error is also permanent, with the reason "envelope"
+// (PermanentReason) rather than "permanent": it tells the body (or the
 // subscription that produced it) apart from a handler's own verdict.
 var ErrEnvelope = errors.New("not in the expected envelope")
 

@@ -12,7 +12,6 @@ import (
 // Reasons in failure records and logs.
 const (
 	reasonPermanent   = "permanent"
-	reasonEnvelope    = "envelope"
 	reasonMaxAttempts = "max_attempts"
 	reasonCrashLoop   = "crash_loop"
 	reasonRetry       = "retry"     // a failed attempt, back after a delay
@@ -60,11 +59,7 @@ func (p *Pool) decide(l *lease, err error) outcome {
 	case p.workCtx.Err() != nil:
 		return outcome{action: actRelease, reason: reasonShutdown, attempts: att, cause: err}
 	case IsPermanent(err):
-		reason := permanentReason(err)
-		if errors.Is(err, ErrEnvelope) {
-			reason = reasonEnvelope
-		}
-		return outcome{action: actDeadLetter, reason: reason, attempts: att, cause: err}
+		return outcome{action: actDeadLetter, reason: permanentReason(err), attempts: att, cause: err}
 	case att >= p.cfg.MaxAttempts:
 		return outcome{action: actDeadLetter, reason: reasonMaxAttempts, attempts: att, cause: err}
 	}

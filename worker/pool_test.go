@@ -613,8 +613,10 @@ func TestPoolDeadLetter(t *testing.T) {
 	}, {
 		// Retrying cannot change a body, and the record tells a wrong
 		// envelope apart from a handler's own verdict.
-		name:       "body not in the configured envelope",
-		err:        func(context.Context) error { return Permanent(fmt.Errorf("envelope sns: %w: no Message", ErrEnvelope)) },
+		name: "body not in the configured envelope",
+		err: func(context.Context) error {
+			return PermanentReason(fmt.Errorf("envelope sns: %w: no Message", ErrEnvelope), "envelope")
+		},
 		wantCalled: true, wantReason: "envelope", wantAttempts: 1,
 		wantError: "envelope sns: not in the expected envelope: no Message",
 	}, {

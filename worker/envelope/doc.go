@@ -9,8 +9,9 @@
 // function fed SQS events, is simply not wrapped.
 //
 // A body that does not parse as the configured envelope fails for good: the
-// error wraps worker.ErrEnvelope and is Permanent, so the engine
-// dead-letters the message at once with reason "envelope". Mode auto
+// error wraps worker.ErrEnvelope and is permanent with the reason
+// "envelope" (worker.PermanentReason), so the engine dead-letters the
+// message at once with that reason. Mode auto
 // recognises each envelope by its fields and passes any other body through
 // unchanged.
 package envelope

@@ -104,9 +104,9 @@ func Unwrap(mode Mode, m *worker.Message) (*worker.Message, error) {
 }
 
 // reject builds the permanent failure of a body that is not in the
-// envelope mode expects.
+// envelope mode expects; its failure record's reason is "envelope".
 func reject(mode Mode, err error) error {
-	return worker.Permanent(fmt.Errorf("envelope %s: %w: %w", mode, worker.ErrEnvelope, err))
+	return worker.PermanentReason(fmt.Errorf("envelope %s: %w: %w", mode, worker.ErrEnvelope, err), "envelope")
 }
 
 // object decodes body as one JSON object, keeping each member's raw text.
