@@ -64,9 +64,12 @@ type Handler struct {
 // LambdaURLs is handler.url split into the invoke URLs of a lambda
 // handler: comma-separated, blanks ignored; none means the handler's
 // default.
-func (h Handler) LambdaURLs() []string {
+func (h Handler) LambdaURLs() []string { return splitURLs(h.URL) }
+
+// splitURLs splits a comma-separated list of URLs, ignoring blanks.
+func splitURLs(s string) []string {
 	var out []string
-	for _, u := range strings.Split(h.URL, ",") {
+	for _, u := range strings.Split(s, ",") {
 		if u = strings.TrimSpace(u); u != "" {
 			out = append(out, u)
 		}

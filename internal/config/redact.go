@@ -44,11 +44,9 @@ func redactURLs(s string) string {
 	if !strings.Contains(s, ",") {
 		return redact.URL(s)
 	}
-	var parts []string
-	for _, u := range strings.Split(s, ",") {
-		if u = strings.TrimSpace(u); u != "" { // blanks are ignored, as LambdaURLs does
-			parts = append(parts, redact.URL(u))
-		}
+	parts := splitURLs(s)
+	for i, u := range parts {
+		parts[i] = redact.URL(u)
 	}
 	return strings.Join(parts, ",")
 }
