@@ -33,7 +33,10 @@ func (p *Pool) poll(stop, hard context.Context) {
 		// With the slots in hand, so that no other poller's receive can
 		// slip past a limit reached meanwhile: finished messages waiting
 		// for their delete hold no slot, and this is what bounds them.
-		if p.pendingDeletes.wait(stop) != nil {
+		// And not once shutdown has begun: the slots may have come from
+		// credit or a lent admission just before it, and a receive sent now
+		// would hide messages from the rest of the fleet for nothing.
+		if p.pendingDeletes.wait(stop) != nil || stop.Err() != nil {
 			p.slots.received()
 			p.slots.release(n)
 			return
