@@ -242,7 +242,7 @@ func loadEnv(t *testing.T, d daemon, env map[string]string) error {
 		}
 		t.Setenv(k, v)
 	}
-	_, err := config.Load(nil)
+	_, err := config.Load(nil, config.ForRun)
 	return err
 }
 

@@ -52,7 +52,7 @@ func parseFlags(fs *pflag.FlagSet, args []string, stderr io.Writer, synopsis str
 }
 
 func loadConfig(fs *pflag.FlagSet) (*config.Config, error) {
-	cfg, err := config.Load(fs)
+	cfg, err := config.Load(fs, config.ForRun)
 	if err != nil {
 		return nil, usageError{err}
 	}

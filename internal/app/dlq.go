@@ -156,7 +156,7 @@ func openDLQ(ctx context.Context, fs *pflag.FlagSet, flagURL string) (*dlq.DLQ, 
 	url := flagURL
 	var queueURL string
 	if url == "" {
-		cfg, err := config.LoadFor(fs, config.ForScaler)
+		cfg, err := config.Load(fs, config.ForScaler)
 		if err != nil {
 			return nil, usageError{fmt.Errorf("sqsfleet dlq: pass --dlq URL, or configure queue.dlq_url or queue.url: %w", err)}
 		}

@@ -51,7 +51,7 @@ func runScaler(args []string, stdout, stderr io.Writer) error {
 	if err := parseFlags(fs, args, stderr, scalerSynopsis); err != nil {
 		return err
 	}
-	cfg, err := config.LoadFor(fs, config.ForScaler)
+	cfg, err := config.Load(fs, config.ForScaler)
 	if err != nil {
 		return usageError{err}
 	}

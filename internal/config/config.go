@@ -1,19 +1,28 @@
 package config
 
 import (
+	"reflect"
 	"strings"
 	"time"
+
+	"github.com/spf13/pflag"
+	"github.com/spf13/viper"
 )
 
-// Config is the daemon's whole configuration after defaults, the YAML file,
-// SQSFLEET_* environment variables and flags have been merged, in that order
-// of increasing precedence.
-//
-// Each leaf field declares one key: its name is the section's key tag and
-// its own, dotted ("queue.wait_time"); default is in config syntax ("" is
-// the zero value); usage is the flag's help. Every source, the redacted view
-// and the check for unknown keys are derived from these tags, so adding a
-// field is the only step needed to make a setting configurable everywhere.
+// EnvPrefix starts the name of every environment variable Load reads.
+const EnvPrefix = "SQSFLEET_"
+
+// ConfigFlag names the YAML file. It has no default path: a daemon that
+// picks up a stray ./sqsfleet.yaml is harder to reason about.
+const ConfigFlag = "config"
+
+// Config is the daemon's whole configuration. Each leaf field declares a
+// key, named by its section's key tag and its own ("queue.wait_time"); env
+// var, flag, redaction and the unknown-key check derive from the tags, so a
+// field is all a new setting needs. default is in config syntax. check is a
+// rule of the key alone: "lo..hi" or "lo.." for a number or duration
+// (" whole": in seconds), "a|b" for a choice, "url" for an absolute http(s)
+// URL if set. Rules relating keys are in validate.go.
 type Config struct {
 	Queue   Queue   `key:"queue"`
 	Retry   Retry   `key:"retry"`
@@ -30,24 +39,24 @@ type Config struct {
 
 // Queue is the "queue" section.
 type Queue struct {
-	URL               string        `key:"url" usage:"URL of the SQS queue to receive from (required)"`
-	DLQURL            string        `key:"dlq_url" usage:"dead-letter queue URL; empty uses the target of the queue's RedrivePolicy"`
-	WaitTime          time.Duration `key:"wait_time" default:"20s" usage:"long-poll wait per ReceiveMessage, 0s..20s"`
-	BatchSize         int           `key:"batch_size" default:"10" usage:"messages per ReceiveMessage, 1..10"`
-	VisibilityTimeout time.Duration `key:"visibility_timeout" default:"30s" usage:"initial visibility timeout, extended while a handler runs, 1s..12h"`
-	MaxAttempts       int           `key:"max_attempts" default:"5" usage:"receives before a failing message is dead-lettered, >= 1"`
+	URL               string        `key:"url" check:"url" usage:"URL of the SQS queue to receive from (required)"`
+	DLQURL            string        `key:"dlq_url" check:"url" usage:"dead-letter queue URL; empty uses the target of the queue's RedrivePolicy"`
+	WaitTime          time.Duration `key:"wait_time" default:"20s" check:"0s..20s whole" usage:"long-poll wait per ReceiveMessage, 0s..20s"`
+	BatchSize         int           `key:"batch_size" default:"10" check:"1..10" usage:"messages per ReceiveMessage, 1..10"`
+	VisibilityTimeout time.Duration `key:"visibility_timeout" default:"30s" check:"1s..12h whole" usage:"initial visibility timeout, extended while a handler runs, 1s..12h"`
+	MaxAttempts       int           `key:"max_attempts" default:"5" check:"1.." usage:"receives before a failing message is dead-lettered, >= 1"`
 }
 
 // Retry is the "retry" section.
 type Retry struct {
-	BaseDelay time.Duration `key:"base_delay" default:"10s" usage:"backoff after the first failure, doubled per attempt, 0s..11h59m"`
+	BaseDelay time.Duration `key:"base_delay" default:"10s" check:"0s..11h59m" usage:"backoff after the first failure, doubled per attempt, 0s..11h59m"`
 	MaxDelay  time.Duration `key:"max_delay" default:"15m" usage:"cap on the backoff, retry.base_delay..11h59m (12h from the receive, less a minute)"`
 }
 
 // Worker is the "worker" section.
 type Worker struct {
-	Concurrency     int           `key:"concurrency" default:"10" usage:"handlers running at once, 1..10000"`
-	ShutdownTimeout time.Duration `key:"shutdown_timeout" default:"25s" usage:"how long to wait for running handlers on SIGTERM"`
+	Concurrency     int           `key:"concurrency" default:"10" check:"1..10000" usage:"handlers running at once, 1..10000"`
+	ShutdownTimeout time.Duration `key:"shutdown_timeout" default:"25s" check:"0s.." usage:"how long to wait for running handlers on SIGTERM"`
 }
 
 // Handler is the "handler" section.
@@ -58,12 +67,11 @@ type Handler struct {
 	Timeout           time.Duration `key:"timeout" default:"15m" usage:"per-message handler deadline, > 0, at most 11h59m less min(visibility_timeout, 10s); with batches it covers batch_window and the batch call"`
 	PermanentStatuses []int         `key:"permanent_statuses" default:"422" usage:"http handler statuses that dead-letter at once, 400..599"`
 	BatchSize         int           `key:"batch_size" default:"0" usage:"messages per handler call: 0 one at a time (lambda: min(10, worker.concurrency)); 1..worker.concurrency sends batches in Lambda's SQS event format"`
-	BatchWindow       time.Duration `key:"batch_window" default:"0s" usage:"how long a batch waits to fill from several receives, 0s..5s"`
+	BatchWindow       time.Duration `key:"batch_window" default:"0s" check:"0s..5s" usage:"how long a batch waits to fill from several receives, 0s..5s"`
 }
 
 // LambdaURLs is handler.url split into the invoke URLs of a lambda
-// handler: comma-separated, blanks ignored; none means the handler's
-// default.
+// handler; none means the default.
 func (h Handler) LambdaURLs() []string { return splitURLs(h.URL) }
 
 // splitURLs splits a comma-separated list of URLs, ignoring blanks.
@@ -84,13 +92,13 @@ type HTTP struct {
 
 // Message is the "message" section: how bodies are handed to handlers.
 type Message struct {
-	Envelope string `key:"envelope" default:"none" usage:"unwrap bodies for exec and http handlers: none, sns (SNS notifications), eventbridge (EventBridge events) or auto (either, when recognised)"`
+	Envelope string `key:"envelope" default:"none" check:"none|sns|eventbridge|auto" usage:"unwrap bodies for exec and http handlers: none, sns (SNS notifications), eventbridge (EventBridge events) or auto (either, when recognised)"`
 }
 
 // Log is the "log" section.
 type Log struct {
-	Level  string `key:"level" default:"info" usage:"debug, info, warn or error"`
-	Format string `key:"format" default:"json" usage:"json or console"`
+	Level  string `key:"level" default:"info" check:"debug|info|warn|error" usage:"debug, info, warn or error"`
+	Format string `key:"format" default:"json" check:"json|console" usage:"json or console"`
 }
 
 // Health is the "health" section.
@@ -98,17 +106,17 @@ type Health struct {
 	UnhealthyAfter time.Duration `key:"unhealthy_after" default:"60s" usage:"report unhealthy when no receive has succeeded for this long, > 0"`
 }
 
-// Scaler is the "scaler" section: the backlog-per-instance metric that drives
-// target-tracking scaling, and scale-in protection.
+// Scaler is the "scaler" section: the backlog-per-instance metric and
+// scale-in protection.
 type Scaler struct {
 	Enabled           bool          `key:"enabled" usage:"sqsfleet run also publishes the backlog-per-instance metric (and protects, with scaler.scale_in_protection)"`
-	Interval          time.Duration `key:"interval" default:"60s" usage:"how often the metric is computed and published: 10s, 30s or 60s"`
-	Fleet             string        `key:"fleet" default:"auto" usage:"where the fleet size comes from: asg, ecs, static or auto"`
-	StaticSize        int           `key:"static_size" default:"1" usage:"fleet size when scaler.fleet is static, >= 0"`
+	Interval          time.Duration `key:"interval" default:"60s" check:"10s|30s|60s" usage:"how often the metric is computed and published: 10s, 30s or 60s"`
+	Fleet             string        `key:"fleet" default:"auto" check:"asg|ecs|static|auto" usage:"where the fleet size comes from: asg, ecs, static or auto"`
+	StaticSize        int           `key:"static_size" default:"1" check:"0..1000000" usage:"fleet size when scaler.fleet is static, >= 0"`
 	ASGName           string        `key:"asg_name" usage:"Auto Scaling group name; empty discovers it from the instance metadata"`
 	ECSCluster        string        `key:"ecs_cluster" usage:"ECS cluster name or ARN; empty reads it from the task metadata endpoint"`
 	ECSService        string        `key:"ecs_service" usage:"ECS service name; empty reads it from the task metadata endpoint"`
-	Publisher         string        `key:"publisher" default:"cloudwatch" usage:"how the metric is published: cloudwatch (PutMetricData), emf (a log line on stdout) or none"`
+	Publisher         string        `key:"publisher" default:"cloudwatch" check:"cloudwatch|emf|none" usage:"how the metric is published: cloudwatch (PutMetricData), emf (a log line on stdout) or none"`
 	Namespace         string        `key:"namespace" default:"SQSFleet" usage:"CloudWatch namespace of the metric"`
 	MetricName        string        `key:"metric_name" default:"BacklogPerInstance" usage:"CloudWatch metric name"`
 	DimensionName     string        `key:"dimension_name" default:"QueueName" usage:"name of the metric's one dimension; \"\" publishes none"`
@@ -117,23 +125,93 @@ type Scaler struct {
 	IncludeDelayed    bool          `key:"include_delayed" usage:"count delayed messages (ApproximateNumberOfMessagesDelayed) as backlog"`
 	LeaderOnly        bool          `key:"leader_only" usage:"publish from one elected daemon instead of every daemon (asg and ecs fleets)"`
 	ScaleInProtection bool          `key:"scale_in_protection" usage:"protect this instance or task from scale-in while it holds messages"`
-	ProtectionHold    time.Duration `key:"protection_hold_down" default:"30s" usage:"how long the worker must be idle before protection is released, 1s..1h"`
+	ProtectionHold    time.Duration `key:"protection_hold_down" default:"30s" check:"1s..1h" usage:"how long the worker must be idle before protection is released, 1s..1h"`
 	InstanceID        string        `key:"instance_id" usage:"this EC2 instance's id; empty reads it from IMDSv2"`
 }
 
-// Payload is the "payload" section: message bodies stored in S3 by the SQS
-// extended client libraries.
+// Payload is the "payload" section: bodies the SQS extended clients put in S3.
 type Payload struct {
 	S3Resolve   bool `key:"s3_resolve" default:"true" usage:"read bodies the SQS extended client libraries stored in S3 and stream them to exec and http handlers"`
 	S3Cleanup   bool `key:"s3_cleanup" usage:"delete a payload's S3 object after its message succeeded (not with SNS fan-out, which shares the object)"`
 	S3PathStyle bool `key:"s3_path_style" usage:"address S3 buckets in the path (S3-compatible stores, emulators) instead of the host name"`
 }
 
-// Tracing is the "tracing" section: OpenTelemetry spans of message
-// processing, exported with OTLP over HTTP. The exporter's own OTEL_*
-// environment variables (headers, TLS, sampling, batching) apply too.
+// Tracing is the "tracing" section: OpenTelemetry spans, exported with OTLP
+// over HTTP (the exporter's own OTEL_* variables apply too).
 type Tracing struct {
 	Enabled     bool   `key:"enabled" usage:"record one OpenTelemetry span per message and export it with OTLP over HTTP"`
-	Endpoint    string `key:"endpoint" usage:"OTLP/HTTP collector base URL (/v1/traces is appended); \"\" uses OTEL_EXPORTER_OTLP_TRACES_ENDPOINT or OTEL_EXPORTER_OTLP_ENDPOINT, else the exporter's default, localhost:4318"`
+	Endpoint    string `key:"endpoint" check:"url" usage:"OTLP/HTTP collector base URL (/v1/traces is appended); \"\" uses OTEL_EXPORTER_OTLP_TRACES_ENDPOINT or OTEL_EXPORTER_OTLP_ENDPOINT, else the exporter's default, localhost:4318"`
 	ServiceName string `key:"service_name" default:"sqsfleet" usage:"the spans' service.name resource attribute"`
+}
+
+// key is one configuration key, as a leaf field of Config declares it.
+type key struct {
+	name, def, check, usage string
+	index                   []int // of the field in Config
+}
+
+// keys lists every key in the order of Config's fields, which is the order
+// of the reference file and of reported problems.
+var keys = func() []key {
+	var out []key
+	for _, sec := range reflect.VisibleFields(reflect.TypeFor[Config]()) {
+		for _, f := range reflect.VisibleFields(sec.Type) {
+			tag := f.Tag.Get
+			out = append(out, key{sec.Tag.Get("key") + "." + tag("key"), tag("default"), tag("check"), tag("usage"),
+				[]int{sec.Index[0], f.Index[0]}})
+		}
+	}
+	return out
+}()
+
+func (k key) field(c *Config) reflect.Value {
+	return reflect.ValueOf(c).Elem().FieldByIndex(k.index)
+}
+
+// Defaults returns the configuration of keys no source sets, decoded from
+// the default tags like any source, so they are written the way users write
+// them. queue.url and handler.type have none, so it does not validate.
+func Defaults() *Config {
+	v, c := viper.New(), &Config{}
+	for _, k := range keys {
+		if k.def != "" {
+			v.Set(k.name, k.def)
+		}
+		if err := k.decode(v, c); err != nil {
+			panic("config: default of " + k.name + ": " + err.Error())
+		}
+	}
+	return c
+}
+
+// EnvVar returns the environment variable that sets key, e.g.
+// "queue.url" -> "SQSFLEET_QUEUE_URL".
+func EnvVar(key string) string {
+	return EnvPrefix + strings.ToUpper(strings.ReplaceAll(key, ".", "_"))
+}
+
+// Flags registers --config and one flag per key on fs, named like the key so
+// file, docs and command line share one vocabulary. --help shows the real
+// defaults, but Load applies only flags the user set: an unset flag must not
+// mask the file or the environment.
+func Flags(fs *pflag.FlagSet) {
+	fs.String(ConfigFlag, "", "YAML config file; empty reads no file")
+	def := Defaults()
+	for _, k := range keys {
+		usage := k.usage + " (env " + EnvVar(k.name) + ")"
+		switch d := k.field(def).Interface().(type) {
+		case string:
+			fs.String(k.name, d, usage)
+		case int:
+			fs.Int(k.name, d, usage)
+		case time.Duration:
+			fs.Duration(k.name, d, usage)
+		case []string:
+			fs.StringSlice(k.name, d, usage)
+		case []int:
+			fs.IntSlice(k.name, d, usage)
+		case bool:
+			fs.Bool(k.name, d, usage)
+		}
+	}
 }

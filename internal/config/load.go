@@ -1,13 +1,15 @@
 package config
 
 import (
-	"bytes"
 	"errors"
 	"fmt"
+	"math"
 	"os"
+	"reflect"
 	"slices"
 	"strconv"
 	"strings"
+	"time"
 	"unicode"
 
 	"github.com/agext/levenshtein"
@@ -15,20 +17,24 @@ import (
 	"github.com/spf13/viper"
 )
 
-// Load builds the configuration from, in increasing precedence: defaults,
-// the YAML file named by --config (none if empty), SQSFLEET_* environment
-// variables, and the flags on fs that the user set. fs may be nil.
-//
-// A file that cannot be read or parsed is a plain error naming the file.
-// Everything else wrong (unknown keys, undecodable values, failed
-// validation) is collected into one *Error. Load validates for `sqsfleet
-// run`; LoadFor chooses the command.
-func Load(fs *pflag.FlagSet) (*Config, error) {
-	return LoadFor(fs, ForRun)
-}
+// Command is what a configuration is loaded for: commands share one set of
+// keys (and so one file), but not every command needs every key.
+type Command int
 
-// LoadFor is Load for the given command, which decides the required keys.
-func LoadFor(fs *pflag.FlagSet, cmd Command) (*Config, error) {
+const (
+	// ForRun is `sqsfleet run`: queue.url and the handler keys are required.
+	ForRun Command = iota
+	// ForScaler is `sqsfleet scaler`: only queue.url is required; handler
+	// keys that are set are still checked, as the file is shared.
+	ForScaler
+)
+
+// Load builds the configuration for cmd from, in increasing precedence:
+// defaults, the YAML file named by --config (none if empty), SQSFLEET_*
+// environment variables, and the flags on fs (may be nil) the user set. A
+// file that cannot be read or parsed is a plain error naming it; all else
+// wrong is collected into one *Error.
+func Load(fs *pflag.FlagSet, cmd Command) (*Config, error) {
 	cfg, err := resolve(fs, cmd)
 	if err != nil {
 		return nil, err
@@ -36,89 +42,64 @@ func LoadFor(fs *pflag.FlagSet, cmd Command) (*Config, error) {
 	return cfg, nil
 }
 
-// HTTPAddr returns http.addr as Load would resolve it from fs, the file and
-// the environment, even when other keys are invalid or missing: `sqsfleet
-// healthcheck` needs only this one value and must not fail because, say,
-// the queue URL lives in a variable its environment lacks.
+// HTTPAddr returns http.addr as Load would resolve it, even when other keys
+// are invalid or missing: `sqsfleet healthcheck` needs only this value.
 func HTTPAddr(fs *pflag.FlagSet) (string, error) {
 	cfg, err := resolve(fs, ForRun)
 	var cerr *Error
-	if err != nil && !errors.As(err, &cerr) {
+	if err != nil && (!errors.As(err, &cerr) || slices.ContainsFunc(cerr.Problems, func(p Problem) bool { return p.Key == "http.addr" })) {
 		return "", err
-	}
-	if cerr != nil && slices.ContainsFunc(cerr.Problems, func(p Problem) bool { return p.Key == "http.addr" }) {
-		return "", cerr
 	}
 	return cfg.HTTP.Addr, nil
 }
 
-// resolve is Load, except that with validation problems it returns the
-// decoded config alongside the *Error (defaults standing in for bad keys).
+// resolve is Load, returning the config also when its settings have
+// problems, with defaults standing in for values that do not decode.
 func resolve(fs *pflag.FlagSet, cmd Command) (*Config, error) {
 	if fs == nil {
 		fs = pflag.NewFlagSet("none", pflag.ContinueOnError)
 	}
 	v := viper.New()
 	for _, k := range keys {
-		// Explicit binding, not AutomaticEnv: viper's automatic lookup only
-		// sees keys it already knows from somewhere, and an explicit name
-		// does not depend on viper's replacer rules. (It fails only when
-		// given no key.)
+		// Explicit names: AutomaticEnv sees only keys viper knows otherwise.
 		_ = v.BindEnv(k.name, EnvVar(k.name))
 	}
-
 	var ps problems
 	path := ""
 	if f := fs.Lookup(ConfigFlag); f != nil {
 		path = f.Value.String()
 	}
 	if path != "" {
-		data, err := os.ReadFile(path)
-		if err != nil {
+		v.SetConfigFile(path)
+		v.SetConfigType("yaml") // whatever the file's extension
+		var pe viper.ConfigParseError
+		if err := v.ReadInConfig(); errors.As(err, &pe) && pe.Unwrap() != nil {
+			// Without viper's prefix, and the yaml package's list on one line.
+			return nil, fmt.Errorf("config: %s: invalid YAML: %s", path, strings.Join(strings.Fields(pe.Unwrap().Error()), " "))
+		} else if err != nil {
 			return nil, fmt.Errorf("config: %w", err) // *PathError names the file
-		}
-		v.SetConfigType("yaml")
-		if err := v.ReadConfig(bytes.NewReader(data)); err != nil {
-			var pe viper.ConfigParseError
-			if errors.As(err, &pe) && pe.Unwrap() != nil {
-				err = pe.Unwrap() // drop viper's "While parsing config:" prefix
-			}
-			return nil, fmt.Errorf("config: %s: invalid YAML: %s", path, flatten(err.Error()))
 		}
 		checkKeys(&ps, v, path)
 	}
-
 	cfg, bad := Defaults(), map[string]bool{}
 	for _, k := range keys {
 		if f := fs.Lookup(k.name); f != nil && f.Changed {
 			v.Set(k.name, flagValue(f))
 		}
 		if err := k.decode(v, cfg); err != nil {
-			// The field keeps its default, and its validation is skipped: a
-			// second line for the same key would only confuse.
 			ps.add(k.name, "%v (from %s)", err, source(fs, path, k.name))
-			bad[k.name] = true
+			bad[k.name] = true // its rules are skipped: one line a key
 		}
 	}
 	ps = append(ps, slices.DeleteFunc(cfg.check(cmd), func(p Problem) bool { return bad[p.Key] })...)
-	// Report in the order of the reference file, file-structure mistakes
-	// (unknown keys) first, whichever stage found them.
-	rank := func(p Problem) int {
-		return slices.IndexFunc(keys, func(k key) bool { return k.name == p.Key })
-	}
-	slices.SortStableFunc(ps, func(a, b Problem) int { return rank(a) - rank(b) })
 	return cfg, ps.err()
 }
 
-// checkKeys reports keys in the file that Config does not declare, so a
-// typo such as queue.batchsize fails loudly instead of leaving the default.
-// It compares viper's AllKeys with the key list rather than using
-// UnmarshalExact, whose one "has invalid keys" error per section gives no
-// line per key to hang a suggestion on, and whose merged input splits a key
-// with a dot in it ("level.x" under log) into a path that collides with a
-// known key. As every known key is bound to its env var, AllKeys never
-// descends into a known key's value: "queue: {url: {x: 1}}" is left to
-// decoding queue.url, which says what is wrong with it.
+// checkKeys reports keys in the file that Config does not declare, so that a
+// typo fails loudly instead of leaving the default. UnmarshalExact would give
+// one error per section, no line per key to hang a suggestion on. As every
+// key is bound to its env var, AllKeys never descends into a known key's
+// value: "url: {x: 1}" is left to decoding.
 func checkKeys(ps *problems, v *viper.Viper, path string) {
 	all := v.AllKeys()
 	slices.Sort(all)
@@ -127,82 +108,185 @@ func checkKeys(ps *problems, v *viper.Viper, path string) {
 		case slices.ContainsFunc(keys, func(k key) bool { return k.name == fk }):
 		case slices.ContainsFunc(keys, func(k key) bool { return strings.HasPrefix(k.name, fk+".") }):
 			// "queue:" with nothing under it is harmless; "queue: 5" is not.
-			if val := v.Get(fk); val != nil {
-				ps.add(fk, "must be a mapping of keys, got %s", describe(val))
-			}
+			ps.addIf(v.Get(fk) != nil, fk, "must be a mapping of keys, got %s", describe(v.Get(fk)))
+		case suggest(fk) != "":
+			ps.add(printable(fk), "unknown key in %s (did you mean %s?)", path, suggest(fk))
 		default:
-			msg := "unknown key in " + path
-			if s := suggest(fk); s != "" {
-				msg += " (did you mean " + s + "?)"
-			}
-			ps.add(printableKey(fk), "%s", msg)
+			ps.add(printable(fk), "unknown key in %s", path)
 		}
 	}
 }
 
-// suggest returns the known key closest to a misspelled one, if any is
-// within three edits, close enough to be a plausible typo. Keys whose
-// lengths already differ by more are skipped, which also keeps hostile
-// multi-megabyte keys cheap. (The library's own bound, MaxCost, returns
-// wrong distances, so it is not used.)
+// suggest returns the known key within three edits of a misspelt one, if
+// any. Lengths that differ by more skip the distance, so a megabyte key is
+// cheap (the library's MaxCost bound returns wrong distances).
 func suggest(unknown string) string {
 	best, bestDist := "", 4
 	for _, k := range keys {
-		if n := len(k.name) - len(unknown); n >= bestDist || -n >= bestDist {
-			continue
-		}
-		if d := levenshtein.Distance(k.name, unknown, nil); d < bestDist {
-			best, bestDist = k.name, d
+		if n := len(k.name) - len(unknown); n < bestDist && -n < bestDist {
+			if d := levenshtein.Distance(k.name, unknown, nil); d < bestDist {
+				best, bestDist = k.name, d
+			}
 		}
 	}
 	return best
 }
 
-// printableKey quotes a key that would otherwise be invisible or ambiguous
-// in "config: <key>: <msg>" (YAML allows "" and keys with spaces or colons).
-func printableKey(k string) string {
+// printable quotes a key that would be invisible or ambiguous in
+// "config: <key>: <msg>" (YAML allows "" and keys with spaces or colons).
+func printable(k string) string {
 	if k == "" || strings.IndexFunc(k, func(r rune) bool { return !unicode.IsGraphic(r) || unicode.IsSpace(r) || r == ':' }) >= 0 {
 		return strconv.Quote(k)
 	}
 	return k
 }
 
-// flatten joins the yaml package's multi-line "unmarshal errors:" list so
-// that every config error stays on one log line.
-func flatten(msg string) string {
-	lines := strings.Split(msg, "\n")
-	for i := range lines {
-		lines[i] = strings.TrimSpace(lines[i])
-	}
-	return strings.ReplaceAll(strings.Join(lines, "; "), ":; ", ": ")
-}
-
-// source names where key's winning value came from, for decode errors: the
-// value itself is often fine-looking ("20") and the fix is in one place.
-// Defaults always decode, so it is a flag, the environment or the file.
+// source names where key's winning value came from: the value itself often
+// looks fine ("20"). Defaults always decode, so it is a flag, env or file.
 func source(fs *pflag.FlagSet, path, key string) string {
 	if f := fs.Lookup(key); f != nil && f.Changed {
 		return "flag --" + key
-	}
-	if os.Getenv(EnvVar(key)) != "" {
+	} else if os.Getenv(EnvVar(key)) != "" {
 		return "env " + EnvVar(key)
 	}
 	return path
 }
 
-// flagValue is a set flag's value as text, or a list of texts for a list
-// flag, the forms decoding takes from env vars and YAML as well.
+// flagValue is a set flag's text, or texts for a list flag.
 func flagValue(f *pflag.Flag) any {
 	list, ok := f.Value.(pflag.SliceValue)
 	if !ok {
 		return f.Value.String()
+	} else if f.Value.Type() == "stringSlice" && len(list.GetSlice()) == 1 {
+		// `--handler.command "python3 w.py"` is split like the env var;
+		// several values stay verbatim, for arguments containing spaces.
+		return strings.Fields(list.GetSlice()[0])
 	}
-	vals := list.GetSlice()
-	if f.Value.Type() == "stringSlice" && len(vals) == 1 {
-		// `--handler.command "python3 worker.py"` is what people type; treat
-		// a lone value like the env var and split it, while comma-separated
-		// or repeated values stay verbatim for arguments containing spaces.
-		return strings.Fields(vals[0])
+	return list.GetSlice()
+}
+
+// decode unmarshals the winning value for k, if any, into c's field, which
+// keeps its value when it does not decode; the error says why.
+func (k key) decode(v *viper.Viper, c *Config) error {
+	if !v.IsSet(k.name) {
+		return nil
 	}
-	return vals
+	f := k.field(c)
+	if err := v.UnmarshalKey(k.name, f.Addr().Interface(), viper.DecodeHook(convert)); err != nil {
+		return errors.Unwrap(err) // convert's, inside mapstructure's DecodeError
+	}
+	if f.Kind() == reflect.String {
+		// Env values from secrets often end in a newline; no scalar key has
+		// meaningful surrounding spaces (list elements, argv, may).
+		f.SetString(strings.TrimSpace(f.String()))
+	}
+	return nil
+}
+
+// expected says what each field type takes, in the user's terms.
+var expected = map[reflect.Type]string{
+	reflect.TypeFor[string]():        "a string",
+	reflect.TypeFor[int]():           "an integer",
+	reflect.TypeFor[bool]():          "true or false",
+	reflect.TypeFor[time.Duration](): `a duration such as "20s" or "15m"`,
+	reflect.TypeFor[[]string]():      "a list of strings or a string",
+	reflect.TypeFor[[]int]():         "a list of integers",
+}
+
+// convert is the decode hook: it turns a YAML node, an env var's text or a
+// flag's texts into the field's type.
+func convert(from, to reflect.Value) (any, error) {
+	raw, t := from.Interface(), to.Type()
+	if t.Kind() != reflect.Slice {
+		return scalar(raw, t)
+	}
+	list, index := reflect.ValueOf(raw), true // errors in a YAML list name the element
+	if s, ok := raw.(string); ok {
+		// Whitespace splitting, no shell quoting (a YAML list keeps spaces);
+		// statuses may be separated by commas too.
+		sep := func(r rune) bool { return unicode.IsSpace(r) || r == ',' && t.Elem().Kind() == reflect.Int }
+		list, index = reflect.ValueOf(strings.FieldsFunc(s, sep)), false
+	} else if t.Elem().Kind() == reflect.Int && (list.CanInt() || list.CanFloat()) {
+		list, index = reflect.ValueOf([]any{raw}), false // a lone status
+	}
+	if list.Kind() != reflect.Slice {
+		return nil, fmt.Errorf("must be %s, got %s", expected[t], describe(raw))
+	}
+	out := reflect.MakeSlice(t, list.Len(), list.Len())
+	for i := range list.Len() {
+		x, err := scalar(list.Index(i).Interface(), t.Elem())
+		if err != nil && index {
+			return nil, fmt.Errorf("element %d %w", i, err)
+		} else if err != nil {
+			return nil, err
+		}
+		out.Index(i).Set(reflect.ValueOf(x))
+	}
+	return out.Interface(), nil
+}
+
+// scalar converts one value into t. YAML has typed 8080 or true where env
+// vars and flags give text, so both are read as the text a user typed.
+func scalar(raw any, t reflect.Type) (any, error) {
+	wrong := fmt.Errorf("must be %s, got %s", expected[t], describe(raw))
+	switch x := raw.(type) {
+	case string, int, int64, uint64, bool:
+	case float64: // YAML's 1e1 is an integer; no other type takes a float
+		if t.Kind() == reflect.Int && x == math.Trunc(x) && x >= math.MinInt && x < math.MaxInt {
+			return int(x), nil
+		} else if t.Kind() != reflect.String {
+			return nil, wrong
+		}
+	default:
+		return nil, wrong
+	}
+	text := strings.TrimSpace(fmt.Sprint(raw))
+	var out any
+	var err error
+	switch t {
+	case reflect.TypeFor[string]():
+		return fmt.Sprint(raw), nil
+	case reflect.TypeFor[int]():
+		out, err = strconv.Atoi(text)
+	case reflect.TypeFor[time.Duration]():
+		// Go's syntax takes a bare number only for the unambiguous zero: 20
+		// could mean seconds or nanoseconds.
+		out, err = time.ParseDuration(text)
+	default:
+		// strconv's true/1/t, not YAML 1.1's yes/on, which viper does not
+		// apply to env values either.
+		out, err = strconv.ParseBool(text)
+	}
+	if err != nil {
+		return nil, wrong
+	}
+	return out, nil
+}
+
+// describe renders a value for a message without dumping a YAML subtree.
+func describe(raw any) string {
+	switch x := raw.(type) {
+	case nil:
+		return "nothing"
+	case string:
+		if len(x) > 80 {
+			x = x[:80] + "..."
+		}
+		return strconv.Quote(x)
+	case map[string]any, map[any]any:
+		return "a mapping"
+	case []any:
+		return "a list"
+	case time.Duration:
+		// As the config writes it ("15m", not "15m0s"), to be pasted back.
+		s := x.String()
+		if strings.HasSuffix(s, "m0s") {
+			s = s[:len(s)-2]
+		}
+		if strings.HasSuffix(s, "h0m") {
+			s = s[:len(s)-2]
+		}
+		return s
+	}
+	return fmt.Sprint(raw)
 }

@@ -91,7 +91,7 @@ func load(t *testing.T, file string, env map[string]string, args ...string) (*Co
 	if err := fs.Parse(args); err != nil {
 		t.Fatalf("parse %v: %v", args, err)
 	}
-	return Load(fs)
+	return Load(fs, ForRun)
 }
 
 func problemsOf(t *testing.T, err error) []Problem {
@@ -121,7 +121,7 @@ func TestDefaults(t *testing.T) {
 		}(),
 	} {
 		t.Run(name, func(t *testing.T) {
-			got, err := Load(fs)
+			got, err := Load(fs, ForRun)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -202,7 +202,7 @@ func TestNoDefaultSearchPath(t *testing.T) {
 	t.Setenv("SQSFLEET_HANDLER_URL", "http://localhost:8000/")
 	fs := pflag.NewFlagSet("t", pflag.ContinueOnError)
 	Flags(fs)
-	if _, err := Load(fs); err != nil {
+	if _, err := Load(fs, ForRun); err != nil {
 		t.Fatal(err)
 	}
 }
@@ -413,7 +413,7 @@ func TestValidation(t *testing.T) {
 		{name: "concurrency 10001", env: map[string]string{"SQSFLEET_WORKER_CONCURRENCY": "10001"},
 			key: "worker.concurrency", want: "must be between 1 and 10000, got 10001"},
 		{name: "shutdown negative", env: map[string]string{"SQSFLEET_WORKER_SHUTDOWN_TIMEOUT": "-5s"},
-			key: "worker.shutdown_timeout", want: "must not be negative, got -5s"},
+			key: "worker.shutdown_timeout", want: "must be at least 0s, got -5s"},
 		{name: "unknown handler type", env: map[string]string{"SQSFLEET_HANDLER_TYPE": "grpc"},
 			key: "handler.type", want: `must be "exec", "http" or "lambda", got "grpc"`},
 		{name: "missing handler type", yaml: map[string]string{"handler.type": "-", "handler.command": "-"},
@@ -453,9 +453,9 @@ func TestValidation(t *testing.T) {
 		{name: "http addr bad port", env: map[string]string{"SQSFLEET_HTTP_ADDR": "localhost:http"},
 			key: "http.addr", want: `got "localhost:http"`},
 		{name: "log level", env: map[string]string{"SQSFLEET_LOG_LEVEL": "verbose"},
-			key: "log.level", want: `must be one of debug, info, warn, error, got "verbose"`},
+			key: "log.level", want: `must be debug, info, warn or error, got "verbose"`},
 		{name: "envelope", env: map[string]string{"SQSFLEET_MESSAGE_ENVELOPE": "SNS"},
-			key: "message.envelope", want: `must be one of none, sns, eventbridge, auto, got "SNS"`},
+			key: "message.envelope", want: `must be none, sns, eventbridge or auto, got "SNS"`},
 		{name: "envelope with lambda", env: map[string]string{"SQSFLEET_MESSAGE_ENVELOPE": "sns", "SQSFLEET_HANDLER_TYPE": "lambda"},
 			key: "message.envelope", want: `applies to handlers called per message`},
 		{name: "envelope with batches", env: map[string]string{"SQSFLEET_MESSAGE_ENVELOPE": "auto", "SQSFLEET_HANDLER_BATCH_SIZE": "5"},
@@ -513,7 +513,7 @@ func TestValidation(t *testing.T) {
 		{name: "mapping for a string", yaml: map[string]string{"log.level": "{x: 1}"},
 			key: "log.level", want: "must be a string, got a mapping"},
 		{name: "bad status list in env", env: map[string]string{"SQSFLEET_HANDLER_PERMANENT_STATUSES": "4xx"},
-			key: "handler.permanent_statuses", want: `must be a list of integers, got "4xx"`},
+			key: "handler.permanent_statuses", want: `must be an integer, got "4xx"`},
 		{name: "bad element in command", yaml: map[string]string{"handler.command": "[a, {b: c}]"},
 			key: "handler.command", want: "element 1 must be a string, got a mapping"},
 
@@ -696,7 +696,7 @@ func TestMultipleProblems(t *testing.T) {
 		"config: queue.batch_size: must be between 1 and 10, got 11",
 		"config: worker.concurrency: must be between 1 and 10000, got 0",
 		"config: handler.timeout: must be a duration",
-		`config: log.level: must be one of debug, info, warn, error, got "verbose"`,
+		`config: log.level: must be debug, info, warn or error, got "verbose"`,
 	}
 	if len(lines) != len(wantPrefixes) {
 		t.Fatalf("want %d lines, got %d:\n%v", len(wantPrefixes), len(lines), err)
@@ -739,7 +739,7 @@ func TestFileErrors(t *testing.T) {
 			if err := flags.Parse([]string{"--config", tt.path}); err != nil {
 				t.Fatal(err)
 			}
-			cfg, err := Load(flags)
+			cfg, err := Load(flags, ForRun)
 			if err == nil {
 				t.Fatalf("no error, config %+v", cfg)
 			}
@@ -755,18 +755,18 @@ func TestFileErrors(t *testing.T) {
 
 func TestValidateInCode(t *testing.T) {
 	c := Defaults()
-	if c.Validate() == nil {
+	if c.Validate(ForRun) == nil {
 		t.Error("Defaults() validated without queue.url and handler.type")
 	}
 	c.Queue.URL = "https://sqs.us-east-1.amazonaws.com/1/q"
 	c.Handler.Type = "http"
 	c.Handler.URL = "http://localhost:8000/"
-	if err := c.Validate(); err != nil {
+	if err := c.Validate(ForRun); err != nil {
 		t.Fatal(err)
 	}
 	c.Queue.BatchSize = 11
 	c.Retry.MaxDelay = time.Second
-	err := c.Validate()
+	err := c.Validate(ForRun)
 	want := "config: queue.batch_size: must be between 1 and 10, got 11\n" +
 		"config: retry.max_delay: must be at least retry.base_delay (10s), got 1s"
 	if err == nil || err.Error() != want {
@@ -911,7 +911,7 @@ func loadPath(t *testing.T, path string) *Config {
 	if err := fs.Parse([]string{"--config", path}); err != nil {
 		t.Fatal(err)
 	}
-	cfg, err := Load(fs)
+	cfg, err := Load(fs, ForRun)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -948,7 +948,7 @@ func FuzzLoad(f *testing.F) {
 		if err := fs.Set("config", path); err != nil {
 			t.Fatal(err)
 		}
-		cfg, err := Load(fs)
+		cfg, err := Load(fs, ForRun)
 		if (cfg == nil) == (err == nil) {
 			t.Fatalf("want exactly one of config and error, got %v and %v", cfg, err)
 		}
@@ -967,7 +967,7 @@ func FuzzLoad(f *testing.F) {
 			}
 			return
 		}
-		if err := cfg.Validate(); err != nil {
+		if err := cfg.Validate(ForRun); err != nil {
 			t.Fatalf("Load returned a config that does not validate: %v", err)
 		}
 		_ = cfg.Redacted()
@@ -987,7 +987,7 @@ func TestLoadForScaler(t *testing.T) {
 		if err := fs.Parse([]string{"--config", writeFile(t, file)}); err != nil {
 			t.Fatal(err)
 		}
-		return LoadFor(fs, cmd)
+		return Load(fs, cmd)
 	}
 
 	if _, err := loadFor(t, queueOnly, nil, ForScaler); err != nil {
@@ -1021,10 +1021,10 @@ func TestLoadForScaler(t *testing.T) {
 
 	c := Defaults()
 	c.Queue.URL = "https://sqs.us-east-1.amazonaws.com/1/q"
-	if err := c.ValidateFor(ForScaler); err != nil {
-		t.Errorf("ValidateFor(ForScaler) = %v", err)
+	if err := c.Validate(ForScaler); err != nil {
+		t.Errorf("Validate(ForScaler) = %v", err)
 	}
-	if err := c.Validate(); err == nil {
+	if err := c.Validate(ForRun); err == nil {
 		t.Error("Validate accepted a config without handler keys")
 	}
 }

@@ -12,21 +12,26 @@ import (
 // by the dotted key names so a line can be matched to the YAML and env vars.
 // Durations are strings in config syntax. The only secrets a config holds are
 // in URLs (basic-auth passwords, token query parameters), so the keys that
-// hold URLs are masked, by the rule every URL the daemon prints follows
-// (internal/redact), and nothing else.
+// hold URLs are masked, by the rule every URL the daemon prints follows,
+// each URL of a list on its own (a lambda handler's handler.url), and
+// nothing else is.
 func (c *Config) Redacted() map[string]any {
 	out := make(map[string]any, len(keys))
 	for _, k := range keys {
 		switch val := k.field(c).Interface().(type) {
 		case time.Duration:
-			out[k.name] = fmtDur(val)
+			out[k.name] = describe(val)
 		case []string:
 			out[k.name] = slices.Clone(val)
 		case []int:
 			out[k.name] = slices.Clone(val)
 		case string:
 			if strings.HasSuffix(k.name, "url") || strings.HasSuffix(k.name, "endpoint") {
-				val = redactURLs(val)
+				urls := splitURLs(val)
+				for i, u := range urls {
+					urls[i] = redact.URL(u)
+				}
+				val = strings.Join(urls, ",")
 			}
 			out[k.name] = val
 		default:
@@ -34,19 +39,4 @@ func (c *Config) Redacted() map[string]any {
 		}
 	}
 	return out
-}
-
-// redactURLs masks each URL of a comma-separated list on its own (a lambda
-// handler's handler.url): masked as one, the list's later URLs would keep
-// their secrets. A URL has no comma that matters here: one in a password
-// or query would be percent-encoded by anyone who means it.
-func redactURLs(s string) string {
-	if !strings.Contains(s, ",") {
-		return redact.URL(s)
-	}
-	parts := splitURLs(s)
-	for i, u := range parts {
-		parts[i] = redact.URL(u)
-	}
-	return strings.Join(parts, ",")
 }
