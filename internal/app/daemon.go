@@ -69,7 +69,7 @@ func runDaemon(args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
-	log, err := newLogger(cfg.Log, stderr)
+	log, err := newLogger(cfg, stderr)
 	if err != nil {
 		return usageError{err}
 	}
@@ -393,7 +393,7 @@ func newHandler(cfg *config.Config, out io.Writer) (worker.Handler, error) {
 		}
 		batch = h
 	case "lambda":
-		h, err := handler.NewLambda(handler.LambdaConfig{URLs: cfg.Handler.LambdaURLs(), Source: src})
+		h, err := handler.NewLambda(handler.LambdaConfig{URLs: cfg.LambdaURLs(), Source: src})
 		if err != nil {
 			return nil, err
 		}
@@ -415,7 +415,8 @@ func newHandler(cfg *config.Config, out io.Writer) (worker.Handler, error) {
 	})
 }
 
-func newLogger(c config.Log, out io.Writer) (*zap.Logger, error) {
+func newLogger(cfg *config.Config, out io.Writer) (*zap.Logger, error) {
+	c := cfg.Log
 	level, err := zapcore.ParseLevel(c.Level)
 	if err != nil {
 		return nil, fmt.Errorf("config: log.level: %w", err)

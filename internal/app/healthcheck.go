@@ -25,15 +25,14 @@ func runHealthcheck(args []string, stdout, stderr io.Writer) error {
 	}
 	target := *u
 	if target == "" {
-		addr := config.Defaults().HTTP.Addr
-		a, err := config.HTTPAddr(fs)
+		cfg, err := config.Load(fs, config.ForHealthcheck)
 		if err != nil {
 			return usageError{err}
 		}
-		if a != "" {
-			addr = a
+		if cfg.HTTP.Addr == "" { // the listener is off: probe where it would be
+			cfg.HTTP.Addr = config.Defaults().HTTP.Addr
 		}
-		target = health.URLFor(addr)
+		target = health.URLFor(cfg.HTTP.Addr)
 	}
 	if err := health.Check(context.Background(), target, *timeout); err != nil {
 		return codeError{code: exitFail, err: fmt.Errorf("unhealthy: %w", err)}

@@ -55,7 +55,7 @@ func runScaler(args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return usageError{err}
 	}
-	log, err := newLogger(cfg.Log, stderr)
+	log, err := newLogger(cfg, stderr)
 	if err != nil {
 		return usageError{err}
 	}

@@ -17,16 +17,18 @@ import (
 	"github.com/spf13/viper"
 )
 
-// Command is what a configuration is loaded for: commands share one set of
-// keys (and so one file), but not every command needs every key.
+// Command is what a configuration is loaded for, which decides the keys
+// required: the handler keys for ForRun (`sqsfleet run`); only queue.url for
+// ForScaler, which still checks handler keys that are set (the file is
+// shared); only a valid http.addr for ForHealthcheck, which runs where the
+// rest of the daemon's setup may not be visible.
 type Command int
 
+// The commands.
 const (
-	// ForRun is `sqsfleet run`: queue.url and the handler keys are required.
 	ForRun Command = iota
-	// ForScaler is `sqsfleet scaler`: only queue.url is required; handler
-	// keys that are set are still checked, as the file is shared.
 	ForScaler
+	ForHealthcheck
 )
 
 // Load builds the configuration for cmd from, in increasing precedence:
@@ -35,71 +37,61 @@ const (
 // file that cannot be read or parsed is a plain error naming it; all else
 // wrong is collected into one *Error.
 func Load(fs *pflag.FlagSet, cmd Command) (*Config, error) {
-	cfg, err := resolve(fs, cmd)
-	if err != nil {
-		return nil, err
-	}
-	return cfg, nil
-}
-
-// HTTPAddr returns http.addr as Load would resolve it, even when other keys
-// are invalid or missing: `sqsfleet healthcheck` needs only this value.
-func HTTPAddr(fs *pflag.FlagSet) (string, error) {
-	cfg, err := resolve(fs, ForRun)
-	var cerr *Error
-	if err != nil && (!errors.As(err, &cerr) || slices.ContainsFunc(cerr.Problems, func(p Problem) bool { return p.Key == "http.addr" })) {
-		return "", err
-	}
-	return cfg.HTTP.Addr, nil
-}
-
-// resolve is Load, returning the config also when its settings have
-// problems, with defaults standing in for values that do not decode.
-func resolve(fs *pflag.FlagSet, cmd Command) (*Config, error) {
 	if fs == nil {
 		fs = pflag.NewFlagSet("none", pflag.ContinueOnError)
 	}
 	v := viper.New()
 	for _, k := range keys {
-		// Explicit names: AutomaticEnv sees only keys viper knows otherwise.
-		_ = v.BindEnv(k.name, EnvVar(k.name))
+		_ = v.BindEnv(k.name, EnvVar(k.name)) // fails only without a key
 	}
 	var ps problems
-	path := ""
-	if f := fs.Lookup(ConfigFlag); f != nil {
-		path = f.Value.String()
-	}
-	if path != "" {
+	if path, _ := fs.GetString(ConfigFlag); path != "" {
 		v.SetConfigFile(path)
 		v.SetConfigType("yaml") // whatever the file's extension
 		var pe viper.ConfigParseError
 		if err := v.ReadInConfig(); errors.As(err, &pe) && pe.Unwrap() != nil {
-			// Without viper's prefix, and the yaml package's list on one line.
 			return nil, fmt.Errorf("config: %s: invalid YAML: %s", path, strings.Join(strings.Fields(pe.Unwrap().Error()), " "))
 		} else if err != nil {
 			return nil, fmt.Errorf("config: %w", err) // *PathError names the file
 		}
 		checkKeys(&ps, v, path)
 	}
-	cfg, bad := Defaults(), map[string]bool{}
+	cfg := Defaults()
 	for _, k := range keys {
+		// Where the value came from is part of the message: the value itself
+		// often looks fine ("20"). Defaults always decode.
+		from := "env " + EnvVar(k.name)
 		if f := fs.Lookup(k.name); f != nil && f.Changed {
-			v.Set(k.name, flagValue(f))
+			// A lone value is split like an env var's: `--handler.command
+			// "python3 w.py"`; several stay verbatim, as arguments.
+			if t, ok := f.Value.(*flagText); ok && len(t.vals) > 1 {
+				v.Set(k.name, t.vals)
+			} else {
+				v.Set(k.name, f.Value.String())
+			}
+			from = "flag --" + k.name
+		} else if os.Getenv(EnvVar(k.name)) == "" {
+			from = v.ConfigFileUsed()
 		}
 		if err := k.decode(v, cfg); err != nil {
-			ps.add(k.name, "%v (from %s)", err, source(fs, path, k.name))
-			bad[k.name] = true // its rules are skipped: one line a key
+			ps.add(k.name, "%v (from %s)", err, from)
 		}
 	}
-	ps = append(ps, slices.DeleteFunc(cfg.check(cmd), func(p Problem) bool { return bad[p.Key] })...)
-	return cfg, ps.err()
+	// A key that did not decode keeps its default, and one line.
+	ps = append(ps, slices.DeleteFunc(cfg.check(cmd), func(p Problem) bool { return ps.has(p.Key) })...)
+	if cmd == ForHealthcheck {
+		ps = slices.DeleteFunc(ps, func(p Problem) bool { return p.Key != "http.addr" })
+	}
+	if err := ps.err(); err != nil {
+		return nil, err
+	}
+	return cfg, nil
 }
 
-// checkKeys reports keys in the file that Config does not declare, so that a
-// typo fails loudly instead of leaving the default. UnmarshalExact would give
-// one error per section, no line per key to hang a suggestion on. As every
-// key is bound to its env var, AllKeys never descends into a known key's
-// value: "url: {x: 1}" is left to decoding.
+// checkKeys reports keys in the file that Config does not declare, a line
+// each to hang a suggestion on (UnmarshalExact gives one per section). As
+// every key is bound to its env var, AllKeys does not descend into a known
+// key's value: "url: {x: 1}" is left to decoding.
 func checkKeys(ps *problems, v *viper.Viper, path string) {
 	all := v.AllKeys()
 	slices.Sort(all)
@@ -109,10 +101,15 @@ func checkKeys(ps *problems, v *viper.Viper, path string) {
 		case slices.ContainsFunc(keys, func(k key) bool { return strings.HasPrefix(k.name, fk+".") }):
 			// "queue:" with nothing under it is harmless; "queue: 5" is not.
 			ps.addIf(v.Get(fk) != nil, fk, "must be a mapping of keys, got %s", describe(v.Get(fk)))
-		case suggest(fk) != "":
-			ps.add(printable(fk), "unknown key in %s (did you mean %s?)", path, suggest(fk))
 		default:
-			ps.add(printable(fk), "unknown key in %s", path)
+			msg := "unknown key in " + path
+			if s := suggest(fk); s != "" {
+				msg += " (did you mean " + s + "?)"
+			}
+			if fk == "" || strings.IndexFunc(fk, func(r rune) bool { return !unicode.IsGraphic(r) || unicode.IsSpace(r) || r == ':' }) >= 0 {
+				fk = strconv.Quote(fk) // else invisible or ambiguous in "config: <key>: <msg>"
+			}
+			ps.add(fk, "%s", msg)
 		}
 	}
 }
@@ -132,41 +129,7 @@ func suggest(unknown string) string {
 	return best
 }
 
-// printable quotes a key that would be invisible or ambiguous in
-// "config: <key>: <msg>" (YAML allows "" and keys with spaces or colons).
-func printable(k string) string {
-	if k == "" || strings.IndexFunc(k, func(r rune) bool { return !unicode.IsGraphic(r) || unicode.IsSpace(r) || r == ':' }) >= 0 {
-		return strconv.Quote(k)
-	}
-	return k
-}
-
-// source names where key's winning value came from: the value itself often
-// looks fine ("20"). Defaults always decode, so it is a flag, env or file.
-func source(fs *pflag.FlagSet, path, key string) string {
-	if f := fs.Lookup(key); f != nil && f.Changed {
-		return "flag --" + key
-	} else if os.Getenv(EnvVar(key)) != "" {
-		return "env " + EnvVar(key)
-	}
-	return path
-}
-
-// flagValue is a set flag's text, or texts for a list flag.
-func flagValue(f *pflag.Flag) any {
-	list, ok := f.Value.(pflag.SliceValue)
-	if !ok {
-		return f.Value.String()
-	} else if f.Value.Type() == "stringSlice" && len(list.GetSlice()) == 1 {
-		// `--handler.command "python3 w.py"` is split like the env var;
-		// several values stay verbatim, for arguments containing spaces.
-		return strings.Fields(list.GetSlice()[0])
-	}
-	return list.GetSlice()
-}
-
-// decode unmarshals the winning value for k, if any, into c's field, which
-// keeps its value when it does not decode; the error says why.
+// decode unmarshals the winning value for k, if any, into c's field.
 func (k key) decode(v *viper.Viper, c *Config) error {
 	if !v.IsSet(k.name) {
 		return nil
@@ -176,8 +139,8 @@ func (k key) decode(v *viper.Viper, c *Config) error {
 		return errors.Unwrap(err) // convert's, inside mapstructure's DecodeError
 	}
 	if f.Kind() == reflect.String {
-		// Env values from secrets often end in a newline; no scalar key has
-		// meaningful surrounding spaces (list elements, argv, may).
+		// Env values from secrets often end in a newline (argv elements, in
+		// convert, keep their spaces).
 		f.SetString(strings.TrimSpace(f.String()))
 	}
 	return nil

@@ -514,6 +514,12 @@ func TestValidation(t *testing.T) {
 			key: "log.level", want: "must be a string, got a mapping"},
 		{name: "bad status list in env", env: map[string]string{"SQSFLEET_HANDLER_PERMANENT_STATUSES": "4xx"},
 			key: "handler.permanent_statuses", want: `must be an integer, got "4xx"`},
+		{name: "bad flag value", args: []string{"--worker.concurrency=ten"},
+			key: "worker.concurrency", want: `must be an integer, got "ten" (from flag --worker.concurrency)`},
+		{name: "bad bool flag", args: []string{"--scaler.enabled=yes"},
+			key: "scaler.enabled", want: `must be true or false, got "yes" (from flag --scaler.enabled)`},
+		{name: "bare integer duration flag", args: []string{"--queue.wait_time=20"},
+			key: "queue.wait_time", want: `got "20" (from flag --queue.wait_time)`},
 		{name: "bad element in command", yaml: map[string]string{"handler.command": "[a, {b: c}]"},
 			key: "handler.command", want: "element 1 must be a string, got a mapping"},
 
@@ -663,6 +669,21 @@ func TestCommandSplitting(t *testing.T) {
 	}
 }
 
+// Flags are kept as text and decoded like the other sources; a bool flag
+// needs no value.
+func TestFlagValues(t *testing.T) {
+	cfg, err := load(t, minimal, nil, "--scaler.enabled", "--payload.s3_resolve=false", "--handler.permanent_statuses=410,422",
+		"--handler.permanent_statuses", "429", "--log.level=warn", "--log.level=debug")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !cfg.Scaler.Enabled || cfg.Payload.S3Resolve || cfg.Log.Level != "debug" ||
+		!reflect.DeepEqual(cfg.Handler.PermanentStatuses, []int{410, 422, 429}) {
+		t.Errorf("enabled %v, s3_resolve %v, level %q (the last flag wins), statuses %v", cfg.Scaler.Enabled,
+			cfg.Payload.S3Resolve, cfg.Log.Level, cfg.Handler.PermanentStatuses)
+	}
+}
+
 func TestPermanentStatusesEnv(t *testing.T) {
 	for env, want := range map[string][]int{
 		"400,422":    {400, 422},
@@ -755,18 +776,18 @@ func TestFileErrors(t *testing.T) {
 
 func TestValidateInCode(t *testing.T) {
 	c := Defaults()
-	if c.Validate(ForRun) == nil {
+	if c.check(ForRun).err() == nil {
 		t.Error("Defaults() validated without queue.url and handler.type")
 	}
 	c.Queue.URL = "https://sqs.us-east-1.amazonaws.com/1/q"
 	c.Handler.Type = "http"
 	c.Handler.URL = "http://localhost:8000/"
-	if err := c.Validate(ForRun); err != nil {
+	if err := c.check(ForRun).err(); err != nil {
 		t.Fatal(err)
 	}
 	c.Queue.BatchSize = 11
 	c.Retry.MaxDelay = time.Second
-	err := c.Validate(ForRun)
+	err := c.check(ForRun).err()
 	want := "config: queue.batch_size: must be between 1 and 10, got 11\n" +
 		"config: retry.max_delay: must be at least retry.base_delay (10s), got 1s"
 	if err == nil || err.Error() != want {
@@ -828,7 +849,7 @@ func TestRedacted(t *testing.T) {
 	if got, want := c.Redacted()["handler.url"], "http://127.0.0.1:9000/x,https://u:REDACTED@fn.internal/y?token=REDACTED"; got != want {
 		t.Errorf("lambda handler.url = %q, want %q", got, want)
 	}
-	if got := c.Handler.LambdaURLs(); len(got) != 2 || got[0] != "http://127.0.0.1:9000/x" {
+	if got := c.LambdaURLs(); len(got) != 2 || got[0] != "http://127.0.0.1:9000/x" {
 		t.Errorf("LambdaURLs() = %q", got)
 	}
 }
@@ -857,7 +878,7 @@ func TestFlags(t *testing.T) {
 		}
 	}
 	usage := fs.FlagUsages()
-	for _, want := range []string{"--queue.wait_time duration", "(default 20s)", "(default [422])", `(default ":8080")`, "--handler.command strings"} {
+	for _, want := range []string{"--queue.wait_time duration", "(default 20s)", "(default 422)", `(default ":8080")`, "--handler.command strings"} {
 		if !strings.Contains(usage, want) {
 			t.Errorf("usage lacks %q:\n%s", want, usage)
 		}
@@ -967,7 +988,7 @@ func FuzzLoad(f *testing.F) {
 			}
 			return
 		}
-		if err := cfg.Validate(ForRun); err != nil {
+		if err := cfg.check(ForRun).err(); err != nil {
 			t.Fatalf("Load returned a config that does not validate: %v", err)
 		}
 		_ = cfg.Redacted()
@@ -1021,10 +1042,10 @@ func TestLoadForScaler(t *testing.T) {
 
 	c := Defaults()
 	c.Queue.URL = "https://sqs.us-east-1.amazonaws.com/1/q"
-	if err := c.Validate(ForScaler); err != nil {
+	if err := c.check(ForScaler).err(); err != nil {
 		t.Errorf("Validate(ForScaler) = %v", err)
 	}
-	if err := c.Validate(ForRun); err == nil {
+	if err := c.check(ForRun).err(); err == nil {
 		t.Error("Validate accepted a config without handler keys")
 	}
 }

@@ -1,7 +1,6 @@
 package config
 
 import (
-	"slices"
 	"strings"
 	"time"
 
@@ -9,34 +8,25 @@ import (
 )
 
 // Redacted is the effective configuration for the start-up log line, keyed
-// by the dotted key names so a line can be matched to the YAML and env vars.
-// Durations are strings in config syntax. The only secrets a config holds are
-// in URLs (basic-auth passwords, token query parameters), so the keys that
-// hold URLs are masked, by the rule every URL the daemon prints follows,
-// each URL of a list on its own (a lambda handler's handler.url), and
-// nothing else is.
+// by the dotted key names so a line can be matched to the YAML and env vars,
+// with durations in config syntax. A config's only secrets are in URLs
+// (basic-auth passwords, tokens in queries), so the URL keys are masked,
+// each URL of a list on its own, by the rule every URL the daemon prints
+// follows, and nothing else is.
 func (c *Config) Redacted() map[string]any {
 	out := make(map[string]any, len(keys))
 	for _, k := range keys {
-		switch val := k.field(c).Interface().(type) {
-		case time.Duration:
-			out[k.name] = describe(val)
-		case []string:
-			out[k.name] = slices.Clone(val)
-		case []int:
-			out[k.name] = slices.Clone(val)
-		case string:
-			if strings.HasSuffix(k.name, "url") || strings.HasSuffix(k.name, "endpoint") {
-				urls := splitURLs(val)
-				for i, u := range urls {
-					urls[i] = redact.URL(u)
-				}
-				val = strings.Join(urls, ",")
+		val := k.field(c).Interface()
+		if d, ok := val.(time.Duration); ok {
+			val = describe(d)
+		} else if s, ok := val.(string); ok && (strings.HasSuffix(k.name, "url") || strings.HasSuffix(k.name, "endpoint")) {
+			urls := splitURLs(s)
+			for i, u := range urls {
+				urls[i] = redact.URL(u)
 			}
-			out[k.name] = val
-		default:
-			out[k.name] = val
+			val = strings.Join(urls, ",")
 		}
+		out[k.name] = val
 	}
 	return out
 }

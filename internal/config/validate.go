@@ -23,12 +23,10 @@ type Problem struct {
 
 // Error lists every invalid key found, so that one run of the daemon reports
 // all of a deployment's mistakes rather than one per restart.
-type Error struct {
-	Problems []Problem
-}
+type Error struct{ Problems []Problem }
 
-// Error prints a line per problem, "config: <key>: <msg>", escaping the line
-// breaks a key from a garbled file may hold.
+// Error prints a line per problem, "config: <key>: <msg>", escaping line
+// breaks (a key from a garbled file may hold one).
 func (e *Error) Error() string {
 	lines := make([]string, len(e.Problems))
 	for i, p := range e.Problems {
@@ -65,17 +63,12 @@ func (ps problems) err() error {
 	return &Error{Problems: slices.SortedStableFunc(slices.Values(ps), func(a, b Problem) int { return rank(a) - rank(b) })}
 }
 
-// CloudWatch's and EC2's rules, so that a bad name fails at start rather
-// than on every PutMetricData.
+// CloudWatch's and EC2's rules: a bad name fails at start, not each publish.
 var (
 	namespaceChars = regexp.MustCompile(`^[A-Za-z0-9.\-_/#: ]*$`)
 	printableASCII = regexp.MustCompile(`^[\x20-\x7e]*$`)
 	instanceID     = regexp.MustCompile(`^i-([0-9a-f]{8}|[0-9a-f]{17})$`)
 )
-
-// Validate checks every rule for cmd, as Load does, and reports all
-// violations in one *Error.
-func (c *Config) Validate(cmd Command) error { return c.check(cmd).err() }
 
 func (c *Config) check(cmd Command) problems {
 	ps := tagged(c)
@@ -99,7 +92,7 @@ func (c *Config) check(cmd Command) problems {
 		ps.addIf(h.URL == "" && run, "handler.url", `is required when handler.type is "http"`)
 		ps.url("handler.url", h.URL)
 	case "lambda":
-		for _, u := range h.LambdaURLs() { // none: the emulator's default
+		for _, u := range c.LambdaURLs() { // none: the emulator's default
 			if ps.url("handler.url", u); ps.has("handler.url") {
 				break // one line a key
 			}
@@ -114,8 +107,7 @@ func (c *Config) check(cmd Command) problems {
 	slots := max(c.Worker.Concurrency, 1)
 	ps.addIf(h.BatchSize != 0 && (h.BatchSize < 1 || h.BatchSize > slots), "handler.batch_size", "must be between 1 and %d, got %d", slots, h.BatchSize)
 	// The timeout counts from when a message joins its batch.
-	ps.addIf(h.BatchWindow > 0 && h.Timeout > 0 && h.Timeout <= h.BatchWindow && !ps.has("handler.batch_window"), "handler.timeout",
-		"must be longer than handler.batch_window (%s), which it covers, got %s", describe(h.BatchWindow), describe(h.Timeout))
+	ps.addIf(h.BatchWindow > 0 && h.Timeout > 0 && h.Timeout <= h.BatchWindow && !ps.has("handler.batch_window"), "handler.timeout", "must be longer than handler.batch_window (%s), which it covers, got %s", describe(h.BatchWindow), describe(h.Timeout))
 	// The message must stay hidden until the deadline plus the time to settle
 	// it, within SQS's 12h, or it reappears while its handler still runs.
 	limit := worker.MaxHandlerTimeout(q.VisibilityTimeout)
@@ -123,8 +115,7 @@ func (c *Config) check(cmd Command) problems {
 	bad := slices.DeleteFunc(slices.Clone(h.PermanentStatuses), func(s int) bool { return s >= 400 && s <= 599 })
 	ps.addIf(len(bad) > 0, "handler.permanent_statuses", "must be HTTP statuses between 400 and 599, got %s", strings.ReplaceAll(strings.Trim(fmt.Sprint(bad), "[]"), " ", ", "))
 	// Batches carry bodies as SQS delivered them, as Lambda does.
-	ps.addIf(c.Message.Envelope != "none" && (h.Type == "lambda" || h.BatchSize > 0), "message.envelope",
-		"applies to handlers called per message; with handler.type lambda or handler.batch_size set, bodies reach the handler as SQS delivered them (set none), got %s", describe(c.Message.Envelope))
+	ps.addIf(c.Message.Envelope != "none" && (h.Type == "lambda" || h.BatchSize > 0), "message.envelope", "applies to handlers called per message; with handler.type lambda or handler.batch_size set, bodies reach the handler as SQS delivered them (set none), got %s", describe(c.Message.Envelope))
 
 	_, port, err := net.SplitHostPort(c.HTTP.Addr)
 	n, perr := strconv.Atoi(port)
