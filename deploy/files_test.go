@@ -17,6 +17,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/spf13/pflag"
 	"github.com/sqsfleet/sqsfleet/internal/config"
 	"github.com/sqsfleet/sqsfleet/internal/wait"
 )
@@ -242,7 +243,7 @@ func loadEnv(t *testing.T, d daemon, env map[string]string) error {
 		}
 		t.Setenv(k, v)
 	}
-	_, err := config.Load(nil, config.ForRun)
+	_, err := config.Load(pflag.NewFlagSet("t", pflag.ContinueOnError), config.ForRun)
 	return err
 }
 

@@ -22,8 +22,9 @@ const ConfigFlag = "config"
 // own ("queue.wait_time"); env var, flag, redaction and the unknown-key check
 // derive from the tags, so a field is all a new setting needs. default is in
 // config syntax. check is a rule of the key alone: "lo..hi" or "lo.." bounds
-// a number or duration (" whole": in seconds), "a|b" lists the choices,
-// "url" asks for an absolute http(s) URL if set.
+// a number, duration (" whole": in seconds) or string's length (" ascii":
+// printable), "a|b" lists the choices, "url" asks for an absolute http(s)
+// URL if set.
 type Config struct {
 	Queue struct {
 		URL               string        `key:"url" check:"url" usage:"URL of the SQS queue to receive from (required)"`
@@ -68,14 +69,14 @@ type Config struct {
 		Interval          time.Duration `key:"interval" default:"60s" check:"10s|30s|60s" usage:"how often the metric is computed and published: 10s, 30s or 60s"`
 		Fleet             string        `key:"fleet" default:"auto" check:"asg|ecs|static|auto" usage:"where the fleet size comes from: asg, ecs, static or auto"`
 		StaticSize        int           `key:"static_size" default:"1" check:"0..1000000" usage:"fleet size when scaler.fleet is static, >= 0"`
-		ASGName           string        `key:"asg_name" usage:"Auto Scaling group name; empty discovers it from the instance metadata"`
+		ASGName           string        `key:"asg_name" check:"0..255" usage:"Auto Scaling group name; empty discovers it from the instance metadata"`
 		ECSCluster        string        `key:"ecs_cluster" usage:"ECS cluster name or ARN; empty reads it from the task metadata endpoint"`
 		ECSService        string        `key:"ecs_service" usage:"ECS service name; empty reads it from the task metadata endpoint"`
 		Publisher         string        `key:"publisher" default:"cloudwatch" check:"cloudwatch|emf|none" usage:"how the metric is published: cloudwatch (PutMetricData), emf (a log line on stdout) or none"`
-		Namespace         string        `key:"namespace" default:"SQSFleet" usage:"CloudWatch namespace of the metric"`
-		MetricName        string        `key:"metric_name" default:"BacklogPerInstance" usage:"CloudWatch metric name"`
-		DimensionName     string        `key:"dimension_name" default:"QueueName" usage:"name of the metric's one dimension; \"\" publishes none"`
-		DimensionValue    string        `key:"dimension_value" usage:"value of the dimension; empty uses the queue's name"`
+		Namespace         string        `key:"namespace" default:"SQSFleet" check:"1..255 ascii" usage:"CloudWatch namespace of the metric"`
+		MetricName        string        `key:"metric_name" default:"BacklogPerInstance" check:"1..255 ascii" usage:"CloudWatch metric name"`
+		DimensionName     string        `key:"dimension_name" default:"QueueName" check:"0..255 ascii" usage:"name of the metric's one dimension; \"\" publishes none"`
+		DimensionValue    string        `key:"dimension_value" check:"0..1024 ascii" usage:"value of the dimension; empty uses the queue's name"`
 		IncludeInFlight   bool          `key:"include_in_flight" usage:"count messages in flight (ApproximateNumberOfMessagesNotVisible) as backlog"`
 		IncludeDelayed    bool          `key:"include_delayed" usage:"count delayed messages (ApproximateNumberOfMessagesDelayed) as backlog"`
 		LeaderOnly        bool          `key:"leader_only" usage:"publish from one elected daemon instead of every daemon (asg and ecs fleets)"`

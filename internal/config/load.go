@@ -3,7 +3,6 @@ package config
 import (
 	"errors"
 	"fmt"
-	"math"
 	"os"
 	"reflect"
 	"slices"
@@ -33,13 +32,10 @@ const (
 
 // Load builds the configuration for cmd from, in increasing precedence:
 // defaults, the YAML file named by --config (none if empty), SQSFLEET_*
-// environment variables, and the flags on fs (may be nil) the user set. A
+// environment variables, and the flags on fs that the user set. A
 // file that cannot be read or parsed is a plain error naming it; all else
 // wrong is collected into one *Error.
 func Load(fs *pflag.FlagSet, cmd Command) (*Config, error) {
-	if fs == nil {
-		fs = pflag.NewFlagSet("none", pflag.ContinueOnError)
-	}
 	v := viper.New()
 	for _, k := range keys {
 		_ = v.BindEnv(k.name, EnvVar(k.name)) // fails only without a key
@@ -93,9 +89,7 @@ func Load(fs *pflag.FlagSet, cmd Command) (*Config, error) {
 // every key is bound to its env var, AllKeys does not descend into a known
 // key's value: "url: {x: 1}" is left to decoding.
 func checkKeys(ps *problems, v *viper.Viper, path string) {
-	all := v.AllKeys()
-	slices.Sort(all)
-	for _, fk := range all {
+	for _, fk := range slices.Sorted(slices.Values(v.AllKeys())) {
 		switch {
 		case slices.ContainsFunc(keys, func(k key) bool { return k.name == fk }):
 		case slices.ContainsFunc(keys, func(k key) bool { return strings.HasPrefix(k.name, fk+".") }):
@@ -190,23 +184,18 @@ func convert(from, to reflect.Value) (any, error) {
 
 // scalar converts one value into t. YAML has typed 8080 or true where env
 // vars and flags give text, so both are read as the text a user typed.
-func scalar(raw any, t reflect.Type) (any, error) {
+func scalar(raw any, t reflect.Type) (out any, err error) {
 	wrong := fmt.Errorf("must be %s, got %s", expected[t], describe(raw))
 	switch x := raw.(type) {
-	case string, int, int64, uint64, bool:
-	case float64: // YAML's 1e1 is an integer; no other type takes a float
-		if t.Kind() == reflect.Int && x == math.Trunc(x) && x >= math.MinInt && x < math.MaxInt {
-			return int(x), nil
-		} else if t.Kind() != reflect.String {
+	case float64: // YAML's 1e1 is an integer; only strings take other floats
+		if t.Kind() != reflect.String && (t.Kind() != reflect.Int || x != float64(int64(x))) {
 			return nil, wrong
 		}
+	case string, int, int64, uint64, bool:
 	default:
 		return nil, wrong
 	}
-	text := strings.TrimSpace(fmt.Sprint(raw))
-	var out any
-	var err error
-	switch t {
+	switch text := strings.TrimSpace(fmt.Sprint(raw)); t {
 	case reflect.TypeFor[string]():
 		return fmt.Sprint(raw), nil
 	case reflect.TypeFor[int]():
@@ -215,9 +204,7 @@ func scalar(raw any, t reflect.Type) (any, error) {
 		// Go's syntax takes a bare number only for the unambiguous zero: 20
 		// could mean seconds or nanoseconds.
 		out, err = time.ParseDuration(text)
-	default:
-		// strconv's true/1/t, not YAML 1.1's yes/on, which viper does not
-		// apply to env values either.
+	default: // strconv's true/1/t, not YAML 1.1's yes/on, as viper's env values
 		out, err = strconv.ParseBool(text)
 	}
 	if err != nil {

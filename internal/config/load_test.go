@@ -110,7 +110,6 @@ func TestDefaults(t *testing.T) {
 	t.Setenv("SQSFLEET_HANDLER_COMMAND", "worker")
 
 	for name, fs := range map[string]*pflag.FlagSet{
-		"nil flag set":  nil,
 		"unset flags":   func() *pflag.FlagSet { fs := pflag.NewFlagSet("t", pflag.ContinueOnError); Flags(fs); return fs }(),
 		"foreign flags": pflag.NewFlagSet("t", pflag.ContinueOnError),
 		"empty --config": func() *pflag.FlagSet {

@@ -124,17 +124,11 @@ func (c *Config) check(cmd Command) problems {
 
 	// The scaler keys are checked even while scaler.enabled is off: `sqsfleet
 	// scaler` uses them regardless, and better now than when it is turned on.
-	ps.addIf(len(s.ASGName) > 255, "scaler.asg_name", "must be at most 255 characters, got %d", len(s.ASGName))
-	if ns := s.Namespace; ps.metricText("scaler.namespace", ns, 255, false) && strings.HasPrefix(ns, "AWS/") {
-		ps.add("scaler.namespace", `must not start with "AWS/" (reserved for AWS services), got %s`, describe(ns))
-	} else if !ps.has("scaler.namespace") && !namespaceChars.MatchString(ns) {
-		ps.add("scaler.namespace", "may contain only letters, digits, spaces and . - _ / # :, got %s", describe(ns))
+	if ns := s.Namespace; !ps.has("scaler.namespace") {
+		ps.addIf(strings.HasPrefix(ns, "AWS/"), "scaler.namespace", `must not start with "AWS/" (reserved for AWS services), got %s`, describe(ns))
+		ps.addIf(!namespaceChars.MatchString(ns), "scaler.namespace", "may contain only letters, digits, spaces and . - _ / # :, got %s", describe(ns))
 	}
-	ps.metricText("scaler.metric_name", s.MetricName, 255, false)
-	if ps.metricText("scaler.dimension_name", s.DimensionName, 255, true) {
-		ps.addIf(strings.HasPrefix(s.DimensionName, ":"), "scaler.dimension_name", `must not start with ":", got %s`, describe(s.DimensionName))
-	}
-	ps.metricText("scaler.dimension_value", s.DimensionValue, 1024, true)
+	ps.addIf(strings.HasPrefix(s.DimensionName, ":") && !ps.has("scaler.dimension_name"), "scaler.dimension_name", `must not start with ":", got %s`, describe(s.DimensionName))
 	// Nothing to elect from: every daemon would publish, or none would.
 	ps.addIf(s.LeaderOnly && s.Fleet == "static", "scaler.leader_only", "needs scaler.fleet asg, ecs or auto to elect a leader, got static")
 	ps.addIf(s.InstanceID != "" && !instanceID.MatchString(s.InstanceID), "scaler.instance_id", "must be an EC2 instance id such as i-0123456789abcdef0, got %s", describe(s.InstanceID))
@@ -148,29 +142,39 @@ func tagged(c *Config) problems {
 	for _, k := range keys {
 		f, rule := k.field(c), k.check
 		got := describe(f.Interface())
-		lo, hi, isRange := strings.Cut(strings.TrimSuffix(rule, " whole"), "..")
+		bounds, flag, _ := strings.Cut(rule, " ")
+		lo, hi, isRange := strings.Cut(bounds, "..")
 		switch {
 		case rule == "url":
 			ps.url(k.name, f.String())
+		case isRange && f.Kind() == reflect.String: // bounds the length
+			s, min, max := f.String(), bound(lo, reflect.TypeFor[int]()), bound(hi, reflect.TypeFor[int]())
+			if len(strings.TrimSpace(s)) < int(min) {
+				ps.add(k.name, "is required")
+			} else if len(s) > int(max) {
+				ps.add(k.name, "must be at most %d characters, got %d", max, len(s))
+			} else {
+				ps.addIf(flag == "ascii" && !printableASCII.MatchString(s), k.name, "must be printable ASCII, got %s", got)
+			}
 		case isRange && hi == "":
-			ps.addIf(f.Int() < bound(lo, f), k.name, "must be at least %s, got %s", lo, got)
-		case isRange && (f.Int() < bound(lo, f) || f.Int() > bound(hi, f)):
+			ps.addIf(f.Int() < bound(lo, f.Type()), k.name, "must be at least %s, got %s", lo, got)
+		case isRange && (f.Int() < bound(lo, f.Type()) || f.Int() > bound(hi, f.Type())):
 			ps.add(k.name, "must be between %s and %s, got %s", lo, hi, got)
 		case isRange: // SQS takes whole seconds: truncating 1.5s would differ from the config
-			ps.addIf(strings.HasSuffix(rule, " whole") && f.Int()%int64(time.Second) != 0, k.name, "must be whole seconds, got %s", got)
+			ps.addIf(flag == "whole" && f.Int()%int64(time.Second) != 0, k.name, "must be whole seconds, got %s", got)
 		case rule != "":
 			opts := strings.Split(rule, "|")
-			ok := slices.ContainsFunc(opts, func(o string) bool { return o == f.String() || f.CanInt() && bound(o, f) == f.Int() })
+			ok := slices.ContainsFunc(opts, func(o string) bool { return o == f.String() || f.CanInt() && bound(o, f.Type()) == f.Int() })
 			ps.addIf(!ok, k.name, "must be %s or %s, got %s", strings.Join(opts[:len(opts)-1], ", "), opts[len(opts)-1], got)
 		}
 	}
 	return ps
 }
 
-// bound is a value in a check tag, parsed like a value of field f, as an
+// bound is a value in a check tag, parsed like a value of type t, as an
 // integer (a duration in nanoseconds).
-func bound(s string, f reflect.Value) int64 {
-	x, err := scalar(s, f.Type())
+func bound(s string, t reflect.Type) int64 {
+	x, err := scalar(s, t)
 	if err != nil {
 		panic("config: check tag: " + err.Error())
 	}
@@ -182,22 +186,4 @@ func (ps *problems) url(key, s string) {
 	if u, err := url.Parse(s); s != "" && (err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Hostname() == "") {
 		ps.add(key, "must be an absolute http or https URL, got %s", describe(redact.URL(s)))
 	}
-}
-
-// metricText checks a CloudWatch name or value: printable ASCII of bounded
-// length. It reports whether s passed.
-func (ps *problems) metricText(key, s string, limit int, emptyOK bool) bool {
-	switch {
-	case s == "" && emptyOK:
-		return true
-	case strings.TrimSpace(s) == "":
-		ps.add(key, "is required")
-	case len(s) > limit:
-		ps.add(key, "must be at most %d characters, got %d", limit, len(s))
-	case !printableASCII.MatchString(s):
-		ps.add(key, "must be printable ASCII, got %s", describe(s))
-	default:
-		return true
-	}
-	return false
 }
