@@ -99,8 +99,7 @@ type Config struct {
 // LambdaURLs is handler.url split into a lambda handler's invoke URLs.
 func (c *Config) LambdaURLs() []string { return splitURLs(c.Handler.URL) }
 
-// splitURLs splits a list separated by commas (or spaces, which a URL holds
-// only percent-encoded).
+// splitURLs splits a list at commas, and spaces, which URLs hold encoded.
 func splitURLs(s string) []string {
 	return strings.FieldsFunc(s, func(r rune) bool { return r == ',' || unicode.IsSpace(r) })
 }
@@ -111,8 +110,7 @@ type key struct {
 	index                   []int // of the field in Config
 }
 
-// keys lists every key in the order of Config's fields, which is the order
-// of the reference file and of reported problems.
+// keys lists every key in Config's order, the reference file's and reports'.
 var keys = func() []key {
 	var out []key
 	for _, sec := range reflect.VisibleFields(reflect.TypeFor[Config]()) {
@@ -125,13 +123,10 @@ var keys = func() []key {
 	return out
 }()
 
-func (k key) field(c *Config) reflect.Value {
-	return reflect.ValueOf(c).Elem().FieldByIndex(k.index)
-}
+func (k key) field(c *Config) reflect.Value { return reflect.ValueOf(c).Elem().FieldByIndex(k.index) }
 
-// Defaults returns the configuration of keys no source sets, decoded from
-// the default tags like any source, so they are written the way users write
-// them. queue.url and handler.type have none, so it does not validate.
+// Defaults returns the configuration no source changed (queue.url and
+// handler.type unset), decoding the default tags as users write values.
 func Defaults() *Config {
 	v, c := viper.New(), &Config{}
 	for _, k := range keys {
@@ -145,15 +140,11 @@ func Defaults() *Config {
 	return c
 }
 
-// EnvVar returns the environment variable that sets key, e.g.
-// "queue.url" -> "SQSFLEET_QUEUE_URL".
-func EnvVar(key string) string {
-	return EnvPrefix + strings.ToUpper(strings.ReplaceAll(key, ".", "_"))
-}
+// EnvVar returns the environment variable that sets key: SQSFLEET_QUEUE_URL.
+func EnvVar(key string) string { return EnvPrefix + strings.ToUpper(strings.ReplaceAll(key, ".", "_")) }
 
-// Flags registers --config and a flag per key on fs, named like the key so
-// file, docs and command line share one vocabulary. Load applies only the
-// flags the user set: an unset flag must not mask the file or environment.
+// Flags registers --config and a flag per key on fs, named like the key.
+// Load applies only flags the user set, so none masks the file or env.
 func Flags(fs *pflag.FlagSet) {
 	fs.String(ConfigFlag, "", "YAML config file; empty reads no file")
 	for _, k := range keys {
@@ -170,8 +161,8 @@ func Flags(fs *pflag.FlagSet) {
 	}
 }
 
-// flagText is a key's flag. It keeps the text given, decoded like the other
-// sources' so that a bad flag is reported like a bad env var.
+// flagText is a key's flag: its text is decoded like an env var's, so that
+// a bad flag is reported like one.
 type flagText struct {
 	typ  string   // what --help shows
 	vals []string // a list's values, or a scalar's last

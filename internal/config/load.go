@@ -17,24 +17,21 @@ import (
 )
 
 // Command is what a configuration is loaded for, which decides the keys
-// required: the handler keys for ForRun (`sqsfleet run`); only queue.url for
-// ForScaler, which still checks handler keys that are set (the file is
-// shared); only a valid http.addr for ForHealthcheck, which runs where the
-// rest of the daemon's setup may not be visible.
+// required: the handler keys for `sqsfleet run`; only queue.url for the
+// scaler (handler keys set are still checked: the file is shared); only a
+// valid http.addr for the healthcheck, which may not see the rest.
 type Command int
 
-// The commands.
-const (
+const ( // the commands
 	ForRun Command = iota
 	ForScaler
 	ForHealthcheck
 )
 
 // Load builds the configuration for cmd from, in increasing precedence:
-// defaults, the YAML file named by --config (none if empty), SQSFLEET_*
-// environment variables, and the flags on fs that the user set. A
-// file that cannot be read or parsed is a plain error naming it; all else
-// wrong is collected into one *Error.
+// defaults, the YAML file named by --config, SQSFLEET_* environment variables
+// and the flags on fs the user set. A file that cannot be read or parsed is
+// a plain error naming it; all else wrong is collected into one *Error.
 func Load(fs *pflag.FlagSet, cmd Command) (*Config, error) {
 	v := viper.New()
 	for _, k := range keys {
@@ -54,12 +51,10 @@ func Load(fs *pflag.FlagSet, cmd Command) (*Config, error) {
 	}
 	cfg := Defaults()
 	for _, k := range keys {
-		// Where the value came from is part of the message: the value itself
-		// often looks fine ("20"). Defaults always decode.
+		// Errors name the source: the value itself often looks fine ("20").
 		from := "env " + EnvVar(k.name)
 		if f := fs.Lookup(k.name); f != nil && f.Changed {
-			// A lone value is split like an env var's: `--handler.command
-			// "python3 w.py"`; several stay verbatim, as arguments.
+			// A lone value is split like an env var's; several are arguments.
 			if t, ok := f.Value.(*flagText); ok && len(t.vals) > 1 {
 				v.Set(k.name, t.vals)
 			} else {
@@ -85,9 +80,8 @@ func Load(fs *pflag.FlagSet, cmd Command) (*Config, error) {
 }
 
 // checkKeys reports keys in the file that Config does not declare, a line
-// each to hang a suggestion on (UnmarshalExact gives one per section). As
-// every key is bound to its env var, AllKeys does not descend into a known
-// key's value: "url: {x: 1}" is left to decoding.
+// each (UnmarshalExact gives one per section). AllKeys does not descend into
+// a known key, bound to its env var: "url: {x: 1}" is left to decoding.
 func checkKeys(ps *problems, v *viper.Viper, path string) {
 	for _, fk := range slices.Sorted(slices.Values(v.AllKeys())) {
 		switch {
@@ -109,8 +103,7 @@ func checkKeys(ps *problems, v *viper.Viper, path string) {
 }
 
 // suggest returns the known key within three edits of a misspelt one, if
-// any. Lengths that differ by more skip the distance, so a megabyte key is
-// cheap (the library's MaxCost bound returns wrong distances).
+// any; a length difference rules out a megabyte key cheaply (MaxCost errs).
 func suggest(unknown string) string {
 	best, bestDist := "", 4
 	for _, k := range keys {
@@ -125,16 +118,12 @@ func suggest(unknown string) string {
 
 // decode unmarshals the winning value for k, if any, into c's field.
 func (k key) decode(v *viper.Viper, c *Config) error {
-	if !v.IsSet(k.name) {
-		return nil
-	}
 	f := k.field(c)
 	if err := v.UnmarshalKey(k.name, f.Addr().Interface(), viper.DecodeHook(convert)); err != nil {
 		return errors.Unwrap(err) // convert's, inside mapstructure's DecodeError
 	}
 	if f.Kind() == reflect.String {
-		// Env values from secrets often end in a newline (argv elements, in
-		// convert, keep their spaces).
+		// Env values from secrets often end in a newline; argv keeps spaces.
 		f.SetString(strings.TrimSpace(f.String()))
 	}
 	return nil
@@ -159,8 +148,7 @@ func convert(from, to reflect.Value) (any, error) {
 	}
 	list, index := reflect.ValueOf(raw), true // errors in a YAML list name the element
 	if s, ok := raw.(string); ok {
-		// Whitespace splitting, no shell quoting (a YAML list keeps spaces);
-		// statuses may be separated by commas too.
+		// No shell quoting (a YAML list keeps spaces); statuses take commas.
 		sep := func(r rune) bool { return unicode.IsSpace(r) || r == ',' && t.Elem().Kind() == reflect.Int }
 		list, index = reflect.ValueOf(strings.FieldsFunc(s, sep)), false
 	} else if t.Elem().Kind() == reflect.Int && (list.CanInt() || list.CanFloat()) {
@@ -201,8 +189,7 @@ func scalar(raw any, t reflect.Type) (out any, err error) {
 	case reflect.TypeFor[int]():
 		out, err = strconv.Atoi(text)
 	case reflect.TypeFor[time.Duration]():
-		// Go's syntax takes a bare number only for the unambiguous zero: 20
-		// could mean seconds or nanoseconds.
+		// A bare number only for the unambiguous zero: is 20 s or ns?
 		out, err = time.ParseDuration(text)
 	default: // strconv's true/1/t, not YAML 1.1's yes/on, as viper's env values
 		out, err = strconv.ParseBool(text)

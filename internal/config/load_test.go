@@ -487,6 +487,10 @@ func TestValidation(t *testing.T) {
 			key: "scaler.metric_name", want: "is required"},
 		{name: "scaler metric name non-ASCII", env: map[string]string{"SQSFLEET_SCALER_METRIC_NAME": "Rückstand"},
 			key: "scaler.metric_name", want: "must be printable ASCII"},
+		{name: "scaler dimension value too long", env: map[string]string{"SQSFLEET_SCALER_DIMENSION_VALUE": strings.Repeat("v", 1025)},
+			key: "scaler.dimension_value", want: "must be at most 1024 characters, got 1025"},
+		{name: "scaler asg name too long", env: map[string]string{"SQSFLEET_SCALER_ASG_NAME": strings.Repeat("ä", 256)},
+			key: "scaler.asg_name", want: "must be at most 255 characters, got 256"},
 		{name: "scaler dimension colon", env: map[string]string{"SQSFLEET_SCALER_DIMENSION_NAME": ":Queue"},
 			key: "scaler.dimension_name", want: `must not start with ":"`},
 		{name: "scaler leader_only static", env: map[string]string{"SQSFLEET_SCALER_LEADER_ONLY": "true", "SQSFLEET_SCALER_FLEET": "static"},
@@ -589,6 +593,8 @@ func TestValidBoundaries(t *testing.T) {
 		"scaler hold-down 1s":          {"SQSFLEET_SCALER_PROTECTION_HOLD_DOWN": "1s"},
 		"scaler old instance id":       {"SQSFLEET_SCALER_INSTANCE_ID": "i-0123abcd"},
 		"scaler bool false":            {"SQSFLEET_SCALER_ENABLED": "false"},
+		"scaler asg name 255 chars":    {"SQSFLEET_SCALER_ASG_NAME": strings.Repeat("ä", 255)},
+		"scaler dimension value 1024":  {"SQSFLEET_SCALER_DIMENSION_VALUE": strings.Repeat("v", 1024)},
 	}
 	for name, env := range tests {
 		t.Run(name, func(t *testing.T) {

@@ -7,12 +7,10 @@ import (
 	"github.com/sqsfleet/sqsfleet/internal/redact"
 )
 
-// Redacted is the effective configuration for the start-up log line, keyed
-// by the dotted key names so a line can be matched to the YAML and env vars,
-// with durations in config syntax. A config's only secrets are in URLs
-// (basic-auth passwords, tokens in queries), so the URL keys are masked,
-// each URL of a list on its own, by the rule every URL the daemon prints
-// follows, and nothing else is.
+// Redacted is the configuration for the start-up log line, by dotted key,
+// durations in config syntax. Its only secrets are in URLs (passwords,
+// tokens in queries): the URL keys are masked, each URL of a list on its
+// own, by the rule for every URL the daemon prints, and nothing else is.
 func (c *Config) Redacted() map[string]any {
 	out := make(map[string]any, len(keys))
 	for _, k := range keys {

@@ -10,6 +10,7 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/sqsfleet/sqsfleet/internal/redact"
 	"github.com/sqsfleet/sqsfleet/worker"
@@ -40,7 +41,7 @@ var oneLine = strings.NewReplacer("\r", `\r`, "\n", `\n`).Replace
 type problems []Problem
 
 func (ps *problems) add(key, format string, args ...any) {
-	*ps = append(*ps, Problem{Key: key, Msg: fmt.Sprintf(format, args...)})
+	*ps = append(*ps, Problem{key, fmt.Sprintf(format, args...)})
 }
 
 func (ps *problems) addIf(bad bool, key, format string, args ...any) {
@@ -74,16 +75,13 @@ func (c *Config) check(cmd Command) problems {
 	ps := tagged(c)
 	run, q, h, s := cmd == ForRun, c.Queue, c.Handler, c.Scaler
 	ps.addIf(q.URL == "", "queue.url", "is required")
-	// Delays are visibility timeouts, which SQS counts from the receive:
-	// past what the engine can hold, they could never be honoured.
+	// A delay is a visibility timeout: past what SQS lets the engine hold, never honoured.
 	if d := c.Retry.MaxDelay; d > worker.MaxHold {
 		ps.add("retry.max_delay", "must be at most %s (SQS keeps a message hidden at most 12h from its receive, less a minute for clock skew), got %s", describe(worker.MaxHold), describe(d))
 	} else if d < c.Retry.BaseDelay && !ps.has("retry.base_delay") {
 		ps.add("retry.max_delay", "must be at least retry.base_delay (%s), got %s", describe(c.Retry.BaseDelay), describe(d))
 	}
-
-	// Each type's keys are checked only for that type, so one file can carry
-	// them all while the type is switched by env.
+	// Each type's keys are checked for it alone: one file may carry them all.
 	switch h.Type {
 	case "exec":
 		ps.addIf(len(h.Command) == 0 && run, "handler.command", `is required when handler.type is "exec"`)
@@ -102,28 +100,23 @@ func (c *Config) check(cmd Command) problems {
 	default:
 		ps.add("handler.type", `must be "exec", "http" or "lambda", got %s`, describe(h.Type))
 	}
-	// Each message of a batch holds a handler slot: a larger batch would
-	// never fill.
+	// Each message of a batch holds a handler slot: more would never fill.
 	slots := max(c.Worker.Concurrency, 1)
 	ps.addIf(h.BatchSize != 0 && (h.BatchSize < 1 || h.BatchSize > slots), "handler.batch_size", "must be between 1 and %d, got %d", slots, h.BatchSize)
 	// The timeout counts from when a message joins its batch.
 	ps.addIf(h.BatchWindow > 0 && h.Timeout > 0 && h.Timeout <= h.BatchWindow && !ps.has("handler.batch_window"), "handler.timeout", "must be longer than handler.batch_window (%s), which it covers, got %s", describe(h.BatchWindow), describe(h.Timeout))
-	// The message must stay hidden until the deadline plus the time to settle
-	// it, within SQS's 12h, or it reappears while its handler still runs.
+	// Hidden past the deadline until settled, within SQS's 12h, or it reappears.
 	limit := worker.MaxHandlerTimeout(q.VisibilityTimeout)
 	ps.addIf(h.Timeout <= 0 || h.Timeout > limit, "handler.timeout", "must be greater than 0s and at most %s (SQS keeps a message hidden at most 12h from its receive, less the time to settle it), got %s", describe(limit), describe(h.Timeout))
 	bad := slices.DeleteFunc(slices.Clone(h.PermanentStatuses), func(s int) bool { return s >= 400 && s <= 599 })
 	ps.addIf(len(bad) > 0, "handler.permanent_statuses", "must be HTTP statuses between 400 and 599, got %s", strings.ReplaceAll(strings.Trim(fmt.Sprint(bad), "[]"), " ", ", "))
 	// Batches carry bodies as SQS delivered them, as Lambda does.
 	ps.addIf(c.Message.Envelope != "none" && (h.Type == "lambda" || h.BatchSize > 0), "message.envelope", "applies to handlers called per message; with handler.type lambda or handler.batch_size set, bodies reach the handler as SQS delivered them (set none), got %s", describe(c.Message.Envelope))
-
 	_, port, err := net.SplitHostPort(c.HTTP.Addr)
 	n, perr := strconv.Atoi(port)
 	ps.addIf(c.HTTP.Addr != "" && (err != nil || perr != nil || n < 0 || n > 65535), "http.addr", `must be host:port such as ":8080" or "127.0.0.1:8080", or "" to disable, got %s`, describe(c.HTTP.Addr))
 	ps.addIf(c.Health.UnhealthyAfter <= 0, "health.unhealthy_after", "must be greater than 0s, got %s", describe(c.Health.UnhealthyAfter))
-
-	// The scaler keys are checked even while scaler.enabled is off: `sqsfleet
-	// scaler` uses them regardless, and better now than when it is turned on.
+	// Scaler keys are checked when disabled too: `sqsfleet scaler` uses them.
 	if ns := s.Namespace; !ps.has("scaler.namespace") {
 		ps.addIf(strings.HasPrefix(ns, "AWS/"), "scaler.namespace", `must not start with "AWS/" (reserved for AWS services), got %s`, describe(ns))
 		ps.addIf(!namespaceChars.MatchString(ns), "scaler.namespace", "may contain only letters, digits, spaces and . - _ / # :, got %s", describe(ns))
@@ -151,8 +144,8 @@ func tagged(c *Config) problems {
 			s, min, max := f.String(), bound(lo, reflect.TypeFor[int]()), bound(hi, reflect.TypeFor[int]())
 			if len(strings.TrimSpace(s)) < int(min) {
 				ps.add(k.name, "is required")
-			} else if len(s) > int(max) {
-				ps.add(k.name, "must be at most %d characters, got %d", max, len(s))
+			} else if n := utf8.RuneCountInString(s); n > int(max) {
+				ps.add(k.name, "must be at most %d characters, got %d", max, n)
 			} else {
 				ps.addIf(flag == "ascii" && !printableASCII.MatchString(s), k.name, "must be printable ASCII, got %s", got)
 			}
