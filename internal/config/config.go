@@ -48,8 +48,8 @@ type Config struct {
 		URL               string        `key:"url" usage:"URL the http handler POSTs each message to (required for http); lambda: invoke URLs, comma-separated, default the emulator's on localhost:9000"`
 		Timeout           time.Duration `key:"timeout" default:"15m" usage:"per-message handler deadline, > 0, at most 11h59m less min(visibility_timeout, 10s); with batches it covers batch_window and the batch call"`
 		PermanentStatuses []int         `key:"permanent_statuses" default:"422" usage:"http handler statuses that dead-letter at once, 400..599"`
-		BatchSize         int           `key:"batch_size" default:"0" usage:"messages per handler call: 0 one at a time (lambda: min(10, worker.concurrency)); 1..worker.concurrency sends batches in Lambda's SQS event format"`
-		BatchWindow       time.Duration `key:"batch_window" default:"0s" check:"0s..5s" usage:"how long a batch waits to fill from several receives, 0s..5s"`
+		BatchSize         int           `key:"batch_size" usage:"messages per handler call: 0 one at a time (lambda: min(10, worker.concurrency)); 1..worker.concurrency sends batches in Lambda's SQS event format"`
+		BatchWindow       time.Duration `key:"batch_window" check:"0s..5s" usage:"how long a batch waits to fill from several receives, 0s..5s"`
 	} `key:"handler"`
 	Message struct { // how bodies are handed to handlers
 		Envelope string `key:"envelope" default:"none" check:"none|sns|eventbridge|auto" usage:"unwrap bodies for exec and http handlers: none, sns (SNS notifications), eventbridge (EventBridge events) or auto (either, when recognised)"`
