@@ -1,6 +1,7 @@
 package handler
 
 import (
+	"testing"
 	"time"
 
 	"github.com/sqsfleet/sqsfleet/worker"
@@ -93,4 +94,23 @@ func sqsfleetTask(tk task.Task) *worker.Message {
 	m.Body = task.Body(tk)
 	m.Attributes = map[string]worker.Attribute{"tenant": {DataType: "String", StringValue: "acme"}}
 	return m
+}
+
+// checkNameMapping fails t unless fn, which turns an attribute name into a
+// header or variable name, is deterministic, keeps name's length (a byte
+// for a byte) and leaves its own output unchanged; it returns fn(name) for
+// the caller's checks of the character set.
+func checkNameMapping(t *testing.T, fnName string, fn func(string) string, name string) string {
+	t.Helper()
+	got := fn(name)
+	if again := fn(name); again != got {
+		t.Fatalf("%s(%q) not deterministic: %q then %q", fnName, name, got, again)
+	}
+	if len(got) != len(name) {
+		t.Fatalf("%s(%q) = %q: length changed", fnName, name, got)
+	}
+	if fn(got) != got {
+		t.Fatalf("%s not idempotent on %q", fnName, got)
+	}
+	return got
 }
