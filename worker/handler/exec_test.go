@@ -323,22 +323,11 @@ func TestExecExitStatus(t *testing.T) {
 			t.Parallel()
 			h := shHandler(t, ExecConfig{}, tt.script)
 			err := h.Handle(context.Background(), handlerTestMessage())
-			if (err != nil) != tt.wantErr {
-				t.Fatalf("err = %v, want error %v", err, tt.wantErr)
-			}
-			if err == nil {
+			if !checkHandleErr(t, err, tt.wantErr, tt.permanent, tt.contains) {
 				return
-			}
-			if worker.IsPermanent(err) != tt.permanent {
-				t.Errorf("IsPermanent = %v, want %v (err %v)", worker.IsPermanent(err), tt.permanent, err)
 			}
 			if errors.Is(err, context.DeadlineExceeded) || errors.Is(err, context.Canceled) {
 				t.Errorf("err %v claims a context error", err)
-			}
-			for _, s := range tt.contains {
-				if !strings.Contains(err.Error(), s) {
-					t.Errorf("err %q does not contain %q", err, s)
-				}
 			}
 		})
 	}

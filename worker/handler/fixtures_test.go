@@ -1,6 +1,7 @@
 package handler
 
 import (
+	"strings"
 	"testing"
 	"time"
 
@@ -113,4 +114,27 @@ func checkNameMapping(t *testing.T, fnName string, fn func(string) string, name 
 		t.Fatalf("%s not idempotent on %q", fnName, got)
 	}
 	return got
+}
+
+// checkHandleErr fails t unless Handle's err is an error exactly when
+// wantErr, and then permanent or not as wanted and containing each of
+// contains. It says whether there is an error for the caller to look at
+// further.
+func checkHandleErr(t *testing.T, err error, wantErr, permanent bool, contains []string) bool {
+	t.Helper()
+	if (err != nil) != wantErr {
+		t.Fatalf("err = %v, want error %v", err, wantErr)
+	}
+	if err == nil {
+		return false
+	}
+	if worker.IsPermanent(err) != permanent {
+		t.Errorf("IsPermanent = %v, want %v: %v", worker.IsPermanent(err), permanent, err)
+	}
+	for _, s := range contains {
+		if !strings.Contains(err.Error(), s) {
+			t.Errorf("err %q does not contain %q", err, s)
+		}
+	}
+	return true
 }
