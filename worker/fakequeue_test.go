@@ -811,6 +811,18 @@ func (q *fakeQueue) visChanges(receipt string) []visEntry {
 	return out
 }
 
+// extendedAfter counts the successful visibility changes of receipt made
+// by calls after call seq.
+func (q *fakeQueue) extendedAfter(receipt string, seq int) int {
+	n := 0
+	for _, e := range q.visChanges(receipt) {
+		if e.Seq > seq && e.Err == nil {
+			n++
+		}
+	}
+	return n
+}
+
 // deleteAttempts lists the Delete calls that carried receipt, with the
 // entry's result.
 func (q *fakeQueue) deleteAttempts(receipt string) []visEntry {

@@ -237,6 +237,28 @@ func outcomeVisibility(t *testing.T, q *fakeQueue, receipt string) (time.Duratio
 	return ch[len(ch)-1].Timeout, true
 }
 
+// ctxEnd is when and how a handler's context ended.
+type ctxEnd struct {
+	after time.Duration
+	err   error
+}
+
+// awaitCtxEnd blocks until ctx ends and says how long that took and why.
+func awaitCtxEnd(ctx context.Context) ctxEnd {
+	start := time.Now()
+	<-ctx.Done()
+	return ctxEnd{time.Since(start), ctx.Err()}
+}
+
+// check fails t unless the context ran out at its deadline, want after it
+// was handed over.
+func (e ctxEnd) check(t *testing.T, want time.Duration) {
+	t.Helper()
+	if e.err != context.DeadlineExceeded || e.after != want {
+		t.Errorf("handler context ended after %s with %v; want DeadlineExceeded at %s", e.after, e.err, want)
+	}
+}
+
 func TestPoolHappyPath(t *testing.T) {
 	q := newFakeQueue(t)
 	const n = 25
@@ -960,13 +982,7 @@ func TestPoolHeartbeat(t *testing.T) {
 		// Let the longer handler's message be extended twice more, to see that
 		// the finished one is left alone meanwhile.
 		q.waitFor(t, 5*time.Second, "two more extensions of the longer message", func() bool {
-			n := 0
-			for _, e := range q.visChanges(long + "#1") {
-				if e.Seq > slowDeleted && e.Err == nil {
-					n++
-				}
-			}
-			return n >= 2
+			return q.extendedAfter(long+"#1", slowDeleted) >= 2
 		})
 		releaseLong.open()
 		q.waitFor(t, 5*time.Second, "the longer message deleted", func() bool { return q.deleted(long) })
@@ -1023,10 +1039,6 @@ func TestPoolHeartbeatStopsAtHandlerLimit(t *testing.T) {
 		q := newFakeQueue(t)
 		id := q.put("x")
 		release := newTestGate()
-		type ctxEnd struct {
-			after time.Duration
-			err   error
-		}
 		ended := make(chan ctxEnd, 1)
 		cfg := testConfig(q)
 		cfg.HandlerTimeout = 1500 * time.Millisecond
@@ -1034,9 +1046,7 @@ func TestPoolHeartbeatStopsAtHandlerLimit(t *testing.T) {
 			if m.ReceiveCount > 1 {
 				return nil
 			}
-			start := time.Now()
-			<-ctx.Done()
-			ended <- ctxEnd{time.Since(start), ctx.Err()}
+			ended <- awaitCtxEnd(ctx)
 			<-release.C() // ignores its context
 			return errors.New("too late")
 		})
@@ -1048,9 +1058,7 @@ func TestPoolHeartbeatStopsAtHandlerLimit(t *testing.T) {
 
 		select {
 		case e := <-ended:
-			if e.err != context.DeadlineExceeded || e.after != cfg.HandlerTimeout {
-				t.Errorf("handler context ended after %s with %v; want DeadlineExceeded at %s", e.after, e.err, cfg.HandlerTimeout)
-			}
+			e.check(t, cfg.HandlerTimeout)
 		default:
 			t.Error("the first handler's context never ended")
 		}
@@ -1106,13 +1114,7 @@ func TestPoolHeartbeatLeaseLost(t *testing.T) {
 			}
 		}
 		q.waitFor(t, 5*time.Second, "two more extensions of the other message", func() bool {
-			n := 0
-			for _, e := range q.visChanges(kept + "#1") {
-				if e.Seq > lostSeq && e.Err == nil {
-					n++
-				}
-			}
-			return n >= 2
+			return q.extendedAfter(kept+"#1", lostSeq) >= 2
 		})
 		for _, e := range q.visChanges(lost + "#1") {
 			if e.Seq > lostSeq {
@@ -1142,17 +1144,11 @@ func TestPoolHandlerTimeout(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		q := newFakeQueue(t)
 		id := q.put("x")
-		type ctxEnd struct {
-			after time.Duration
-			err   error
-		}
 		ended := make(chan ctxEnd, 1)
 		cfg := testConfig(q)
 		cfg.HandlerTimeout = 200 * time.Millisecond
 		h := startPool(t, q, cfg, func(ctx context.Context, m *Message) error {
-			start := time.Now()
-			<-ctx.Done()
-			ended <- ctxEnd{time.Since(start), ctx.Err()}
+			ended <- awaitCtxEnd(ctx)
 			return ctx.Err()
 		})
 		var e ctxEnd
@@ -1161,9 +1157,7 @@ func TestPoolHandlerTimeout(t *testing.T) {
 		case <-time.After(5 * time.Second):
 			t.Fatal("handler context never ended")
 		}
-		if e.err != context.DeadlineExceeded || e.after != cfg.HandlerTimeout {
-			t.Errorf("handler context ended after %s with %v; want DeadlineExceeded at %s", e.after, e.err, cfg.HandlerTimeout)
-		}
+		e.check(t, cfg.HandlerTimeout)
 		q.waitFor(t, 5*time.Second, "the message released", func() bool { _, ok := outcomeVisibility(t, q, id+"#1"); return ok })
 		h.waitSettled()
 		if got, want := mustVis(t, q, id+"#1"), testBackoff.Delay(1); got != want {

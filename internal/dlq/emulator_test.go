@@ -39,10 +39,7 @@ func TestStatsMixedDLQ(t *testing.T) {
 	// SQS's own redrive: received past maxReceiveCount 1 on orders.
 	sqsRedrive(t, c, orders, `{"order":6}`)
 
-	d, err := Open(testCtx(t), c, dlqURL)
-	if err != nil {
-		t.Fatal(err)
-	}
+	d := mustOpen(t, c, dlqURL)
 	st, err := d.Stats(testCtx(t), StatsOptions{})
 	if err != nil {
 		t.Fatal(err)
@@ -71,17 +68,11 @@ func TestStatsMixedDLQ(t *testing.T) {
 			t.Errorf("class %+v: want 2, oldest %s, newest %s", g, t0.Add(2*time.Hour), t0.Add(3*time.Hour))
 		}
 	}
-	var out bytes.Buffer
-	if err := st.Write(&out); err != nil {
-		t.Fatal(err)
-	}
-	if !strings.Contains(out.String(), "none deleted") || strings.Contains(out.String(), "SAMPLE") {
-		t.Errorf("stats output:\n%s", out.String())
+	if out := report(t, st); !strings.Contains(out, "none deleted") || strings.Contains(out, "SAMPLE") {
+		t.Errorf("stats output:\n%s", out)
 	}
 	// Released, not deleted: all six are receivable again at once.
-	if got := drain(t, c, dlqURL, false); len(got) != 6 {
-		t.Errorf("after stats the DLQ hands out %d messages at once, want 6", len(got))
-	}
+	wantReleased(t, c, dlqURL, 6, "stats")
 }
 
 // Selective redrive by reason: the permanent failures go back to the
@@ -102,10 +93,7 @@ func TestRedriveByReason(t *testing.T) {
 		failed{body: "o2", record: record("max_attempts", orders, "timeout", now)},
 		failed{body: "o3", record: record("crash_loop", orders, "crashed", now)},
 	)
-	d, err := Open(testCtx(t), c, dlqURL)
-	if err != nil {
-		t.Fatal(err)
-	}
+	d := mustOpen(t, c, dlqURL)
 	sum, err := d.Redrive(testCtx(t), RedriveOptions{Filter: Filter{Reasons: []string{"permanent"}}})
 	if err != nil {
 		t.Fatal(err)
@@ -116,10 +104,8 @@ func TestRedriveByReason(t *testing.T) {
 	if sum.MovedTo[orders] != 1 || sum.MovedTo[billing] != 1 || sum.NotRestored["zz-trace"] != 1 {
 		t.Errorf("moved to %v, not restored %v", sum.MovedTo, sum.NotRestored)
 	}
-	var out bytes.Buffer
-	_ = sum.Write(&out)
-	if !strings.Contains(out.String(), "zz-trace") {
-		t.Errorf("summary does not name the attribute it could not restore:\n%s", out.String())
+	if out := report(t, sum); !strings.Contains(out, "zz-trace") {
+		t.Errorf("summary does not name the attribute it could not restore:\n%s", out)
 	}
 	for queue, want := range map[string]string{orders: "o1", billing: "b1"} {
 		got := drain(t, c, queue, true)
@@ -155,10 +141,7 @@ func TestRedriveByMatchAndTo(t *testing.T) {
 		failed{body: `{"customer":44}`, record: record("max_attempts", orders, "validation failed", now)},
 	)
 	sqsRedrive(t, c, orders, `{"customer":45}`)
-	d, err := Open(testCtx(t), c, dlqURL)
-	if err != nil {
-		t.Fatal(err)
-	}
+	d := mustOpen(t, c, dlqURL)
 	// Without --to, the record-less message has no known source.
 	sum, err := d.Redrive(testCtx(t), RedriveOptions{Filter: Filter{Match: regexp.MustCompile(`refused|"customer":45`)}})
 	if err != nil {
@@ -170,7 +153,7 @@ func TestRedriveByMatchAndTo(t *testing.T) {
 	if got := bodies(drain(t, c, orders, true)); len(got) != 2 || got[`{"customer":42}`].Body == nil {
 		t.Errorf("orders holds %v, want customers 42 and 43", got)
 	}
-	d, _ = Open(testCtx(t), c, dlqURL)
+	d = mustOpen(t, c, dlqURL)
 	sum, err = d.Redrive(testCtx(t), RedriveOptions{Filter: Filter{Reasons: []string{ReasonSQSRedrive}}, To: fixed})
 	if err != nil || sum.Moved != 1 {
 		t.Fatalf("redrive --reason sqs_redrive --to: %+v, %v", sum, err)
@@ -204,10 +187,7 @@ func TestRedriveFIFO(t *testing.T) {
 		failed{body: "pay 1", group: "acct-1", record: record("permanent", source, "declined", now)},
 		failed{body: "pay 2", group: "acct-2", record: record("permanent", source, "declined", now)},
 	)
-	d, err := Open(testCtx(t), c, dlqURL)
-	if err != nil {
-		t.Fatal(err)
-	}
+	d := mustOpen(t, c, dlqURL)
 	if _, err := d.Redrive(testCtx(t), RedriveOptions{To: standard}); !isInputError(err) {
 		t.Errorf("FIFO DLQ to a standard --to: err %v, want an input error", err)
 	}
@@ -238,18 +218,14 @@ func isInputError(err error) bool {
 func TestRedriveInterruptedLosesNothing(t *testing.T) {
 	emu := fauxqs.Start(t)
 	c := emu.SQS(t)
-	source := emu.CreateQueue(t, "jobs", nil)
-	dlqURL := emu.CreateQueue(t, "jobs-dlq", nil)
+	source, dlqURL := emu.CreateQueueWithDLQ(t, "jobs", 5) // 5: never reached, each message is received from jobs once
 	const n = 20
 	var msgs []failed
 	for i := range n {
 		msgs = append(msgs, failed{body: fmt.Sprint("job-", i), record: record("max_attempts", source, "boom", time.Now())})
 	}
 	put(t, c, dlqURL, msgs...)
-	d, err := Open(testCtx(t), c, dlqURL)
-	if err != nil {
-		t.Fatal(err)
-	}
+	d := mustOpen(t, c, dlqURL)
 	ctx, cancel := context.WithCancel(testCtx(t))
 	defer cancel()
 	sum, err := d.Redrive(ctx, RedriveOptions{Rate: 200, Progress: &cancelAfter{n: 7, cancel: cancel}})
@@ -276,24 +252,18 @@ func TestRedriveInterruptedLosesNothing(t *testing.T) {
 func TestRedriveDryRunChangesNothing(t *testing.T) {
 	emu := fauxqs.Start(t)
 	c := emu.SQS(t)
-	source := emu.CreateQueue(t, "jobs", nil)
-	dlqURL := emu.CreateQueue(t, "jobs-dlq", nil)
+	source, dlqURL := emu.CreateQueueWithDLQ(t, "jobs", 5) // 5: never reached, each message is received from jobs once
 	put(t, c, dlqURL,
 		failed{body: "a", record: record("permanent", source, "x", time.Now())},
 		failed{body: "b", record: record("max_attempts", source, "y", time.Now())},
 	)
-	d, err := Open(testCtx(t), c, dlqURL)
-	if err != nil {
-		t.Fatal(err)
-	}
+	d := mustOpen(t, c, dlqURL)
 	sum, err := d.Redrive(testCtx(t), RedriveOptions{DryRun: true, Filter: Filter{Reasons: []string{"permanent"}}})
 	if err != nil || sum.Moved != 1 || sum.MovedTo[source] != 1 || sum.Skipped[skipNotSelected] != 1 {
 		t.Fatalf("dry run: %+v, %v; want 1 would move to the source, 1 not selected", sum, err)
 	}
-	var out bytes.Buffer
-	_ = sum.Write(&out)
-	if !strings.Contains(out.String(), "would move") {
-		t.Errorf("summary does not say it was a dry run:\n%s", out.String())
+	if out := report(t, sum); !strings.Contains(out, "would move") {
+		t.Errorf("summary does not say it was a dry run:\n%s", out)
 	}
 	if got := drain(t, c, source, false); len(got) != 0 {
 		t.Errorf("the dry run sent %d messages", len(got))
@@ -320,10 +290,7 @@ func TestStatsSamplesUpToTheLimit(t *testing.T) {
 		msgs = append(msgs, failed{body: fmt.Sprint(i), record: record("permanent", "q", fmt.Sprintf("id %d failed", i), time.Now())})
 	}
 	put(t, c, dlqURL, msgs...)
-	d, err := Open(testCtx(t), c, dlqURL)
-	if err != nil {
-		t.Fatal(err)
-	}
+	d := mustOpen(t, c, dlqURL)
 	st, err := d.Stats(testCtx(t), StatsOptions{Limit: 12})
 	if err != nil {
 		t.Fatal(err)
@@ -331,14 +298,10 @@ func TestStatsSamplesUpToTheLimit(t *testing.T) {
 	if st.Examined != 12 || !st.Sampled() || st.Approximate != 25 || len(st.ByClass) != 1 {
 		t.Errorf("stats %+v: want 12 examined of 25, sampled, one class", st)
 	}
-	var out bytes.Buffer
-	_ = st.Write(&out)
-	if !strings.Contains(out.String(), "SAMPLE") {
-		t.Errorf("output does not say it is a sample:\n%s", out.String())
+	if out := report(t, st); !strings.Contains(out, "SAMPLE") {
+		t.Errorf("output does not say it is a sample:\n%s", out)
 	}
-	if got := drain(t, c, dlqURL, false); len(got) != 25 {
-		t.Errorf("after stats %d messages visible, want 25", len(got))
-	}
+	wantReleased(t, c, dlqURL, 25, "stats")
 }
 
 // A --dlq that is not a queue is the user's mistake.
@@ -359,10 +322,7 @@ func TestShowJSONLines(t *testing.T) {
 		failed{body: `{"a":1}`, attrs: map[string]string{"k": "v"}, record: record("permanent", "src", "no", time.Now())},
 		failed{body: `{"a":2}`, record: record("max_attempts", "src", "again", time.Now())},
 	)
-	d, err := Open(testCtx(t), c, dlqURL)
-	if err != nil {
-		t.Fatal(err)
-	}
+	d := mustOpen(t, c, dlqURL)
 	var out bytes.Buffer
 	res, err := d.Show(testCtx(t), ShowOptions{Filter: Filter{Reasons: []string{"permanent"}}}, &out)
 	if err != nil || res.Shown != 1 || res.Examined != 2 {
@@ -378,9 +338,7 @@ func TestShowJSONLines(t *testing.T) {
 	if _, ok := m.Attributes[worker.FailureAttribute]; ok {
 		t.Error("the raw record is among the attributes; it is decoded into failure")
 	}
-	if got := drain(t, c, dlqURL, false); len(got) != 2 {
-		t.Errorf("after show %d messages visible, want 2", len(got))
-	}
+	wantReleased(t, c, dlqURL, 2, "show")
 }
 
 // A redrive to the DLQ itself would receive what it sends until its time
@@ -389,10 +347,7 @@ func TestRedriveToItselfRefused(t *testing.T) {
 	emu := fauxqs.Start(t)
 	c := emu.SQS(t)
 	dlqURL := emu.CreateQueue(t, "loop-dlq", nil)
-	d, err := Open(testCtx(t), c, dlqURL)
-	if err != nil {
-		t.Fatal(err)
-	}
+	d := mustOpen(t, c, dlqURL)
 	if _, err := d.Redrive(testCtx(t), RedriveOptions{To: dlqURL}); !isInputError(err) || !strings.Contains(err.Error(), "DLQ itself") {
 		t.Errorf("err = %v, want an input error: the DLQ itself", err)
 	}
@@ -409,10 +364,7 @@ func TestStatsFIFOSaysWhatItCannotSee(t *testing.T) {
 		failed{body: "a2", group: "a", record: record("permanent", "q", "x", time.Now())},
 		failed{body: "b1", group: "b", record: record("permanent", "q", "x", time.Now())},
 	)
-	d, err := Open(testCtx(t), c, dlqURL)
-	if err != nil {
-		t.Fatal(err)
-	}
+	d := mustOpen(t, c, dlqURL)
 	st, err := d.Stats(testCtx(t), StatsOptions{})
 	if err != nil {
 		t.Fatal(err)
@@ -421,10 +373,8 @@ func TestStatsFIFOSaysWhatItCannotSee(t *testing.T) {
 	if st.Examined < 2 || st.Examined > 3 {
 		t.Errorf("examined %d, want the head of each group (2 here, 3 on SQS)", st.Examined)
 	}
-	var out bytes.Buffer
-	_ = st.Write(&out)
-	if !strings.Contains(out.String(), "FIFO: a scan sees only the first messages of each message group") {
-		t.Errorf("output does not warn about FIFO groups:\n%s", out.String())
+	if out := report(t, st); !strings.Contains(out, "FIFO: a scan sees only the first messages of each message group") {
+		t.Errorf("output does not warn about FIFO groups:\n%s", out)
 	}
 	if got := drain(t, c, dlqURL, true); len(got) != 3 {
 		t.Errorf("after stats %d messages could be received and deleted, want 3", len(got))

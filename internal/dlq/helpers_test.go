@@ -1,8 +1,10 @@
 package dlq
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
+	"io"
 	"testing"
 	"time"
 
@@ -17,6 +19,16 @@ func testCtx(t *testing.T) context.Context {
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	t.Cleanup(cancel)
 	return ctx
+}
+
+// mustOpen opens the DLQ at url for a test, which cannot go on without it.
+func mustOpen(t *testing.T, api SQS, url string) *DLQ {
+	t.Helper()
+	d, err := Open(testCtx(t), api, url)
+	if err != nil {
+		t.Fatalf("open %s: %v", url, err)
+	}
+	return d
 }
 
 // failed is a message as the engine dead-letters it: its own attributes
@@ -88,6 +100,27 @@ func drain(t *testing.T, c *sqs.Client, url string, del bool) []types.Message {
 			}
 		}
 	}
+}
+
+// wantReleased fails t unless the DLQ at url hands out n messages at once
+// after what: a scan releases what it looked at rather than leaving it
+// hidden. The messages are hidden for a minute afterwards.
+func wantReleased(t *testing.T, c *sqs.Client, url string, n int, what string) {
+	t.Helper()
+	if got := drain(t, c, url, false); len(got) != n {
+		t.Errorf("after %s the DLQ hands out %d messages at once, want %d", what, len(got), n)
+	}
+}
+
+// report is what Write prints of a summary or stats; a failed write fails
+// t.
+func report(t *testing.T, r interface{ Write(io.Writer) error }) string {
+	t.Helper()
+	var out bytes.Buffer
+	if err := r.Write(&out); err != nil {
+		t.Fatalf("write: %v", err)
+	}
+	return out.String()
 }
 
 func bodies(msgs []types.Message) map[string]types.Message {

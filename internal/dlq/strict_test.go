@@ -35,10 +35,7 @@ func TestRedriveStrictFIFOGroupsAndSQSMovedMessages(t *testing.T) {
 		t.Fatalf("DLQ holds %d visible, want 4", v)
 	}
 
-	d, err := Open(testCtx(t), c, dlqURL)
-	if err != nil {
-		t.Fatal(err)
-	}
+	d := mustOpen(t, c, dlqURL)
 	sum, err := d.Redrive(testCtx(t), RedriveOptions{Filter: Filter{Match: regexp.MustCompile(`-1$|-3$`)}})
 	if err != nil {
 		t.Fatal(err)
@@ -46,7 +43,7 @@ func TestRedriveStrictFIFOGroupsAndSQSMovedMessages(t *testing.T) {
 	if sum.Moved != 2 || sum.MovedTo[source] != 2 || sum.Skipped[skipNotSelected] != 1 || sum.Skipped[skipBehindGroup] != 1 {
 		t.Fatalf("summary %+v: want g1-1 and g2-1 moved to the source, g1-2 not selected, g1-3 held behind it", sum)
 	}
-	d, _ = Open(testCtx(t), c, dlqURL)
+	d = mustOpen(t, c, dlqURL)
 	if sum, err = d.Redrive(testCtx(t), RedriveOptions{}); err != nil || sum.Moved != 2 {
 		t.Fatalf("second redrive: %+v, %v; want g1-2 and g1-3 moved", sum, err)
 	}

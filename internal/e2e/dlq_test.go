@@ -165,8 +165,7 @@ func TestDLQBadInputExits2(t *testing.T) {
 func TestDLQRedriveSIGINT(t *testing.T) {
 	emu := fauxqs.Start(t)
 	c := emu.SQS(t)
-	source := emu.CreateQueue(t, "jobs", nil)
-	dlqURL := emu.CreateQueue(t, "jobs-dlq", nil)
+	source, dlqURL := emu.CreateQueueWithDLQ(t, "jobs", 5) // 5: never reached, each message is received from jobs once
 	const n = 30
 	rec := fmt.Sprintf(`{"error":"boom","reason":"max_attempts","attempts":1,"queue_url":%q,"message_id":"m","first_received_at":"2026-12-01T00:00:00Z","failed_at":"2026-12-01T00:00:01Z"}`, source)
 	for i := range n {

@@ -132,10 +132,7 @@ func TestRetryWithGrowingDelayThenDLQ(t *testing.T) {
 		cfg.Backoff = worker.Backoff{Base: time.Second, Max: 30 * time.Second, Rand: func() float64 { return 0.999999 }}
 	})
 
-	got := receiveAll(t, c, dlq, 1, 30*time.Second)
-	if len(got) != 1 {
-		t.Fatalf("DLQ has %d messages, want 1", len(got))
-	}
+	got := receiveN(t, c, dlq, 1, 30*time.Second, "1")
 	times := seen.times(id)
 	if len(times) != 4 {
 		t.Fatalf("handler ran %d times, want 4 (max_attempts)", len(times))
@@ -182,10 +179,7 @@ func TestExecExit65GoesStraightToDLQ(t *testing.T) {
 	id := fauxqs.Send(t, c, url, "not-json", nil)
 	e := startEngine(t, emu, url, dlq, h, nil)
 
-	got := receiveAll(t, c, dlq, 1, 20*time.Second)
-	if len(got) != 1 {
-		t.Fatalf("DLQ has %d messages, want 1", len(got))
-	}
+	got := receiveN(t, c, dlq, 1, 20*time.Second, "1")
 	rec := failureRecord(t, got[0])
 	if rec.Attempts != 1 || rec.Reason != "permanent" || !strings.Contains(rec.Error, "cannot parse not-json for "+id) {
 		t.Errorf("failure record = %+v", rec)

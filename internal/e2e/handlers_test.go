@@ -52,10 +52,7 @@ wait`)
 	t.Cleanup(func() { killGroups(t, pidFile) }) // before startDaemon's cleanup
 	id := fauxqs.Send(t, c, url, "hang", nil)
 
-	got := receiveAll(t, c, dlq, 1, 25*time.Second)
-	if len(got) != 1 {
-		t.Fatalf("%d messages in the DLQ, want the hanging one", len(got))
-	}
+	got := receiveN(t, c, dlq, 1, 25*time.Second, "the hanging one")
 	rec := failureRecord(t, got[0])
 	if rec.MessageID != id || rec.Reason != "max_attempts" || rec.Attempts != 2 {
 		t.Errorf("failure record %+v, want message %s, reason max_attempts, 2 attempts", rec, id)

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"os/exec"
+	"path"
 	"path/filepath"
 	"sync"
 	"testing"
@@ -172,6 +173,17 @@ func receiveAll(t *testing.T, c *sqs.Client, url string, want int, timeout time.
 		got = append(got, out.Messages...)
 		return len(got) >= want
 	})
+	return got
+}
+
+// receiveN receives from url until it has n messages or within has passed,
+// and fails t unless it got exactly n; want says which they should be.
+func receiveN(t *testing.T, c *sqs.Client, url string, n int, within time.Duration, want string) []types.Message {
+	t.Helper()
+	got := receiveAll(t, c, url, n, within)
+	if len(got) != n {
+		t.Fatalf("%s holds %d messages, want %s", path.Base(url), len(got), want)
+	}
 	return got
 }
 

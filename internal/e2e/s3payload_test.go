@@ -114,13 +114,10 @@ sha256sum | cut -d' ' -f1 > "$out.tmp"
 echo "$SQSFLEET_PAYLOAD_BUCKET $SQSFLEET_PAYLOAD_KEY $SQSFLEET_ATTR_EXTENDEDPAYLOADSIZE" >> "$out.tmp"
 mv "$out.tmp" "$out"`)
 	addr := freeAddr(t)
-	startDaemon(t, emu,
-		"SQSFLEET_QUEUE_URL="+url,
-		"SQSFLEET_QUEUE_WAIT_TIME=1s",
+	startPayloadDaemon(t, emu, url,
 		"SQSFLEET_HANDLER_TYPE=exec",
 		"SQSFLEET_HANDLER_COMMAND="+cmd,
 		"SQSFLEET_HTTP_ADDR="+addr,
-		"SQSFLEET_PAYLOAD_S3_PATH_STYLE=true",
 		"SQSFLEET_PAYLOAD_S3_CLEANUP=true",
 	)
 	const allocs = "go_memstats_alloc_bytes_total"
@@ -181,22 +178,16 @@ func TestS3PayloadMissingObjectIsDeadLettered(t *testing.T) {
 echo "$SQSFLEET_PAYLOAD_KEY" >> "`+dir+`/ran"
 [ "$body" = "reject me" ] && exit 65
 exit 0`)
-	startDaemon(t, emu,
-		"SQSFLEET_QUEUE_URL="+url,
-		"SQSFLEET_QUEUE_WAIT_TIME=1s",
+	startPayloadDaemon(t, emu, url,
 		"SQSFLEET_HANDLER_TYPE=exec",
 		"SQSFLEET_HANDLER_COMMAND="+cmd,
 		"SQSFLEET_HTTP_ADDR=",
-		"SQSFLEET_PAYLOAD_S3_PATH_STYLE=true",
 		"SQSFLEET_PAYLOAD_S3_CLEANUP=true",
 	)
 	missingID := sendPointer(t, c, url, "bodies", "never-stored", 300000, false)
 	rejectedID := sendPointer(t, c, url, "bodies", "rejected", 9, false)
 
-	got := receiveAll(t, c, dlq, 2, 30*time.Second)
-	if len(got) != 2 {
-		t.Fatalf("DLQ got %d messages, want 2", len(got))
-	}
+	got := receiveN(t, c, dlq, 2, 30*time.Second, "2")
 	reasons := map[string]string{}
 	for _, m := range got {
 		rec := failureRecord(t, m)
@@ -250,13 +241,10 @@ func TestS3PayloadStreamedToHTTPHandler(t *testing.T) {
 			r.Header.Get("X-Aws-Sqsd-Attr-" + s3payload.AttrSize)}
 	}))
 	defer app.Close()
-	startDaemon(t, emu,
-		"SQSFLEET_QUEUE_URL="+url,
-		"SQSFLEET_QUEUE_WAIT_TIME=1s",
+	startPayloadDaemon(t, emu, url,
 		"SQSFLEET_HANDLER_TYPE=http",
 		"SQSFLEET_HANDLER_URL="+app.URL,
 		"SQSFLEET_HTTP_ADDR=",
-		"SQSFLEET_PAYLOAD_S3_PATH_STYLE=true",
 	)
 	sendPointer(t, c, url, "bodies", "http/1", size, false)
 	select {
@@ -295,13 +283,10 @@ func TestS3PayloadInsideSNSEnvelope(t *testing.T) {
 		got <- seen{string(b), r.Header.Get("X-Sqsfleet-Payload-Key"), r.Header.Get("X-Sqsfleet-Sns-Topic-Arn")}
 	}))
 	defer app.Close()
-	startDaemon(t, emu,
-		"SQSFLEET_QUEUE_URL="+url,
-		"SQSFLEET_QUEUE_WAIT_TIME=1s",
+	startPayloadDaemon(t, emu, url,
 		"SQSFLEET_HANDLER_TYPE=http",
 		"SQSFLEET_HANDLER_URL="+app.URL,
 		"SQSFLEET_HTTP_ADDR=",
-		"SQSFLEET_PAYLOAD_S3_PATH_STYLE=true",
 		"SQSFLEET_MESSAGE_ENVELOPE=sns",
 	)
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
@@ -325,4 +310,16 @@ func TestS3PayloadInsideSNSEnvelope(t *testing.T) {
 		t.Fatal("the app got no request")
 	}
 	wait.For(t, 20*time.Second, "the queue to drain", func() bool { return drained(t, emu, url) })
+}
+
+// startPayloadDaemon runs the daemon on url, resolving payload pointers
+// from the emulator's S3 (addressed path-style, as the emulator needs),
+// with env added.
+func startPayloadDaemon(t *testing.T, emu *fauxqs.Server, url string, env ...string) *daemon {
+	t.Helper()
+	return startDaemon(t, emu, append([]string{
+		"SQSFLEET_QUEUE_URL=" + url,
+		"SQSFLEET_QUEUE_WAIT_TIME=1s",
+		"SQSFLEET_PAYLOAD_S3_PATH_STYLE=true",
+	}, env...)...)
 }

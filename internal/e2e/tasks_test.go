@@ -117,10 +117,7 @@ func TestScheduledTasksThroughTheDaemon(t *testing.T) {
 		t.Errorf("exec handler saw\n%q\nwant\n%q", lines, want)
 	}
 
-	dead := receiveAll(t, c, httpDLQ, 1, 20*time.Second)
-	if len(dead) != 1 {
-		t.Fatalf("%d messages in the DLQ, want the malformed task", len(dead))
-	}
+	dead := receiveN(t, c, httpDLQ, 1, 20*time.Second, "the malformed task")
 	rec := failureRecord(t, dead[0])
 	if rec.MessageID != bad || rec.Reason != "permanent" || rec.Attempts != 1 || !strings.Contains(rec.Error, "path") {
 		t.Errorf("failure record %+v, want the malformed task, permanent after 1 attempt, naming the path", rec)

@@ -515,15 +515,7 @@ func (s *state) reconcile(st int64) {
 	case s.desired < have:
 		excess := have - s.desired
 		// Instances still booting go first: they hold no messages.
-		for excess > 0 && len(s.pending) > 0 {
-			last := &s.pending[len(s.pending)-1]
-			m := min(excess, last.n)
-			last.n -= m
-			excess -= m
-			if last.n == 0 {
-				s.pending = s.pending[:len(s.pending)-1]
-			}
-		}
+		s.pending, excess = takeNewest(s.pending, excess)
 		if excess == 0 || s.inService == 0 {
 			return
 		}
@@ -557,7 +549,9 @@ func (s *state) reconcile(st int64) {
 			s.draining += k
 		}
 		s.inService -= k
-		s.dropWarming(k)
+		// The instances removed leave the warm-up list too, the newest
+		// first (they were the last launched).
+		s.warming, _ = takeNewest(s.warming, k)
 		// Idle instances just removed are no longer idle candidates.
 		for i := range s.idleWin {
 			s.idleWin[i].n = max(0, s.idleWin[i].n-k)
@@ -565,18 +559,19 @@ func (s *state) reconcile(st int64) {
 	}
 }
 
-// dropWarming takes k removed instances out of the warm-up list, the
-// newest first (they were the last launched).
-func (s *state) dropWarming(k int) {
-	for k > 0 && len(s.warming) > 0 {
-		last := &s.warming[len(s.warming)-1]
+// takeNewest takes k instances out of ls, the newest launches first, and
+// returns what is left of ls and how many of the k it did not hold.
+func takeNewest(ls []launch, k int) ([]launch, int) {
+	for k > 0 && len(ls) > 0 {
+		last := &ls[len(ls)-1]
 		m := min(k, last.n)
 		last.n -= m
 		k -= m
 		if last.n == 0 {
-			s.warming = s.warming[:len(s.warming)-1]
+			ls = ls[:len(ls)-1]
 		}
 	}
+	return ls, k
 }
 
 func (s *state) record(st int64) {

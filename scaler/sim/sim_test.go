@@ -2,6 +2,7 @@ package sim
 
 import (
 	"math"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -318,5 +319,25 @@ func TestProcessingKernel(t *testing.T) {
 	}
 	if _, err := Samples([]float64{1, 0}); err == nil {
 		t.Fatal("a zero sample was accepted")
+	}
+}
+
+// Scaling in takes the newest launches first, splitting a launch when k
+// ends inside it, and says how many it could not take.
+func TestTakeNewest(t *testing.T) {
+	for _, tc := range []struct {
+		k, left int
+		want    []launch
+	}{
+		{0, 0, []launch{{1, 2}, {2, 3}}},
+		{2, 0, []launch{{1, 2}, {2, 1}}},
+		{3, 0, []launch{{1, 2}}},
+		{4, 0, []launch{{1, 1}}},
+		{7, 2, []launch{}},
+	} {
+		got, left := takeNewest([]launch{{1, 2}, {2, 3}}, tc.k)
+		if left != tc.left || !slices.Equal(got, tc.want) {
+			t.Errorf("k %d: %v with %d left over, want %v with %d", tc.k, got, left, tc.want, tc.left)
+		}
 	}
 }

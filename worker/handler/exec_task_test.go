@@ -14,17 +14,8 @@ func TestExecTaskEnvironment(t *testing.T) {
 	// A stale value in the daemon's environment never passes for a task.
 	t.Setenv(EnvTaskName, "stale")
 
-	eb := handlerTestMessage()
-	eb.Body = task.BeanstalkBody
-	eb.Attributes = map[string]worker.Attribute{
-		task.AttrBeanstalkTaskName:      {DataType: "String", StringValue: "backup"},
-		task.AttrBeanstalkPath:          {DataType: "String", StringValue: "/backup"},
-		task.AttrBeanstalkScheduledTime: {DataType: "String", StringValue: "2026-12-02 03:00:00 UTC"},
-		"tenant":                        {DataType: "String", StringValue: "acme"},
-	}
-	own := handlerTestMessage()
-	own.Body = task.Body(task.Task{Name: "backup", Path: "/backup", ScheduledAt: time.Date(2026, 12, 2, 4, 0, 0, 0, time.FixedZone("CET", 3600))})
-	own.Attributes = map[string]worker.Attribute{"tenant": {DataType: "String", StringValue: "acme"}}
+	eb := beanstalkTask("backup", "/backup")
+	own := sqsfleetTask(task.Task{Name: "backup", Path: "/backup", ScheduledAt: time.Date(2026, 12, 2, 4, 0, 0, 0, time.FixedZone("CET", 3600))})
 
 	for name, m := range map[string]*worker.Message{"beanstalk": eb, "sqsfleet": own} {
 		t.Run(name, func(t *testing.T) {

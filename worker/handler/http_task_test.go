@@ -57,21 +57,10 @@ func (a *taskApp) last(t *testing.T) appHit {
 }
 
 func TestHTTPTaskRequest(t *testing.T) {
-	at := time.Date(2026, 12, 2, 3, 0, 0, 0, time.UTC)
-	sqsfleetTask := handlerTestMessage()
-	sqsfleetTask.Body = task.Body(task.Task{Name: "nightly report", Path: "/tasks/report?full=1", ScheduledAt: at})
-	sqsfleetTask.Attributes = map[string]worker.Attribute{"tenant": {DataType: "String", StringValue: "acme"}}
+	own := sqsfleetTask(task.Task{Name: "nightly report", Path: "/tasks/report?full=1", ScheduledAt: time.Date(2026, 12, 2, 3, 0, 0, 0, time.UTC)})
+	eb := beanstalkTask("nightly report", "/tasks/report?full=1")
 
-	ebTask := handlerTestMessage()
-	ebTask.Body = task.BeanstalkBody
-	ebTask.Attributes = map[string]worker.Attribute{
-		task.AttrBeanstalkTaskName:      {DataType: "String", StringValue: "nightly report"},
-		task.AttrBeanstalkPath:          {DataType: "String", StringValue: "/tasks/report?full=1"},
-		task.AttrBeanstalkScheduledTime: {DataType: "String", StringValue: "2026-12-02 03:00:00 UTC"},
-		"tenant":                        {DataType: "String", StringValue: "acme"},
-	}
-
-	for name, m := range map[string]*worker.Message{"sqsfleet body": sqsfleetTask, "beanstalk message": ebTask} {
+	for name, m := range map[string]*worker.Message{"sqsfleet body": own, "beanstalk message": eb} {
 		t.Run(name, func(t *testing.T) {
 			app, srv := newTaskApp(t, http.StatusOK)
 			// The handler URL's path and query (a token here) belong to
