@@ -1,6 +1,7 @@
 package config
 
 import (
+	"encoding/csv"
 	"reflect"
 	"strings"
 	"time"
@@ -148,11 +149,8 @@ func EnvVar(key string) string { return EnvPrefix + strings.ToUpper(strings.Repl
 func Flags(fs *pflag.FlagSet) {
 	fs.String(ConfigFlag, "", "YAML config file; empty reads no file")
 	for _, k := range keys {
-		t := k.field(&Config{}).Type()
-		typ := strings.ToLower(t.Name())
-		if t.Kind() == reflect.Slice {
-			typ = t.Elem().Name() + "s"
-		}
+		// --help shows pflag's names: string, int, duration, bool, strings, ints.
+		typ := strings.NewReplacer("time.D", "d", "[]string", "strings", "[]int", "ints").Replace(k.field(&Config{}).Type().String())
 		f := fs.VarPF(&flagText{typ: typ}, k.name, "", k.usage+" (env "+EnvVar(k.name)+")")
 		f.DefValue = k.def // for --help
 		if typ == "bool" {
@@ -171,10 +169,12 @@ type flagText struct {
 func (f *flagText) String() string { return strings.Join(f.vals, ",") }
 func (f *flagText) Type() string   { return f.typ }
 func (f *flagText) Set(s string) error {
-	if strings.HasSuffix(f.typ, "s") { // comma-separated or repeated
-		f.vals = append(f.vals, strings.Split(s, ",")...)
-	} else {
-		f.vals = []string{s}
+	if !strings.HasSuffix(f.typ, "s") || s == "" {
+		f.vals = []string{s} // a scalar's last value; "" empties a list
+		return nil
 	}
-	return nil
+	// Comma-separated, in CSV for a comma inside a value, as pflag's lists.
+	vals, err := csv.NewReader(strings.NewReader(s)).Read()
+	f.vals = append(f.vals, vals...)
+	return err
 }

@@ -647,6 +647,8 @@ func TestCommandSplitting(t *testing.T) {
 			want: []string{"python3", "/app/worker.py"}},
 		{name: "flag commas verbatim", args: []string{"--handler.command=sh,-c,echo hi"},
 			want: []string{"sh", "-c", "echo hi"}},
+		{name: "flag CSV quoting keeps a comma", args: []string{`--handler.command=sh,-c,"echo a,b"`},
+			want: []string{"sh", "-c", "echo a,b"}},
 		{name: "flag repeated", args: []string{"--handler.command=sh", "--handler.command=-c", "--handler.command=echo hi"},
 			want: []string{"sh", "-c", "echo hi"}},
 		{name: "env beats yaml", file: `[from-file]`, env: "from-env x",
@@ -686,6 +688,17 @@ func TestFlagValues(t *testing.T) {
 		!reflect.DeepEqual(cfg.Handler.PermanentStatuses, []int{410, 422, 429}) {
 		t.Errorf("enabled %v, s3_resolve %v, level %q (the last flag wins), statuses %v", cfg.Scaler.Enabled,
 			cfg.Payload.S3Resolve, cfg.Log.Level, cfg.Handler.PermanentStatuses)
+	}
+}
+
+// An empty list flag empties the list, over the file's.
+func TestEmptyListFlag(t *testing.T) {
+	cfg, err := load(t, yamlWith(map[string]string{"handler.permanent_statuses": "[410]"}), nil, "--handler.permanent_statuses=")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(cfg.Handler.PermanentStatuses) != 0 {
+		t.Errorf("statuses %v, want none", cfg.Handler.PermanentStatuses)
 	}
 }
 
