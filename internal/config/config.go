@@ -150,7 +150,7 @@ func Flags(fs *pflag.FlagSet) {
 	fs.String(ConfigFlag, "", "YAML config file; empty reads no file")
 	for _, k := range keys {
 		// --help shows pflag's names: string, int, duration, bool, strings, ints.
-		typ := strings.NewReplacer("time.D", "d", "[]string", "strings", "[]int", "ints").Replace(k.field(&Config{}).Type().String())
+		typ := strings.NewReplacer("time.D", "d", "[]string", "strings", "[]int", "ints").Replace(reflect.TypeFor[Config]().FieldByIndex(k.index).Type.String())
 		f := fs.VarPF(&flagText{typ: typ}, k.name, "", k.usage+" (env "+EnvVar(k.name)+")")
 		f.DefValue = k.def // for --help
 		if typ == "bool" {
